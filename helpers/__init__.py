@@ -1,0 +1,1 @@
+"""SMTP Port Lab helpers: the machinery the notebooks stand on."""

@@ -1,0 +1,110 @@
+"""The lab's certificates: one trusted CA and a server certificate for each way TLS can go wrong.
+
+Every certificate is made by trustme. The names inside them are fixed (no random parts) and their
+dates are fixed too, so anything that prints a certificate prints the same text on every run.
+
+    kind            what a verifying client says when the lab presents it
+    valid           nothing: issued by the lab CA for localhost, 127.0.0.1 and ::1
+    wrong-host      IP address mismatch: issued for localhost only, so connecting by 127.0.0.1 fails
+    expired         certificate has expired (valid 2020-01-01 to 2021-01-01)
+    not-yet-valid   certificate is not yet valid (valid from 2990-01-01)
+    untrusted       unable to get local issuer certificate: issued by a second CA nobody trusts
+    self-signed     self-signed certificate: the server presents a certificate it signed itself
+"""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+
+KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed")
+LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
+ORGANIZATION = "SMTP Port Lab"
+
+_EXPIRED = (datetime.datetime(2020, 1, 1), datetime.datetime(2021, 1, 1))
+_NOT_YET_VALID = (datetime.datetime(2990, 1, 1), datetime.datetime(3000, 1, 1))
+
+
+@dataclass(frozen=True)
+class ServerCertificate:
+    """A certificate a lab endpoint can present, with the PEM blobs it was made from."""
+
+    kind: str
+    key_pem: bytes
+    chain_pem: bytes
+
+    def server_context(self) -> ssl.SSLContext:
+        """A server-side TLS context presenting this certificate."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        _load_chain(context, self.key_pem + self.chain_pem)
+        return context
+
+
+class LabCertificates:
+    """The lab CA and one server certificate of each kind in KINDS."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA(organization_name=ORGANIZATION, organization_unit_name="Lab CA")
+        stranger = trustme.CA(organization_name="Nobody You Trust", organization_unit_name="Untrusted CA")
+        self_signed = trustme.CA(organization_name=ORGANIZATION, organization_unit_name="Self-signed")
+
+        def issue(ca: trustme.CA, *names: str, dates=(None, None)) -> trustme.LeafCert:
+            not_before, not_after = dates
+            return ca.issue_cert(
+                *names,
+                common_name=names[0],
+                organization_name=ORGANIZATION,
+                organization_unit_name="Lab server",
+                not_before=not_before,
+                not_after=not_after,
+            )
+
+        leaves = {
+            "valid": issue(self.ca, *LAB_HOST_NAMES),
+            "wrong-host": issue(self.ca, "localhost"),
+            "expired": issue(self.ca, *LAB_HOST_NAMES, dates=_EXPIRED),
+            "not-yet-valid": issue(self.ca, *LAB_HOST_NAMES, dates=_NOT_YET_VALID),
+            "untrusted": issue(stranger, *LAB_HOST_NAMES),
+        }
+        self._certificates = {
+            kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), b"".join(b.bytes() for b in leaf.cert_chain_pems))
+            for kind, leaf in leaves.items()
+        }
+        # trustme issues leaves only from a CA, so a self-signed server certificate is a CA's own root
+        # certificate presented by the server: signed by its own key and trusted by nobody.
+        self._certificates["self-signed"] = ServerCertificate(
+            "self-signed", self_signed.private_key_pem.bytes(), self_signed.cert_pem.bytes()
+        )
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The lab CA certificate, PEM encoded: what a client must trust to talk to the lab."""
+        return self.ca.cert_pem.bytes()
+
+    def write_ca(self, path: str | Path) -> Path:
+        """Write the lab CA's PEM to path (creating parent folders) and return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.ca_pem)
+        return path
+
+    def __getitem__(self, kind: str) -> ServerCertificate:
+        if kind not in self._certificates:
+            raise KeyError(f"unknown certificate kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        return self._certificates[kind]
+
+    def client_context(self) -> ssl.SSLContext:
+        """A verifying client context that trusts the lab CA (and nothing else)."""
+        # Given cadata, create_default_context skips the system store (which also takes ~40 ms to load).
+        return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+
+
+def _load_chain(context: ssl.SSLContext, key_and_chain_pem: bytes) -> None:
+    # ssl can load a private key only from a file (https://bugs.python.org/issue16487); trustme's Blob
+    # writes a temporary one and removes it when the block ends.
+    with trustme.Blob(key_and_chain_pem).tempfile() as path:
+        context.load_cert_chain(path)

@@ -1,0 +1,503 @@
+"""The lab behaves like a provider's ports 25, 587 and 465 to a real smtplib client over loopback."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import pytest
+from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, OUTSIDER, connect, message
+
+from helpers.lab import Lab, LabError
+from helpers.profiles import GREYLIST_DELAY, MAX_FAILED_LOGINS, MAX_MESSAGE_SIZE, PROFILES, Fault, Profile
+
+RELAY_DENIED = 554
+STARTTLS_FIRST = (530, b"5.7.0 Must issue a STARTTLS command first")
+AUTH_REQUIRED = (530, b"5.7.0 Authentication required")
+BAD_PASSWORD = (535, b"5.7.8 Error: authentication failed")
+TOO_BIG = (552, b"5.3.4 Message size exceeds fixed limit")
+
+
+def ehlo_features(client: smtplib.SMTP) -> set[str]:
+    client.ehlo()
+    return {name.upper() for name in client.esmtp_features}
+
+
+# -- relay (acts as 25) -------------------------------------------------------------------------
+
+
+def test_relay_accepts_mail_for_its_own_domain_without_auth(lab):
+    with connect(lab, "relay", secure=False) as client:
+        assert "AUTH" not in ehlo_features(client)
+        assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
+    stored = lab.mailbox[-1]
+    assert (stored.endpoint, stored.mail_from, stored.rcpt_tos, stored.login) == ("relay", OUTSIDER, (ALICE,), None)
+    assert stored.email["Subject"] == "Hello from the lab"
+
+
+def test_relay_refuses_to_relay_to_other_domains(lab):
+    with connect(lab, "relay", secure=False) as client, pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        client.send_message(message(sender=ALICE, to=OUTSIDER))
+    assert refused.value.recipients == {OUTSIDER: (RELAY_DENIED, f"5.7.1 <{OUTSIDER}>: Relay access denied".encode())}
+    assert len(lab.mailbox) == 0
+
+
+def test_relay_offers_starttls_but_no_auth(lab):
+    with connect(lab, "relay", secure=False) as client:
+        features = ehlo_features(client)
+        assert "STARTTLS" in features and "AUTH" not in features
+        client.starttls(context=lab.client_context())
+        assert "AUTH" not in ehlo_features(client)
+        assert client.docmd("AUTH", "PLAIN") == (503, b"5.5.1 Error: authentication not enabled")
+        assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
+    assert lab.mailbox[-1].tls_version == "TLSv1.3"
+
+
+# -- submission (acts as 587) -------------------------------------------------------------------
+
+
+def test_submission_hides_auth_until_starttls(lab):
+    with connect(lab, "submission", secure=False) as client:
+        features = ehlo_features(client)
+        assert {"STARTTLS", "SIZE"} <= features and "AUTH" not in features
+        assert client.esmtp_features["size"] == str(MAX_MESSAGE_SIZE)
+        client.starttls(context=lab.client_context())
+        client.ehlo()
+        assert client.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+        assert "starttls" not in client.esmtp_features
+
+
+def test_submission_refuses_mail_before_starttls(lab):
+    with connect(lab, "submission", secure=False) as client, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.send_message(message())
+    assert (refused.value.smtp_code, refused.value.smtp_error) == STARTTLS_FIRST
+
+
+def test_submission_login_before_starttls_finds_no_auth(lab):
+    with connect(lab, "submission", secure=False) as client, pytest.raises(smtplib.SMTPNotSupportedError):
+        client.login(ALICE, ALICE_PASSWORD)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_submission_accepts_mail_after_starttls_and_auth(lab, mechanism):
+    with connect(lab, "submission") as client:
+        client.user, client.password = ALICE, ALICE_PASSWORD
+        client.ehlo()
+        client.auth(mechanism, getattr(client, f"auth_{mechanism.lower()}"))
+        assert client.send_message(message()) == {}
+    stored = lab.mailbox[-1]
+    assert (stored.endpoint, stored.acts_as, stored.login, stored.tls_version) == ("submission", 587, ALICE, "TLSv1.3")
+    assert stored.rcpt_tos == (BOB,)
+
+
+@pytest.mark.parametrize("name", ["submission", "submissions"])
+def test_bad_password_is_refused_with_535(lab, name):
+    with connect(lab, name) as client, pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(ALICE, "not-the-password")
+    assert (refused.value.smtp_code, refused.value.smtp_error) == BAD_PASSWORD
+
+
+@pytest.mark.parametrize("name", ["submission", "submissions"])
+def test_mail_without_auth_is_refused_with_530(lab, name):
+    with connect(lab, name) as client, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.send_message(message())
+    assert (refused.value.smtp_code, refused.value.smtp_error) == AUTH_REQUIRED
+
+
+@pytest.mark.parametrize("name", ["submission", "submissions"])
+def test_sender_not_owned_by_the_login_is_refused_at_rcpt(lab, name):
+    with connect(lab, name) as client, pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.send_message(message(sender=BOB))
+    expected = f"5.7.1 <{BOB}>: Sender address rejected: not owned by user {ALICE}".encode()
+    assert refused.value.recipients == {BOB: (553, expected)}
+
+
+def test_message_over_the_size_limit_is_refused_with_552(lab):
+    with connect(lab, "submission") as client, pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.send_message(message(body="x" * (MAX_MESSAGE_SIZE + 1)))
+    assert (refused.value.smtp_code, refused.value.smtp_error) == TOO_BIG
+
+
+def test_message_over_the_size_limit_without_size_parameter_is_refused_after_data(lab):
+    with connect(lab, "submission") as client:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.esmtp_features.pop("size")  # a client that never announces the size
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail(ALICE, [BOB], b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * (MAX_MESSAGE_SIZE // 1000 + 1))
+    assert (refused.value.smtp_code, refused.value.smtp_error) == TOO_BIG
+
+
+# -- submissions (acts as 465) ------------------------------------------------------------------
+
+
+def test_submissions_speaks_tls_from_the_first_byte(lab):
+    with connect(lab, "submissions") as client:
+        assert client.sock.version() == "TLSv1.3"
+        features = ehlo_features(client)
+        assert "AUTH" in features and "STARTTLS" not in features
+        client.login(ALICE, ALICE_PASSWORD)
+        assert client.send_message(message()) == {}
+    assert (lab.mailbox[-1].endpoint, lab.mailbox[-1].acts_as) == ("submissions", 465)
+
+
+def test_plaintext_client_on_465_is_hung_up_on_after_the_handshake_timeout(lab):
+    # The client would wait CLIENT_TIMEOUT seconds; the lab hangs up first, so smtplib reports a
+    # closed connection (the case study's EOF), not a timeout.
+    with pytest.raises(smtplib.SMTPServerDisconnected, match=r"^Connection unexpectedly closed$"):
+        smtplib.SMTP(*lab["submissions"].address, timeout=CLIENT_TIMEOUT)
+    assert lab.events.wait_for("disconnect")
+    events = lab.events.last_session()
+    assert [e.kind for e in events] == ["connect", "tls-failed", "disconnect"]
+    assert "plaintext client on a TLS port" in events[1].detail
+
+
+def test_plaintext_words_on_465_are_recognised_as_plaintext(lab):
+    import socket
+
+    with socket.create_connection(lab["submissions"].address, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(b"EHLO me\r\n")
+        assert sock.recv(100) == b""  # the lab closes the connection
+    assert lab.events.wait_for("disconnect")
+    assert lab.events.last_session()[1].detail == "client spoke plaintext on a TLS port"
+
+
+def test_tls_client_on_587_gets_wrong_version_number(lab):
+    with pytest.raises(ssl.SSLError, match="WRONG_VERSION_NUMBER"):
+        smtplib.SMTP_SSL(*lab["submission"].address, timeout=CLIENT_TIMEOUT, context=lab.client_context())
+
+
+# -- the provider's From: header check ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["submission-strict-from", "submissions-strict-from"])
+def test_strict_from_refuses_a_message_without_from_header(make_lab, name):
+    lab = make_lab(name)
+    with connect(lab, name) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.sendmail(ALICE, [BOB], b"Subject: hand-built\r\nMIME-Version: 1.0\r\n\r\n<b>hi</b>\r\n")
+    assert refused.value.smtp_code == 550
+    assert refused.value.smtp_error == (
+        b"5.7.1 Your FROM address ( , ) must match your authenticated email domain ( example.com ). "
+        b"Treating this as a spoofed email."
+    )
+    assert len(lab.mailbox) == 0
+
+
+@pytest.mark.parametrize("name", ["submission-strict-from", "submissions-strict-from"])
+def test_strict_from_refuses_a_from_header_in_another_domain_and_accepts_a_proper_one(make_lab, name):
+    lab = make_lab(name)
+    with connect(lab, name) as client:
+        client.login(ALICE, ALICE_PASSWORD)
+        with pytest.raises(smtplib.SMTPDataError, match=r"Your FROM address \( example\.net , \)"):
+            client.send_message(message(sender=OUTSIDER), from_addr=ALICE)
+        assert client.send_message(message(sender="Alice Example <alice@example.com>")) == {}
+    assert lab.mailbox[-1].email["From"].addresses[0].display_name == "Alice Example"
+
+
+# -- broken profiles ----------------------------------------------------------------------------
+
+
+def test_stripped_starttls_offers_auth_in_plaintext(make_lab):
+    lab = make_lab("submission-no-starttls")
+    with connect(lab, "submission-no-starttls", secure=False) as client:
+        features = ehlo_features(client)
+        assert "STARTTLS" not in features and "AUTH" in features
+        with pytest.raises(smtplib.SMTPNotSupportedError, match="STARTTLS extension not supported by server"):
+            client.starttls(context=lab.client_context())
+
+
+def test_starttls_answered_with_454(make_lab):
+    lab = make_lab("submission-tls-unavailable")
+    with connect(lab, "submission-tls-unavailable", secure=False) as client:
+        assert "STARTTLS" in ehlo_features(client)
+        with pytest.raises(smtplib.SMTPResponseException) as refused:
+            client.starttls(context=lab.client_context())
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (454, b"4.7.0 TLS not available due to temporary reason")
+
+
+CERTIFICATE_ERRORS = {
+    "expired": "certificate has expired",
+    "not-yet-valid": "certificate is not yet valid",
+    "untrusted": "unable to get local issuer certificate",
+    "self-signed": "self-signed certificate",
+    "wrong-host": "IP address mismatch, certificate is not valid for '127.0.0.1'",
+}
+
+
+@pytest.mark.parametrize("kind", CERTIFICATE_ERRORS)
+@pytest.mark.parametrize("port_name", ["submission", "submissions"])
+def test_bad_certificates_fail_verification(make_lab, kind, port_name):
+    name = f"{port_name}-{kind}-cert"
+    lab = make_lab(name)
+    with pytest.raises(ssl.SSLCertVerificationError) as failed:
+        connect(lab, name)
+    assert CERTIFICATE_ERRORS[kind] in failed.value.verify_message
+    assert lab.events.wait_for("tls-failed")
+    assert "client rejected our certificate" in lab.events.text()
+
+
+def test_wrong_host_certificate_works_by_its_name(make_lab):
+    lab = make_lab("submissions-wrong-host-cert")
+    port = lab["submissions-wrong-host-cert"].port
+    with smtplib.SMTP_SSL("localhost", port, timeout=CLIENT_TIMEOUT, context=lab.client_context()) as client:
+        assert client.noop()[0] == 250
+
+
+def test_silent_port_times_out(make_lab):
+    lab = make_lab("silent")
+    with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
+        smtplib.SMTP(*lab["silent"].address, timeout=0.3)
+
+
+def test_closed_port_refuses_the_connection(make_lab):
+    lab = make_lab("closed")
+    with pytest.raises(ConnectionRefusedError):
+        smtplib.SMTP(*lab["closed"].address, timeout=CLIENT_TIMEOUT)
+
+
+def test_black_hole_port_times_out_while_connecting(make_lab):
+    lab = make_lab("blackhole")
+    with pytest.raises(TimeoutError):
+        smtplib.SMTP(*lab["blackhole"].address, timeout=0.3)
+
+
+def test_busy_server_greets_with_421(make_lab):
+    lab = make_lab("busy")
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        smtplib.SMTP(*lab["busy"].address, timeout=CLIENT_TIMEOUT)
+    assert refused.value.smtp_code == 421
+    assert refused.value.smtp_error.startswith(b"4.7.0 mail.example.com Service not available")
+
+
+def test_tls_handshake_aborted(make_lab):
+    lab = make_lab("submissions-handshake-abort")
+    with pytest.raises(ssl.SSLEOFError):
+        connect(lab, "submissions-handshake-abort")
+
+
+def test_greylisting_refuses_first_then_accepts_a_later_retry(make_lab):
+    import time
+
+    lab = make_lab("greylisting")
+    with connect(lab, "greylisting", secure=False) as client, pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        client.send_message(message(sender=OUTSIDER, to=ALICE))
+    code, text = refused.value.recipients[ALICE]
+    assert (code, text) == (451, f"4.7.1 <{ALICE}>: Recipient address rejected: Greylisted, try again later".encode())
+    time.sleep(GREYLIST_DELAY)
+    with connect(lab, "greylisting", secure=False) as client:
+        assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
+
+
+def test_repeated_bad_passwords_are_rate_limited(make_lab):
+    lab = make_lab("rate-limited")
+    for _ in range(MAX_FAILED_LOGINS):
+        with connect(lab, "rate-limited") as client, pytest.raises(smtplib.SMTPAuthenticationError):
+            client.login(ALICE, "wrong")
+    with connect(lab, "rate-limited") as client, pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(ALICE, ALICE_PASSWORD)
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (454, b"4.7.0 Too many login attempts, please try again later")
+
+
+def test_slow_server_outlasts_a_short_timeout_but_not_a_patient_client(make_lab):
+    lab = make_lab("slow")
+    with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
+        smtplib.SMTP(*lab["slow"].address, timeout=0.1)
+    with smtplib.SMTP(*lab["slow"].address, timeout=CLIENT_TIMEOUT) as client:
+        assert client.noop()[0] == 250
+
+
+# -- fault injection ------------------------------------------------------------------------------
+
+
+def submission_with(*faults: Fault) -> Profile:
+    return Profile("faulty", acts_as=587, tls="starttls", auth=True, summary="test", faults=faults)
+
+
+STEPS = [("ehlo", "EHLO me"), ("mail", f"MAIL FROM:<{ALICE}>"), ("rcpt", f"RCPT TO:<{BOB}>"), ("data", "DATA")]
+
+
+@pytest.mark.parametrize("stage", [stage for stage, _ in STEPS])
+def test_fault_reply_at_a_command_stage_only_the_first_time(make_lab, stage):
+    lab = make_lab(submission_with(Fault(stage, reply="451 4.3.0 Try again", times=1)))
+    with connect(lab, "faulty", secure=False) as client:
+        for step, line in STEPS:
+            if step == stage:
+                assert client.docmd(line) == (451, b"4.3.0 Try again")
+                assert client.docmd(line)[0] in (250, 354)
+                break
+            client.docmd(line)
+    assert f"refused    {stage.upper()}: 451 4.3.0 Try again" in lab.events.text()
+
+
+def test_fault_drop_at_mail_closes_the_connection(make_lab):
+    lab = make_lab(submission_with(Fault("mail", drop=True)))
+    with connect(lab, "faulty", secure=False) as client, pytest.raises(smtplib.SMTPServerDisconnected):
+        client.ehlo()
+        client.mail(ALICE)
+    assert "dropped the connection at MAIL" in lab.events.text()
+
+
+def test_fault_at_end_of_data_refuses_the_message(make_lab):
+    lab = make_lab(submission_with(Fault("end_of_data", reply="451 4.3.0 Error: queue file write error")))
+    with connect(lab, "faulty", secure=False) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail(ALICE, [BOB], b"Subject: x\r\n\r\nbody\r\n")
+    assert refused.value.smtp_code == 451
+    assert len(lab.mailbox) == 0
+
+
+def test_fault_delay_then_carry_on(make_lab):
+    lab = make_lab(submission_with(Fault("ehlo", delay=0.2)))
+    with connect(lab, "faulty", secure=False) as client:
+        assert client.ehlo()[0] == 250
+    assert "waited 0.2 s before answering EHLO" in lab.events.text()
+
+
+def test_fault_rejects_an_unknown_stage():
+    with pytest.raises(ValueError, match="unknown stage 'helo'"):
+        Fault("helo", reply="500 no")
+
+
+# -- the event log and the mailbox ------------------------------------------------------------------
+
+
+def test_event_log_tells_the_servers_side_of_a_conversation(lab):
+    with connect(lab, "submission", secure=False) as client:
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            client.send_message(message())
+        client.starttls(context=lab.client_context())
+        client.login(ALICE, ALICE_PASSWORD)
+        client.send_message(message())
+    assert lab.events.wait_for("disconnect")
+    assert [(e.kind, e.detail) for e in lab.events.last_session()] == [
+        ("connect", "from 127.0.0.1"),
+        ("refused", "MAIL: 530 5.7.0 Must issue a STARTTLS command first"),
+        ("tls", "TLSv1.3 after STARTTLS"),
+        ("login", "alice@example.com (PLAIN)"),
+        ("accepted", "MSG0001 from alice@example.com"),
+        ("disconnect", ""),
+    ]
+    assert ALICE_PASSWORD not in lab.events.text()
+
+
+def test_mailbox_keeps_raw_bytes_and_the_parsed_message(lab):
+    with connect(lab, "submissions") as client:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.send_message(message(subject="Grüße", body="Ünïcödé body\n"))
+    stored = lab.mailbox[-1]
+    assert stored.email["Subject"] == "Grüße"
+    assert stored.email.get_content() == "Ünïcödé body\n"
+    assert b"Subject: =?utf-8?" in stored.raw
+    assert lab.mailbox.wait_for(1, timeout=0)
+
+
+# -- garbage in, the lab keeps serving ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        (b"\x00\xff\xfe binary", b"500"),
+        (b"FOO bar", b"500"),
+        (b"RCPT TO:<a@example.com>", b"503"),
+        (b"DATA", b"503"),
+        (b"MAIL FROM:<" + b"a" * 5000 + b"@example.com>", b"500"),
+        (b"EHLO " + b"x" * 100_000, b"500"),
+    ],
+)
+def test_garbage_gets_an_error_reply_and_the_lab_keeps_serving(lab, line, code):
+    import socket
+
+    with socket.create_connection(lab["relay"].address, timeout=CLIENT_TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220 ")
+        sock.sendall(b"EHLO me\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        sock.sendall(line + b"\r\n")
+        assert reader.readline()[:3] == code
+    with connect(lab, "relay", secure=False) as client:
+        assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+
+def test_start_and_stop_are_idempotent_and_the_lab_is_a_context_manager():
+    with Lab() as lab:
+        assert lab.start() is lab
+        port = lab["submission"].port
+    lab.stop()
+    assert not lab.running
+    with pytest.raises(ConnectionRefusedError):
+        smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+
+
+def test_start_lab_replaces_the_lab_it_started_before():
+    from helpers.lab import start_lab
+
+    first = start_lab(ports={"submission": 0})
+    second = start_lab()
+    try:
+        assert not first.running and second.running
+    finally:
+        second.stop()
+
+
+def test_fixed_ports_and_a_busy_port(make_lab):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    lab = make_lab(ports={"submission": free_port})
+    assert lab["submission"].port == free_port
+    with pytest.raises(LabError, match=f"cannot listen on 127.0.0.1 port {free_port} for submission"):
+        Lab(ports={"submission": free_port}).start()
+
+
+def test_restarting_on_the_same_fixed_port_works():
+    lab = Lab(ports={"relay": 0}).start()
+    port = lab["relay"].port
+    with connect(lab, "relay", secure=False) as client:
+        client.noop()
+    lab.stop()
+    with Lab(ports={"relay": port}) as again:
+        assert again["relay"].port == port
+
+
+def test_only_loopback_and_known_profiles():
+    with pytest.raises(LabError, match="loopback only"):
+        Lab(host="0.0.0.0")
+    with pytest.raises(KeyError, match="unknown profile 'nope'"):
+        Lab("nope")
+    with pytest.raises(LabError, match="does not run: relay"):
+        Lab("submission", ports={"relay": 2525})
+
+
+def test_ipv6_loopback(make_lab):
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    lab = make_lab(host="::1")
+    with smtplib.SMTP_SSL("::1", lab["submissions"].port, timeout=CLIENT_TIMEOUT, context=ssl.create_default_context(cafile=lab.ca_file)) as client:
+        client.login(ALICE, ALICE_PASSWORD)
+
+
+def test_the_ca_file_is_written_and_removed_on_stop(tmp_path):
+    with Lab() as lab:
+        temporary = lab.ca_file
+        assert temporary.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert not temporary.exists()
+    chosen = tmp_path / "certs" / "lab-ca.pem"
+    with Lab(ca_file=chosen) as lab:
+        assert lab.ca_file == chosen
+    assert chosen.exists()  # the file the user asked for stays for their own client
+
+
+def test_every_profile_can_be_served_at_once():
+    with Lab(*PROFILES) as lab:
+        assert set(lab.endpoints) == set(PROFILES)
+        assert all(e.host == "127.0.0.1" for e in lab.endpoints.values())

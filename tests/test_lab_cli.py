@@ -1,0 +1,114 @@
+"""`python -m helpers.lab`: how a reader points their own app, in any language, at the lab."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+
+import pytest
+from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, message
+
+from helpers.profiles import PROFILES
+
+LAB = [sys.executable, "-m", "helpers.lab"]
+
+
+@contextlib.contextmanager
+def serving(*args: str, stop_with: int = signal.SIGTERM):
+    """Run the lab command; yield the process; interrupt it at the end and check it exited 0."""
+    process = subprocess.Popen([*LAB, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with process:
+        try:
+            yield process
+        finally:
+            process.send_signal(stop_with)
+            try:
+                process.wait(timeout=CLIENT_TIMEOUT)
+            finally:
+                process.kill()
+        assert process.returncode == 0, process.stderr.read()
+
+
+def first_line_json(process: subprocess.Popen) -> dict:
+    return json.loads(process.stdout.readline())
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_json_all_describes_every_endpoint_and_serves_until_signalled(tmp_path, how):
+    ca_file = tmp_path / "lab-ca.pem"
+    with serving("--json", "--all", "--ca-file", str(ca_file), stop_with=how) as process:
+        lab = first_line_json(process)
+        assert lab["ca_file"] == str(ca_file) and lab["domain"] == "example.com"
+        assert lab["users"][ALICE] == ALICE_PASSWORD
+        assert set(lab["endpoints"]) == set(PROFILES)
+        submissions = lab["endpoints"]["submissions"]
+        assert (submissions["acts_as"], submissions["tls"], submissions["host"]) == (465, "implicit", "127.0.0.1")
+        context = ssl.create_default_context(cafile=lab["ca_file"])
+        with smtplib.SMTP_SSL(submissions["host"], submissions["port"], context=context, timeout=CLIENT_TIMEOUT) as client:
+            client.login(ALICE, ALICE_PASSWORD)
+            assert client.send_message(message()) == {}
+
+
+def test_readable_table_without_json():
+    with serving() as process:
+        lines = [process.stdout.readline() for _ in range(4)]
+    assert lines[0].split()[:5] == ["endpoint", "acts", "as", "address", "TLS"]
+    assert [line.split()[0] for line in lines[1:]] == ["relay", "submission", "submissions"]
+    assert "implicit" in lines[3] and "465" in lines[3]
+
+
+def test_fixed_ports_by_acts_as_and_by_name():
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    with serving("--json", "--ports", f"587={ports[0]},submissions={ports[1]}") as process:
+        lab = first_line_json(process)
+    assert lab["endpoints"]["submission"]["port"] == ports[0]
+    assert lab["endpoints"]["submissions"]["port"] == ports[1]
+
+
+def run_failing(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--ports", "587"], "bad --ports item '587': use ACTS_AS=PORT"),
+        (["--ports", "999=1"], "bad --ports item '999=1'"),
+        (["--ports", "587=http"], "'http' is not a port number"),
+        (["--ports", "587=70000"], "'70000' is not a port number"),
+        (["--ca-file", "/proc/lab-ca.pem"], "cannot write the CA file /proc/lab-ca.pem"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_a_non_zero_exit(args, says):
+    result = run_failing(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and says in result.stderr
+
+
+def test_a_busy_port_is_one_clear_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_failing("--ports", f"587={port}")
+    assert result.returncode == 2
+    assert result.stderr == f"error: cannot listen on 127.0.0.1 port {port} for submission: Address already in use\n"
+
+
+def test_help_names_the_options():
+    result = subprocess.run([*LAB, "--help"], capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    assert result.returncode == 0
+    for option in ("--json", "--all", "--ca-file", "--ports"):
+        assert option in result.stdout
+    assert BOB not in result.stdout
