@@ -474,7 +474,7 @@ class _EndpointServer:
         number = self.lab._next_session()
         peer = transport.get_extra_info("peername")
         self.log(number, "connect", f"from {peer[0]}")
-        if not await self._connect_stage(number, transport):
+        if not await self._before_greeting(number, "connect", transport):
             self.log(number, "disconnect")
             return
         offers_starttls = self.profile.tls == "starttls" and self.profile.starttls
@@ -484,15 +484,20 @@ class _EndpointServer:
             if transport is None:
                 self.log(number, "disconnect")
                 return
-        else:
+        if not await self._before_greeting(number, "greeting", transport):
+            self.log(number, "disconnect")
+            return
+        if self.profile.tls != "implicit":
             transport.set_protocol(connection)
         self._connections.add(connection)
         connection.connection_made(transport)
         if self.profile.tls != "implicit":
             transport.resume_reading()
 
-    async def _connect_stage(self, number: int, transport: asyncio.Transport) -> bool:
-        fault = self.take_fault("connect")
+    async def _before_greeting(self, number: int, stage: str, transport: asyncio.Transport) -> bool:
+        """Play a 'connect' fault (before any TLS) or a 'greeting' fault (after implicit TLS, where the
+        banner would come); False when it ended the connection."""
+        fault = self.take_fault(stage)
         if fault is None:
             return True
         if fault.delay:

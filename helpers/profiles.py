@@ -6,7 +6,8 @@ with a reply line (a refusal) or None (carry on); faults make a stage fail on pu
 
     stage         reached when                               a policy's value
     connect       the TCP connection is accepted             -
-    tls           the TLS handshake starts                   -
+    tls           the TLS handshake starts (465, STARTTLS)   -
+    greeting      the server is about to send its banner     -
     ehlo ... data the client sends that command              the command's argument
     mail / rcpt   the client names the sender / recipient    the address
     end_of_data   the message has been received              the raw message bytes
@@ -33,7 +34,7 @@ MAX_FAILED_LOGINS = 3  # bad passwords from one address before AUTH answers 454
 SILENT_HOLD = 5.0  # seconds a silent endpoint keeps a connection open without a word
 SLOW_REPLY_DELAY = 0.5  # seconds the slow endpoint waits before its greeting
 
-STAGES = ("connect", "tls", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "end_of_data")
+STAGES = ("connect", "tls", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "end_of_data")
 TLS_MODES = ("none", "starttls", "implicit")
 
 
@@ -193,6 +194,8 @@ class Profile:
             raise ValueError(f"unknown TLS mode {self.tls!r}; choose one of: {', '.join(TLS_MODES)}")
 
 
+_HTTP_REPLY = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n"
+
 _SUBMISSION_POLICIES = (TlsBeforeMail(), AuthBeforeMail(), SenderOwnedByLogin())
 
 
@@ -267,7 +270,7 @@ BROKEN = (
     ),
     _submission(
         "busy", "greets with 421 and hangs up",
-        faults=(Fault("connect", reply=f"421 4.7.0 {HOSTNAME} Service not available, closing transmission channel"),),
+        faults=(Fault("greeting", reply=f"421 4.7.0 {HOSTNAME} Service not available, closing transmission channel"),),
     ),
     Profile(
         "greylisting", acts_as=25, tls="starttls",
@@ -280,7 +283,17 @@ BROKEN = (
     ),
     _submission(
         "slow", f"587 that waits {SLOW_REPLY_DELAY} s before greeting",
-        faults=(Fault("connect", delay=SLOW_REPLY_DELAY),),
+        faults=(Fault("greeting", delay=SLOW_REPLY_DELAY),),
+    ),
+    Profile(
+        "not-smtp", acts_as=587, tls="none",
+        summary="a web server where mail was expected: answers in HTTP and hangs up",
+        faults=(Fault("greeting", reply=_HTTP_REPLY),),
+    ),
+    Profile(
+        "tls-not-smtp", acts_as=465, tls="implicit",
+        summary="TLS from the first byte, then HTTP instead of SMTP",
+        faults=(Fault("greeting", reply=_HTTP_REPLY),),
     ),
 )
 

@@ -501,3 +501,12 @@ def test_every_profile_can_be_served_at_once():
     with Lab(*PROFILES) as lab:
         assert set(lab.endpoints) == set(PROFILES)
         assert all(e.host == "127.0.0.1" for e in lab.endpoints.values())
+
+
+@pytest.mark.parametrize("name", ["not-smtp", "tls-not-smtp"])
+def test_a_server_that_is_not_smtp(make_lab, name):
+    lab = make_lab(name)
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        connect(lab, name)
+    assert refused.value.smtp_code == -1  # smtplib's code for a reply that does not start with a number
+    assert refused.value.smtp_error.startswith(b"1.1 400 Bad Request")
