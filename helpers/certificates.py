@@ -71,7 +71,7 @@ class LabCertificates:
             "untrusted": issue(stranger, *LAB_HOST_NAMES),
         }
         self._certificates = {
-            kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), b"".join(b.bytes() for b in leaf.cert_chain_pems))
+            kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), b"".join(p.bytes() for p in leaf.cert_chain_pems))
             for kind, leaf in leaves.items()
         }
         # trustme issues leaves only from a CA, so a self-signed server certificate is a CA's own root

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email
 import email.message
 import email.policy
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +270,7 @@ class _Connection(SMTP):
             ident=IDENT,
             tls_context=tls_context,
             data_size_limit=MAX_MESSAGE_SIZE,
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=profile.smtputf8,
             timeout=server.lab.idle_timeout,
             # Implicit TLS happens below aiosmtpd, which then thinks the line is plaintext; it would
             # hide AUTH (aiosmtpd issue #281). The profile's policies decide what needs TLS instead.
@@ -369,10 +370,8 @@ class _Connection(SMTP):
     async def _abort_tls_handshake(self) -> None:
         await self.push("220 2.0.0 Ready to start TLS")
         self.server.log(self.number, "fault", "aborted the TLS handshake after the ClientHello")
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._reader.read(65536), TLS_HANDSHAKE_TIMEOUT)
-        except asyncio.TimeoutError:
-            pass
         self.hang_up()
 
     def hang_up(self, *, abort: bool = False) -> None:
@@ -436,10 +435,8 @@ class _EndpointServer:
         for _ in range(3):
             filler = socket.socket(self.sock.family, socket.SOCK_STREAM)
             filler.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 filler.connect(self.endpoint.address)
-            except BlockingIOError:
-                pass
             self._fillers.append(filler)
 
     async def close(self) -> None:
@@ -615,10 +612,8 @@ async def _read_some(transport: asyncio.Transport, timeout: float) -> None:
 
     transport.set_protocol(Sink())
     transport.resume_reading()
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(arrived, timeout)
-    except asyncio.TimeoutError:
-        pass
 
 
 class _Acceptor(asyncio.Protocol):
@@ -872,8 +867,10 @@ class Lab:
             rows.append((endpoint.name, str(endpoint.acts_as), f"{endpoint.host}:{endpoint.port}",
                          endpoint.tls, endpoint.summary))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
-        return "\n".join(lines)
+        return "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4]
+            for row in rows
+        )
 
     def __repr__(self) -> str:
         state = f"{len(self._servers)} endpoints" if self.running else "stopped"
@@ -929,7 +926,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m helpers.lab",
         description="Serve the SMTP Port Lab on loopback until interrupted, so any program can be pointed at it.",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object describing the lab on the first line")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object describing the lab on the first line")
     parser.add_argument("--all", action="store_true", help="also serve every broken profile as its own endpoint")
     parser.add_argument("--ca-file", help="write the lab CA certificate (PEM) here; clients must trust it")
     parser.add_argument("--ports", default="", help="fixed ports, e.g. 25=10025,465=10465,587=10587")

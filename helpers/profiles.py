@@ -136,8 +136,8 @@ class FromHeaderMatchesLogin:
             return None
         shown = domain_of(from_address) if "@" in from_address else from_address
         return (
-            f"550 5.7.1 Your FROM address ( {shown + ' ' if shown else ''}, ) must match your authenticated email domain "
-            f"( {login_domain} ). Treating this as a spoofed email."
+            f"550 5.7.1 Your FROM address ( {shown + ' ' if shown else ''}, ) must match your authenticated "
+            f"email domain ( {login_domain} ). Treating this as a spoofed email."
         )
 
 
@@ -182,6 +182,7 @@ class Profile:
     summary: str
     certificate: str = "valid"
     starttls: bool = True
+    smtputf8: bool = True
     auth: bool = False
     policies: tuple[Policy, ...] = ()
     faults: tuple[Fault, ...] = ()
@@ -239,6 +240,10 @@ BROKEN = (
     _submission(
         "submission-no-starttls", "587 with STARTTLS stripped: AUTH offered in plaintext",
         starttls=False, policies=(AuthBeforeMail(), SenderOwnedByLogin()),
+    ),
+    _submission(
+        "submission-no-smtputf8", "587 without SMTPUTF8: addresses must be ASCII (RFC 6531)",
+        smtputf8=False,
     ),
     _submission(
         "submission-tls-unavailable", "587 offers STARTTLS, then answers 454",

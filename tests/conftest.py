@@ -39,7 +39,7 @@ def lab(make_lab) -> Lab:
     return make_lab()
 
 
-def message(sender: str = ALICE, to: str = BOB, subject: str = "Hello from the lab", body: str = "Hi!\n") -> EmailMessage:
+def message(sender: str = ALICE, to: str = BOB, subject: str = "Hello from the lab", body: str = "Hi!\n"):
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -61,4 +61,5 @@ def connect(lab: Lab, name: str, *, timeout: float = CLIENT_TIMEOUT, secure: boo
 
 
 def needs(program: str):
-    return pytest.mark.skipif(shutil.which(program) is None, reason=f"{program} is not installed (apt install {program})")
+    missing = shutil.which(program) is None
+    return pytest.mark.skipif(missing, reason=f"{program} is not installed (apt install {program})")

@@ -125,7 +125,8 @@ def test_message_over_the_size_limit_without_size_parameter_is_refused_after_dat
         client.login(ALICE, ALICE_PASSWORD)
         client.esmtp_features.pop("size")  # a client that never announces the size
         with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail(ALICE, [BOB], b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * (MAX_MESSAGE_SIZE // 1000 + 1))
+            lines_over_the_limit = MAX_MESSAGE_SIZE // 1000 + 1
+            client.sendmail(ALICE, [BOB], b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * lines_over_the_limit)
     assert (refused.value.smtp_code, refused.value.smtp_error) == TOO_BIG
 
 
@@ -214,7 +215,8 @@ def test_starttls_answered_with_454(make_lab):
         assert "STARTTLS" in ehlo_features(client)
         with pytest.raises(smtplib.SMTPResponseException) as refused:
             client.starttls(context=lab.client_context())
-    assert (refused.value.smtp_code, refused.value.smtp_error) == (454, b"4.7.0 TLS not available due to temporary reason")
+    expected = (454, b"4.7.0 TLS not available due to temporary reason")
+    assert (refused.value.smtp_code, refused.value.smtp_error) == expected
 
 
 CERTIFICATE_ERRORS = {
@@ -297,7 +299,8 @@ def test_repeated_bad_passwords_are_rate_limited(make_lab):
             client.login(ALICE, "wrong")
     with connect(lab, "rate-limited") as client, pytest.raises(smtplib.SMTPAuthenticationError) as refused:
         client.login(ALICE, ALICE_PASSWORD)
-    assert (refused.value.smtp_code, refused.value.smtp_error) == (454, b"4.7.0 Too many login attempts, please try again later")
+    expected = (454, b"4.7.0 Too many login attempts, please try again later")
+    assert (refused.value.smtp_code, refused.value.smtp_error) == expected
 
 
 def test_slow_server_outlasts_a_short_timeout_but_not_a_patient_client(make_lab):
@@ -482,7 +485,8 @@ def test_ipv6_loopback(make_lab):
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
     lab = make_lab(host="::1")
-    with smtplib.SMTP_SSL("::1", lab["submissions"].port, timeout=CLIENT_TIMEOUT, context=ssl.create_default_context(cafile=lab.ca_file)) as client:
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    with smtplib.SMTP_SSL("::1", lab["submissions"].port, timeout=CLIENT_TIMEOUT, context=context) as client:
         client.login(ALICE, ALICE_PASSWORD)
 
 

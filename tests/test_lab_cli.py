@@ -50,7 +50,8 @@ def test_json_all_describes_every_endpoint_and_serves_until_signalled(tmp_path, 
         submissions = lab["endpoints"]["submissions"]
         assert (submissions["acts_as"], submissions["tls"], submissions["host"]) == (465, "implicit", "127.0.0.1")
         context = ssl.create_default_context(cafile=lab["ca_file"])
-        with smtplib.SMTP_SSL(submissions["host"], submissions["port"], context=context, timeout=CLIENT_TIMEOUT) as client:
+        address = submissions["host"], submissions["port"]
+        with smtplib.SMTP_SSL(*address, context=context, timeout=CLIENT_TIMEOUT) as client:
             client.login(ALICE, ALICE_PASSWORD)
             assert client.send_message(message()) == {}
 

@@ -1,0 +1,134 @@
+"""Transcripts hold what crossed the wire, mark TLS, hide credentials, and render three ways."""
+
+from __future__ import annotations
+
+import base64
+import json
+import smtplib
+from pathlib import Path
+
+import pytest
+from conftest import ALICE, ALICE_PASSWORD, BOB, message
+
+from helpers.client import EHLO_NAME, send
+from helpers.transcript import RecordingSMTP, record
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def secrets_in(text: str) -> list[str]:
+    """Every form in which the password (or the PLAIN blob around it) could leak into a rendering."""
+    forms = [
+        ALICE_PASSWORD,
+        base64.b64encode(ALICE_PASSWORD.encode()).decode(),
+        base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode(),
+        base64.b64encode(ALICE.encode()).decode(),  # AUTH LOGIN's user name line
+    ]
+    return [form for form in forms if form in text]
+
+
+def renderings(transcript) -> dict[str, str]:
+    return {"text": transcript.text(), "html": transcript.html(), "json": transcript.json()}
+
+
+def test_golden_transcript_of_a_send_on_465(lab):
+    result = send(message(), lab["submissions"], user=ALICE, password=ALICE_PASSWORD, ca_file=lab.ca_file)
+    assert result.transcript.text() == (GOLDEN / "send_465.txt").read_text().rstrip("\n")
+
+
+def test_golden_transcript_of_a_refusal_on_587(lab):
+    result = send(message(sender=BOB), lab["submission"], user=ALICE, password=ALICE_PASSWORD, ca_file=lab.ca_file)
+    assert result.transcript.text() == (GOLDEN / "refused_587.txt").read_text().rstrip("\n")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+@pytest.mark.parametrize("name", ["submission", "submissions"])
+def test_credentials_never_reach_any_rendering(lab, name, mechanism):
+    with record(names=lab.names) as wire:
+        if name == "submissions":
+            smtp = smtplib.SMTP_SSL(*lab[name].address, context=lab.client_context())
+        else:
+            smtp = smtplib.SMTP(*lab[name].address)
+            smtp.starttls(context=lab.client_context())
+        with smtp:
+            smtp.ehlo()
+            smtp.user, smtp.password = ALICE, ALICE_PASSWORD
+            smtp.auth(mechanism, getattr(smtp, f"auth_{mechanism.lower()}"))
+    for kind, text in renderings(wire.transcript).items():
+        assert secrets_in(text) == [], kind
+    assert f"AUTH {mechanism} ********" in wire.transcript.text()
+
+
+def test_failed_logins_are_redacted_too(lab):
+    result = send(message(), lab["submissions"], user=ALICE, password=ALICE_PASSWORD + "x", ca_file=lab.ca_file)
+    assert not result.ok
+    for text in renderings(result.transcript).values():
+        assert ALICE_PASSWORD not in text
+
+
+def test_tls_boundary_and_refusals_are_marked(lab):
+    result = send(message(sender=BOB), lab["submission"], user=ALICE, password=ALICE_PASSWORD, ca_file=lab.ca_file)
+    lines = result.transcript.lines
+    boundary = next(i for i, line in enumerate(lines) if line.text.startswith("TLS started"))
+    assert all(not line.tls for line in lines[:boundary]) and all(line.tls for line in lines[boundary:])
+    refusal = next(line for line in lines if line.text.startswith("553"))
+    assert refusal.unexpected and refusal.mark == "<~*"
+    assert (553, f"5.7.1 <{BOB}>: Sender address rejected: not owned by user {ALICE}") in result.transcript.replies()
+    assert (250, "mail.example.com\nSIZE 10240000\n8BITMIME\nSMTPUTF8\nSTARTTLS\nHELP") in result.transcript.replies()
+
+
+def test_json_rendering_is_data(lab):
+    result = send(message(), lab["submissions"], user=ALICE, password=ALICE_PASSWORD, ca_file=lab.ca_file)
+    data = json.loads(result.transcript.json())
+    assert data["peer"] == "submissions (port 465)"
+    assert data["tls"]["version"] == "TLSv1.3" and data["failed"] is False
+    assert {"direction": "sent", "text": f"ehlo {EHLO_NAME}", "tls": True, "unexpected": False} in data["lines"]
+
+
+def test_html_rendering_is_a_sequence_diagram(lab):
+    result = send(message(), lab["submission"], user=ALICE, password="wrong", ca_file=lab.ca_file)
+    page = result.transcript.html()
+    assert page.count('class="smtp-seq"') == 1
+    assert 'class="span boundary"' in page and "encrypted from here on" in page
+    assert 'class="row received tls unexpected"' in page and "535 5.7.8" in page
+    assert 'class="span error"' in page and "SMTPAuthenticationError" in page
+    assert result._repr_html_().startswith("<p")
+
+
+def test_record_captures_your_own_smtplib_code_and_restores_smtplib(lab, capsys):
+    original = smtplib.SMTP
+    with record(names=lab.names, catch=True) as wire:
+        smtplib.SMTP(*lab["submissions"].address, timeout=10)  # plaintext on 465: the case study's mistake
+    assert smtplib.SMTP is original
+    assert capsys.readouterr().out == "smtplib.SMTPServerDisconnected: Connection unexpectedly closed\n"
+    assert isinstance(wire.error, smtplib.SMTPServerDisconnected)
+    assert wire.transcript.text() == (
+        "=== Trying submissions (port 465)...\n"
+        "=== Connected to submissions (port 465)\n"
+        "*** smtplib.SMTPServerDisconnected: Connection unexpectedly closed"
+    )
+    assert wire.transcript.phase == "greeting"
+
+
+def test_record_lets_errors_through_unless_caught(lab):
+    with pytest.raises(smtplib.SMTPServerDisconnected), record(names=lab.names):
+        smtplib.SMTP(*lab["submissions"].address, timeout=10)
+
+
+def test_record_collects_every_connection(lab):
+    with record(names=lab.names) as wire:
+        for name in ("relay", "submission"):
+            with smtplib.SMTP(*lab[name].address, local_hostname=EHLO_NAME) as smtp:
+                smtp.noop()
+    assert [t.peer for t in wire.transcripts] == ["relay (port 25)", "submission (port 587)"]
+    assert wire.text().count("=== Trying") == 2
+
+
+def test_message_data_is_summarised(lab):
+    smtp = RecordingSMTP(*lab["relay"].address, local_hostname=EHLO_NAME)
+    raw = b"From: a@example.net\r\nTo: alice@example.com\r\nX-Other: 1\r\n\r\nline 1\r\nline 2\r\n"
+    smtp.sendmail("a@example.net", [ALICE], raw)
+    smtp.quit()
+    text = smtp.transcript.text()
+    assert " -> From: a@example.net\n -> To: alice@example.com\n -> (1 more header line, 2 body lines)\n -> .\n" in text
+    assert "line 1" not in text
