@@ -71,7 +71,7 @@ class LabCertificates:
             "untrusted": issue(stranger, *LAB_HOST_NAMES),
         }
         self._certificates = {
-            kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), b"".join(p.bytes() for p in leaf.cert_chain_pems))
+            kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), _chain(leaf))
             for kind, leaf in leaves.items()
         }
         # trustme issues leaves only from a CA, so a self-signed server certificate is a CA's own root
@@ -101,6 +101,10 @@ class LabCertificates:
         """A verifying client context that trusts the lab CA (and nothing else)."""
         # Given cadata, create_default_context skips the system store (which also takes ~40 ms to load).
         return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+
+
+def _chain(leaf: trustme.LeafCert) -> bytes:
+    return b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
 
 
 def _load_chain(context: ssl.SSLContext, key_and_chain_pem: bytes) -> None:

@@ -101,6 +101,8 @@ class SendResult:
             return f"sent via {where}{tls}: accepted {', '.join(self.accepted)}{refused}"
         return f"failed at {self.phase.upper().replace('_', ' ')} on {where}: {describe_error(self.error)}"
 
+    __repr__ = __str__  # the default would show the OS-chosen port, which changes from run to run
+
     def _repr_html_(self) -> str:
         colour = "#1e7b34" if self.ok else "#a61b1b"
         summary = f'<p style="color:{colour};font-weight:bold;margin:2px 0">{html.escape(str(self))}</p>'

@@ -55,6 +55,7 @@ from helpers.profiles import (
 
 IDLE_TIMEOUT = 30.0  # seconds of client silence before the lab hangs up (Postfix waits 300)
 LIFECYCLE_TIMEOUT = 10.0  # seconds start() and stop() may take before they give up
+SETTLE_TIMEOUT = 0.5  # seconds a reader of the event log waits for connections to finish closing
 IDENT = "ESMTP SMTP Port Lab"
 
 # aiosmtpd's stock replies, reworded the way Postfix says them, with RFC 3463 enhanced status codes.
@@ -169,10 +170,19 @@ class EventLog:
             self._lock.notify_all()
 
     def wait_for(self, kind: str, count: int = 1, timeout: float = 5.0) -> bool:
-        """Wait until `count` events of this kind were logged (a server may log just after the client
-        saw the connection close); False if the timeout passed first."""
+        """Wait until `count` events of this kind were logged; False if the timeout passed first."""
         with self._lock:
             return self._lock.wait_for(lambda: sum(e.kind == kind for e in self._events) >= count, timeout)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until every connection has been logged as closed. A client can see a failure before the
+        server has finished logging it (a rejected certificate, say); reading the log after this
+        gives both sides of the story. False if connections were still open after `timeout`."""
+        def all_closed() -> bool:
+            return sum(e.kind == "connect" for e in self._events) == sum(e.kind == "disconnect" for e in self._events)
+
+        with self._lock:
+            return self._lock.wait_for(all_closed, timeout)
 
     def __iter__(self) -> Iterator[Event]:
         with self._lock:
@@ -190,11 +200,15 @@ class EventLog:
         return [event for event in self if event.session == session]
 
     def last_session(self) -> list[Event]:
-        """The events of the most recent connection."""
+        """The events of the most recent connection (once connections have closed, see settle)."""
+        self.settle()
         numbers = [event.session for event in self if event.session is not None]
         return self.of_session(max(numbers)) if numbers else []
 
     def text(self, events: Iterable[Event] | None = None) -> str:
+        """The log (or the given events) as lines; the whole log is read once connections have closed."""
+        if events is None:
+            self.settle()
         return "\n".join(str(event) for event in (self if events is None else events))
 
     def __repr__(self) -> str:
@@ -324,6 +338,8 @@ class _Connection(SMTP):
                 if command == "STARTTLS" and self.server.take_fault("tls"):
                     await self._abort_tls_handshake()
                     return
+                if command == "QUIT" and not arg:
+                    self._log_disconnect()  # before aiosmtpd answers 221 and closes
                 await method(arg)
             finally:
                 self.command = None
@@ -352,9 +368,14 @@ class _Connection(SMTP):
             # asyncio reports a failed implicit-TLS handshake to us although the SMTP conversation
             # never began; the acceptor has already logged and closed it.
             return
+        self._log_disconnect()
+        super().connection_lost(error)
+
+    def _log_disconnect(self) -> None:
+        # Logged once, and when the lab itself closes, before closing: a client that sees the
+        # connection end then finds the server's side already complete.
         if self.server.forget(self):
             self.server.log(self.number, "disconnect")
-        super().connection_lost(error)
 
     # -- faults --
     async def play(self, fault: Fault) -> str | None:
@@ -370,12 +391,14 @@ class _Connection(SMTP):
     async def _abort_tls_handshake(self) -> None:
         await self.push("220 2.0.0 Ready to start TLS")
         self.server.log(self.number, "fault", "aborted the TLS handshake after the ClientHello")
+        self._log_disconnect()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._reader.read(65536), TLS_HANDSHAKE_TIMEOUT)
         self.hang_up()
 
     def hang_up(self, *, abort: bool = False) -> None:
         """Close the connection now and end this client's command loop."""
+        self._log_disconnect()
         if abort:
             self.transport.abort()
         else:
@@ -445,6 +468,7 @@ class _EndpointServer:
             self.listener.close()
         for connection in list(self._connections):
             if connection.transport:
+                connection._log_disconnect()
                 connection.transport.abort()
         for task in list(self._pending):
             task.cancel()
@@ -461,28 +485,33 @@ class _EndpointServer:
 
     # -- accepting (see _Acceptor) --
     async def accept(self, transport: asyncio.Transport) -> None:
+        number = self.lab._next_session()
+        self.log(number, "connect", f"from {transport.get_extra_info('peername')[0]}")
         try:
-            await self._accept(transport)
-        except BaseException:
-            transport.abort()
+            await self._accept(number, transport)
+        except BaseException:  # the lab is stopping
+            self._end(number, transport, abort=True)
             raise
 
-    async def _accept(self, transport: asyncio.Transport) -> None:
-        number = self.lab._next_session()
-        peer = transport.get_extra_info("peername")
-        self.log(number, "connect", f"from {peer[0]}")
-        if not await self._before_greeting(number, "connect", transport):
+    def _end(self, number: int, transport: asyncio.BaseTransport, *, abort: bool = False) -> None:
+        """Close a connection that never reached aiosmtpd, logging it first (see _log_disconnect)."""
+        if not transport.is_closing():
             self.log(number, "disconnect")
+        if abort:
+            transport.abort()
+        else:
+            transport.close()
+
+    async def _accept(self, number: int, transport: asyncio.Transport) -> None:
+        if not await self._before_greeting(number, "connect", transport):
             return
         offers_starttls = self.profile.tls == "starttls" and self.profile.starttls
         connection = _Connection(self, number, self.tls_context if offers_starttls else None)
         if self.profile.tls == "implicit":
             transport = await self._tls_handshake(number, transport, connection)
             if transport is None:
-                self.log(number, "disconnect")
                 return
         if not await self._before_greeting(number, "greeting", transport):
-            self.log(number, "disconnect")
             return
         if self.profile.tls != "implicit":
             transport.set_protocol(connection)
@@ -497,26 +526,32 @@ class _EndpointServer:
         fault = self.take_fault(stage)
         if fault is None:
             return True
+        if fault.drop:
+            # A silent server: hold the line, without a word, until the client gives up or the delay ends.
+            watcher = _Watcher(transport)
+            if await watcher.hung_up_within(fault.delay):
+                self.log(number, "fault", "said nothing; the client hung up first")
+                self.log(number, "disconnect")
+            else:
+                self.log(number, "fault", f"said nothing for {fault.delay:g} s, then dropped the connection")
+                self._end(number, transport, abort=True)
+            return False
         if fault.delay:
             self.log(number, "fault", f"waited {fault.delay:g} s before the greeting")
             await asyncio.sleep(fault.delay)
         if fault.reply:
             self.log(number, "refused", f"greeting: {fault.reply}")
             transport.write(fault.reply.encode() + b"\r\n")
-            transport.close()
-            return False
-        if fault.drop:
-            self.log(number, "fault", "dropped the connection without a greeting")
-            transport.abort()
+            self._end(number, transport)
             return False
         return True
 
     async def _tls_handshake(self, number: int, transport: asyncio.Transport, connection: _Connection):
         fault = self.take_fault("tls")
         if fault and fault.drop:
+            await _Watcher(transport).first_bytes(TLS_HANDSHAKE_TIMEOUT)
             self.log(number, "fault", "aborted the TLS handshake after the ClientHello")
-            await _read_some(transport, TLS_HANDSHAKE_TIMEOUT)
-            transport.close()
+            self._end(number, transport)
             return None
         try:
             tls_transport = await self.lab.loop.start_tls(
@@ -524,7 +559,9 @@ class _EndpointServer:
                 ssl_handshake_timeout=self.lab.tls_handshake_timeout,
             )
         except (OSError, EOFError) as error:
+            # start_tls has already asked the transport to close; the socket goes on the next loop turn.
             self.log(number, "tls-failed", _why_tls_failed(error))
+            self.log(number, "disconnect")
             transport.abort()
             return None
         self.log(number, "tls", tls_transport.get_extra_info("ssl_object").version())
@@ -597,23 +634,33 @@ class _EndpointServer:
         return f"250 2.0.0 Ok: queued as {message.queue_id}"
 
 
-async def _read_some(transport: asyncio.Transport, timeout: float) -> None:
-    """Read (and discard) the first bytes the client sends, or give up after `timeout` seconds."""
-    arrived = asyncio.get_running_loop().create_future()
+class _Watcher(asyncio.Protocol):
+    """Takes over a paused connection to see what the client does: send its first bytes, or hang up."""
 
-    class Sink(asyncio.Protocol):
-        def data_received(self, data: bytes) -> None:
-            if not arrived.done():
-                arrived.set_result(data)
+    def __init__(self, transport: asyncio.Transport) -> None:
+        loop = asyncio.get_running_loop()
+        self.data_arrived, self.closed = loop.create_future(), loop.create_future()
+        transport.set_protocol(self)
+        transport.resume_reading()
 
-        def connection_lost(self, error: Exception | None) -> None:
-            if not arrived.done():
-                arrived.set_result(b"")
+    def data_received(self, data: bytes) -> None:
+        if not self.data_arrived.done():
+            self.data_arrived.set_result(data)
 
-    transport.set_protocol(Sink())
-    transport.resume_reading()
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(arrived, timeout)
+    def connection_lost(self, error: Exception | None) -> None:
+        for future in (self.data_arrived, self.closed):
+            if not future.done():
+                future.set_result(None)
+
+    async def first_bytes(self, timeout: float) -> None:
+        """Wait for the client's first bytes (a ClientHello, say), its hanging up, or the timeout."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.data_arrived), timeout)
+
+    async def hung_up_within(self, timeout: float) -> bool:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+        return self.closed.done()
 
 
 class _Acceptor(asyncio.Protocol):
@@ -860,15 +907,17 @@ class Lab:
         """A verifying TLS context that trusts the lab CA."""
         return self.certificates.client_context()
 
-    def describe(self) -> str:
-        """A table of endpoints: what each acts as, where it listens, its TLS mode."""
-        rows = [("endpoint", "acts as", "address", "TLS", "what it does")]
-        for endpoint in self.endpoints.values():
-            rows.append((endpoint.name, str(endpoint.acts_as), f"{endpoint.host}:{endpoint.port}",
-                         endpoint.tls, endpoint.summary))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    def describe(self, *, addresses: bool = False) -> str:
+        """A table of endpoints: what each acts as, its TLS mode, what it does; with `addresses=True` also
+        where it listens (ports chosen by the OS change from run to run, so notebooks leave them out)."""
+        header = ("endpoint", "acts as", "TLS") + (("address",) if addresses else ())
+        rows = [(*header, "what it does")]
+        for e in self.endpoints.values():
+            address = (f"{e.host}:{e.port}",) if addresses else ()
+            rows.append((e.name, str(e.acts_as), e.tls, *address, e.summary))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         return "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4]
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
             for row in rows
         )
 
@@ -948,7 +997,7 @@ def main(argv: list[str] | None = None) -> int:
         if options.json:
             print(_as_json(lab), flush=True)
         else:
-            print(lab.describe())
+            print(lab.describe(addresses=True))
             print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
             print(f"CA file (trust it in your client): {lab.ca_file}")
             print("serving until Ctrl-C ...", flush=True)

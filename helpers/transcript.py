@@ -165,6 +165,8 @@ class Transcript:
     def __str__(self) -> str:
         return self.text()
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         return self.html()
 
@@ -306,6 +308,8 @@ class Recording:
 
     def text(self) -> str:
         return "\n\n".join(t.text() for t in self.transcripts)
+
+    __repr__ = text
 
     def _repr_html_(self) -> str:
         return "".join(t.html() for t in self.transcripts)

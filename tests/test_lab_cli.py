@@ -59,7 +59,7 @@ def test_json_all_describes_every_endpoint_and_serves_until_signalled(tmp_path, 
 def test_readable_table_without_json():
     with serving() as process:
         lines = [process.stdout.readline() for _ in range(4)]
-    assert lines[0].split()[:5] == ["endpoint", "acts", "as", "address", "TLS"]
+    assert lines[0].split()[:5] == ["endpoint", "acts", "as", "TLS", "address"]
     assert [line.split()[0] for line in lines[1:]] == ["relay", "submission", "submissions"]
     assert "implicit" in lines[3] and "465" in lines[3]
 
