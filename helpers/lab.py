@@ -73,6 +73,11 @@ _POSTFIX_WORDING = {
     "220 Ready to start TLS": "220 2.0.0 Ready to start TLS",
 }
 
+_ADDRESS_SYNTAX = {  # RFC 3463: X.1.7 bad sender address syntax, X.1.3 bad destination address syntax
+    "MAIL": "501 5.1.7 Bad sender address syntax",
+    "RCPT": "501 5.1.3 Bad recipient address syntax",
+}
+
 
 # --------------------------------------------------------------------------------------------------
 # What the lab keeps: accepted messages and the server-side event log
@@ -326,32 +331,31 @@ class _Connection(SMTP):
     def _staged(self, command: str, method):
         @functools.wraps(method)
         async def run(arg: str | None) -> None:
-            self.command = command
-            try:
-                fault = self.server.take_fault(command.lower())
-                reply = await self.play(fault) if fault else None
-                if reply:
-                    await self.push(reply)
-                    if reply.startswith("421"):  # 421 means the server is closing the channel (RFC 5321 3.8)
-                        self.hang_up()
-                    return
-                if command == "STARTTLS" and self.server.take_fault("tls"):
-                    await self._abort_tls_handshake()
-                    return
+            self.command = command  # for the event log; cleared once the command is done (or failed)
+            fault = self.server.take_fault(command.lower())
+            reply = await self.play(fault) if fault else None
+            if reply:
+                await self.push(reply)
+                if reply.startswith("421"):  # 421 means the server is closing the channel (RFC 5321 3.8)
+                    self.hang_up()
+            elif command == "STARTTLS" and self.server.take_fault("tls"):
+                await self._abort_tls_handshake()
+            else:
                 if command == "QUIT" and not arg:
                     self._log_disconnect()  # before aiosmtpd answers 221 and closes
                 await method(arg)
-            finally:
-                self.command = None
+            self.command = None
 
         return run
 
     async def push(self, status: str | bytes) -> None:
         if isinstance(status, str):
-            status = _POSTFIX_WORDING.get(status, status)
+            # aiosmtpd echoes some arguments back (VRFY); bytes that are not text must not break the reply
+            # or the log, so they are shown as escapes.
+            status = _POSTFIX_WORDING.get(status, status).encode("utf-8", "backslashreplace").decode("utf-8")
             if status[:1] in ("4", "5"):
-                command = self.command or "a command out of sequence"
-                self.server.log(self.number, "refused", f"{command}: {status}")
+                self.server.log(self.number, "refused", f"{self.command or 'unrecognised line'}: {status}")
+            status = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "backslashreplace")
         await super().push(status)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -360,7 +364,12 @@ class _Connection(SMTP):
         if isinstance(error, TLSSetupException):
             self.server.log(self.number, "tls-failed", _why_tls_failed(error.__cause__ or error))
             return ""
-        self.server.log(self.number, "error", f"{self.command}: {type(error).__name__}: {error}")
+        command, self.command = self.command, None
+        if command in _ADDRESS_SYNTAX and isinstance(error, IndexError):
+            # The standard library's address parser (used by aiosmtpd) fails on "MAIL FROM:<" and kin.
+            self.command = command  # so that push() logs the refusal against it
+            return _ADDRESS_SYNTAX[command]
+        self.server.log(self.number, "error", f"{command}: {type(error).__name__}: {error}")
         return "451 4.3.0 Error: internal error in the lab"
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -685,16 +694,18 @@ class _Acceptor(asyncio.Protocol):
 
 
 class _LibraryLogBridge(logging.Handler):
-    """aiosmtpd logs on 'mail.log' (tracebacks included); its warnings go to the running labs' event
-    logs instead of stderr, so they never land in notebook output."""
+    """aiosmtpd logs on 'mail.log'. Its errors (tracebacks) go to the running labs' event logs instead
+    of stderr, so they never land in notebook output. Its warnings (an unknown command, too many bad
+    commands) repeat what the lab already logs as refusals, with an ephemeral client port in them,
+    so they are dropped."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
+        super().__init__(level=logging.ERROR)
         self.labs: set[Lab] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         for lab in list(self.labs):
-            lab.events._add(Event(None, "aiosmtpd", "library", record.getMessage()))
+            lab.events._add(Event(None, "aiosmtpd", "library", self.format(record)))
 
 
 _bridge = _LibraryLogBridge()
