@@ -38,6 +38,10 @@ notebooks: setup
 run-notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 notebooks/*.ipynb
 
+# Our code against the bare libraries it wraps (aiosmtpd, smtplib), side by side, as ratios.
+bench: setup
+	$(BIN)/python tests/benchmarks.py
+
 lint: setup
 	$(BIN)/ruff check helpers tests
 

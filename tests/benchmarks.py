@@ -1,0 +1,196 @@
+"""`make bench`: the kit's code against the bare library it wraps, measured side by side in one run.
+
+Each comparison alternates the two sides round by round (so a busy moment hurts both alike) and reports
+medians and their ratio. Client comparisons talk to a lab served by another process (`python -m
+helpers.lab`), as a reader's app would: in one process the client and the server share one interpreter
+lock, and every microsecond of client work would also delay the server. Nothing here is a test:
+wall-clock numbers depend on the machine, so no test asserts on them; the README records a run and the
+machine it ran on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import smtplib
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
+
+from helpers.client import EHLO_NAME, send
+from helpers.lab import Endpoint, Lab
+from helpers.profiles import PROFILES, USERS
+from helpers.transcript import RecordingSMTP, RecordingSMTP_SSL
+
+ALICE = "alice@example.com"
+ROUNDS = 15
+MESSAGES_PER_CONNECTION = 100
+THROUGHPUT_MESSAGES = 300
+
+
+def message(to: str = "bob@example.com") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = ALICE, to, "benchmark"
+    msg.set_content("x" * 2000)
+    return msg
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def compare(ours: Callable[[], float], bare: Callable[[], float], rounds: int = ROUNDS) -> tuple[float, float]:
+    """Median seconds of each side; each callable runs one round and returns the seconds it measured."""
+    ours_times, bare_times = [], []
+    for _ in range(rounds):
+        ours_times.append(ours())
+        bare_times.append(bare())
+    return statistics.median(ours_times), statistics.median(bare_times)
+
+
+# -- the comparisons ------------------------------------------------------------------------------
+
+
+def lab_start() -> tuple[float, float]:
+    """Lab with every endpoint and certificate vs a bare aiosmtpd Controller with one trustme TLS listener."""
+
+    def ours() -> float:
+        lab = Lab(*PROFILES)
+        seconds = timed(lab.start)
+        lab.stop()
+        return seconds
+
+    def bare() -> float:
+        def start() -> Controller:
+            ca = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1").configure_cert(context)
+            controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(), ssl_context=context,
+                                    server_hostname="127.0.0.1")
+            controller.start()
+            return controller
+
+        started = time.perf_counter()
+        controller = start()
+        seconds = time.perf_counter() - started
+        controller.stop()
+        return seconds
+
+    return compare(ours, bare)
+
+
+@contextlib.contextmanager
+def served_lab() -> Iterator[tuple[dict[str, Endpoint], ssl.SSLContext]]:
+    """The standard lab in its own process: its endpoints and a context trusting its CA."""
+    with subprocess.Popen([sys.executable, "-m", "helpers.lab", "--json"], stdout=subprocess.PIPE, text=True) as lab:
+        try:
+            described = json.loads(lab.stdout.readline())
+            endpoints = {name: Endpoint(name, e["host"], e["port"], e["acts_as"], e["tls"], "")
+                         for name, e in described["endpoints"].items()}
+            yield endpoints, ssl.create_default_context(cafile=described["ca_file"])
+        finally:
+            lab.terminate()
+
+
+def send_per_connection(endpoints: dict[str, Endpoint], context: ssl.SSLContext) -> tuple[float, float]:
+    """send() (validation, recording, result) vs bare smtplib, one TLS connection per message on 465."""
+    endpoint = endpoints["submissions"]
+    msg = message()
+
+    def ours() -> float:
+        return timed(lambda: send(msg, endpoint, user=ALICE, password=USERS[ALICE], context=context).check())
+
+    def bare() -> float:
+        def once() -> None:
+            with smtplib.SMTP_SSL(*endpoint.address, context=context, local_hostname=EHLO_NAME) as smtp:
+                smtp.login(ALICE, USERS[ALICE])
+                smtp.send_message(msg)
+
+        return timed(once)
+
+    return compare(ours, bare, rounds=ROUNDS * 4)
+
+
+def send_on_one_connection(endpoints: dict[str, Endpoint], context: ssl.SSLContext) -> tuple[float, float]:
+    """The transcript recorder vs bare smtplib: many messages on one connection, per message."""
+    endpoint = endpoints["submissions"]
+    msg = message()
+
+    def run(client_class) -> float:
+        with client_class(*endpoint.address, context=context, local_hostname=EHLO_NAME) as smtp:
+            smtp.login(ALICE, USERS[ALICE])
+            seconds = timed(lambda: [smtp.send_message(msg) for _ in range(MESSAGES_PER_CONNECTION)])
+        return seconds / MESSAGES_PER_CONNECTION
+
+    return compare(lambda: run(RecordingSMTP_SSL), lambda: run(smtplib.SMTP_SSL))
+
+
+def throughput() -> tuple[float, float]:
+    """Messages per second into the lab's relay vs into a bare aiosmtpd Sink, both in this process, same
+    plain smtplib client."""
+    lab = Lab("relay").start()
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, server_hostname="127.0.0.1")
+    controller.start()
+    msg = message(to=ALICE)
+
+    def run(address: tuple[str, int]) -> float:
+        with smtplib.SMTP(*address, local_hostname=EHLO_NAME) as smtp:
+            seconds = timed(lambda: [smtp.send_message(msg) for _ in range(THROUGHPUT_MESSAGES)])
+        return THROUGHPUT_MESSAGES / seconds
+
+    try:
+        return compare(lambda: run(lab["relay"].address), lambda: run(("127.0.0.1", port)), rounds=7)
+    finally:
+        controller.stop()
+        lab.stop()
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown CPU")
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}")
+
+
+def row(what: str, ours: float, bare: float, unit: str, target: str) -> str:
+    scale = 1000 if unit == "ms" else 1
+    return f"{what:<62} {ours * scale:>9.2f} {unit:<5} {bare * scale:>9.2f} {unit:<5} {ours / bare:>6.2f}x  {target}"
+
+
+def main() -> int:
+    print(f"machine: {machine()}\n")
+    print(f"{'comparison':<62} {'ours':>15} {'bare':>15} {'ratio':>7}  target")
+    print(row("lab start: all endpoints + certificates vs Controller", *lab_start(), "ms", "<= 2x"))
+    with served_lab() as (endpoints, context):
+        print(row("send() vs smtplib, one TLS connection per message", *send_per_connection(endpoints, context),
+                  "ms", "<= 1.15x"))
+        print(row("transcript recorder vs smtplib, per message on one connection",
+                  *send_on_one_connection(endpoints, context), "ms", "<= 1.15x"))
+    print(row("lab relay vs aiosmtpd Sink, messages per second", *throughput(), "msg/s", ">= 0.8x"))
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
