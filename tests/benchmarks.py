@@ -31,7 +31,7 @@ from aiosmtpd.handlers import Sink
 from helpers.client import EHLO_NAME, send
 from helpers.lab import Endpoint, Lab
 from helpers.profiles import PROFILES, USERS
-from helpers.transcript import RecordingSMTP, RecordingSMTP_SSL
+from helpers.transcript import RecordingSMTP_SSL
 
 ALICE = "alice@example.com"
 ROUNDS = 15
@@ -169,8 +169,8 @@ def throughput() -> tuple[float, float]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor() or "unknown CPU")
+    with open("/proc/cpuinfo") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "unknown CPU")
     return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}")
 
