@@ -1,0 +1,156 @@
+"""What the lab keeps: every accepted message, and the server's side of every conversation.
+
+    lab.mailbox[-1].email["Subject"]    # the last accepted message, parsed
+    print(lab.events.text())            # connects, TLS, refusals, logins, disconnects, in order
+
+Both are safe to read while the lab runs (its server thread writes them).
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import functools
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+SETTLE_TIMEOUT = 0.5  # seconds a reader of the event log waits for connections to finish closing
+
+
+@dataclass(frozen=True)
+class Message:
+    """One accepted message: where and how it arrived, and its bytes."""
+
+    queue_id: str
+    endpoint: str
+    acts_as: int
+    peer_host: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    login: str | None
+    tls_version: str | None
+    raw: bytes
+
+    @functools.cached_property
+    def email(self) -> email.message.EmailMessage:
+        """The message parsed, with the wire's CRLF line ends turned into the \n that Python's email expects."""
+        return email.message_from_bytes(self.raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
+
+    def __str__(self) -> str:
+        via = f"{self.endpoint} (port {self.acts_as})"
+        tls = self.tls_version or "no TLS"
+        who = f", login {self.login}" if self.login else ""
+        subject = self.email["Subject"]
+        return f"{self.queue_id} via {via}, {tls}{who}: {self.mail_from} -> {', '.join(self.rcpt_tos)}: {subject!s}"
+
+
+class Mailbox:
+    """Every message the lab accepted, oldest first. Safe to read while the lab runs."""
+
+    def __init__(self) -> None:
+        self._messages: list[Message] = []
+        self._changed = threading.Condition()
+
+    def _add(self, message: Message) -> None:
+        with self._changed:
+            self._messages.append(message)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until the mailbox holds at least `count` messages; False if the timeout passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._messages) >= count, timeout)
+
+    def clear(self) -> None:
+        with self._changed:
+            self._messages.clear()
+
+    def _snapshot(self) -> list[Message]:
+        with self._changed:
+            return list(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._snapshot())
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self._snapshot())
+
+    def __getitem__(self, index: int) -> Message:
+        return self._snapshot()[index]
+
+    def __repr__(self) -> str:
+        return "\n".join(str(message) for message in self) or "(no messages)"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the server saw. `session` numbers connections in the order they arrived (1, 2, ...)."""
+
+    session: int | None
+    endpoint: str
+    kind: str  # connect, tls, tls-failed, fault, refused, accepted, disconnect, library, error
+    detail: str = ""
+
+    def __str__(self) -> str:
+        session = f"#{self.session}" if self.session is not None else "--"
+        return f"{session:>4} {self.endpoint:<28} {self.kind:<10} {self.detail}".rstrip()
+
+
+class EventLog:
+    """The server's side of every conversation, in order."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._lock = threading.Condition()
+
+    def _add(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event)
+            self._lock.notify_all()
+
+    def wait_for(self, kind: str, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until `count` events of this kind were logged; False if the timeout passed first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: sum(e.kind == kind for e in self._events) >= count, timeout)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until every connection has been logged as closed. A client can see a failure before the
+        server has finished logging it (a rejected certificate, say); reading the log after this
+        gives both sides of the story. False if connections were still open after `timeout`."""
+        def all_closed() -> bool:
+            return sum(e.kind == "connect" for e in self._events) == sum(e.kind == "disconnect" for e in self._events)
+
+        with self._lock:
+            return self._lock.wait_for(all_closed, timeout)
+
+    def __iter__(self) -> Iterator[Event]:
+        with self._lock:
+            return iter(list(self._events))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+    def of_session(self, session: int) -> list[Event]:
+        return [event for event in self if event.session == session]
+
+    def last_session(self) -> list[Event]:
+        """The events of the most recent connection (once connections have closed, see settle)."""
+        self.settle()
+        numbers = [event.session for event in self if event.session is not None]
+        return self.of_session(max(numbers)) if numbers else []
+
+    def text(self, events: Iterable[Event] | None = None) -> str:
+        """The log (or the given events) as lines; the whole log is read once connections have closed."""
+        if events is None:
+            self.settle()
+        return "\n".join(str(event) for event in (self if events is None else events))
+
+    def __repr__(self) -> str:
+        return self.text() or "(no events)"
