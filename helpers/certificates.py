@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
+from cryptography import x509
 
 KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed")
 LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -36,6 +37,27 @@ class ServerCertificate:
     kind: str
     key_pem: bytes
     chain_pem: bytes
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The server's own certificate (the first in the chain), parsed."""
+        return x509.load_pem_x509_certificate(self.chain_pem)
+
+    def summary(self) -> dict[str, str]:
+        """What a client checks: the names it is valid for, who issued it, and when it is valid."""
+        cert = self.certificate
+        try:
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            valid_for = ", ".join(str(getattr(name, "value", name)) for name in names)
+        except x509.ExtensionNotFound:
+            valid_for = "(no names: " + cert.subject.rfc4514_string() + ")"
+        return {
+            "kind": self.kind,
+            "valid for": valid_for,
+            "issued by": cert.issuer.rfc4514_string(),
+            "not before": f"{cert.not_valid_before_utc:%Y-%m-%d}",
+            "not after": f"{cert.not_valid_after_utc:%Y-%m-%d}",
+        }
 
     def server_context(self) -> ssl.SSLContext:
         """A server-side TLS context presenting this certificate."""
@@ -96,6 +118,15 @@ class LabCertificates:
         if kind not in self._certificates:
             raise KeyError(f"unknown certificate kind {kind!r}; choose one of: {', '.join(KINDS)}")
         return self._certificates[kind]
+
+    def table(self) -> str:
+        """Every certificate kind, one per line: what it is valid for, its issuer and its dates."""
+        rows = [self[kind].summary() for kind in KINDS]
+        columns = list(rows[0])
+        widths = {c: max(len(c), *(len(row[c]) for row in rows)) for c in columns}
+        lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
+        lines += ["  ".join(row[c].ljust(widths[c]) for c in columns).rstrip() for row in rows]
+        return "\n".join(lines)
 
     def client_context(self) -> ssl.SSLContext:
         """A verifying client context that trusts the lab CA (and nothing else)."""

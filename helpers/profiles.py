@@ -142,6 +142,20 @@ class FromHeaderMatchesLogin:
 
 
 @dataclass(frozen=True)
+class CrlfLineEndings:
+    """Every line of a message must end with CR LF (RFC 5321 section 2.3.8). A bare LF is refused, as
+    Microsoft 365 does (550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal) and Postfix can
+    (smtpd_forbid_bare_newline, added after the SMTP smuggling reports of 2023)."""
+
+    stage: str = "end_of_data"
+
+    def check(self, session: Session, raw: bytes) -> str | None:
+        if b"\n" not in raw.replace(b"\r\n", b""):
+            return None
+        return "550 5.6.11 Error: bare <LF> received; every line must end with <CR><LF> (RFC 5321 2.3.8)"
+
+
+@dataclass(frozen=True)
 class Greylisting:
     """Refuse the first attempt of each (client, sender, recipient) with a temporary error; accept a retry
     that comes at least `delay` seconds later (RFC 6647)."""
@@ -197,7 +211,7 @@ class Profile:
 
 _HTTP_REPLY = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n"
 
-_SUBMISSION_POLICIES = (TlsBeforeMail(), AuthBeforeMail(), SenderOwnedByLogin())
+_SUBMISSION_POLICIES = (TlsBeforeMail(), AuthBeforeMail(), SenderOwnedByLogin(), CrlfLineEndings())
 
 
 def _submission(name: str, summary: str, **changes: Any) -> Profile:
@@ -222,7 +236,7 @@ STANDARD = (
     Profile(
         "relay", acts_as=25, tls="starttls", broken=False,
         summary="MX for example.com: no AUTH, opportunistic STARTTLS, refuses to relay elsewhere",
-        policies=(RelayOnlyTo(),),
+        policies=(RelayOnlyTo(), CrlfLineEndings()),
     ),
     _submission("submission", "mail submission: STARTTLS first, then AUTH", broken=False),
     _submissions("submissions", "mail submission over TLS from the first byte, AUTH required", broken=False),
@@ -239,7 +253,7 @@ BROKEN = (
     ),
     _submission(
         "submission-no-starttls", "587 with STARTTLS stripped: AUTH offered in plaintext",
-        starttls=False, policies=(AuthBeforeMail(), SenderOwnedByLogin()),
+        starttls=False, policies=(AuthBeforeMail(), SenderOwnedByLogin(), CrlfLineEndings()),
     ),
     _submission(
         "submission-no-smtputf8", "587 without SMTPUTF8: addresses must be ASCII (RFC 6531)",

@@ -514,3 +514,13 @@ def test_a_server_that_is_not_smtp(make_lab, name):
         connect(lab, name)
     assert refused.value.smtp_code == -1  # smtplib's code for a reply that does not start with a number
     assert refused.value.smtp_error == b"/1.1 400 Bad Request"  # smtplib cut "HTTP" off as if it were a code
+
+
+def test_a_bare_line_feed_in_a_message_is_refused_and_crlf_is_accepted(lab):
+    with connect(lab, "relay", secure=False) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail(OUTSIDER, [ALICE], b"Subject: bare\r\n\r\nline one\nline two\r\n")
+        assert refused.value.smtp_code == 550
+        assert refused.value.smtp_error.startswith(b"5.6.11 Error: bare <LF> received")
+        assert client.sendmail(OUTSIDER, [ALICE], b"Subject: crlf\r\n\r\nline one\r\nline two\r\n") == {}
+    assert [m.email["Subject"] for m in lab.mailbox] == ["crlf"]
