@@ -19,6 +19,7 @@ malformed address, a header with a line break in it) raise ValueError at once.
 
 from __future__ import annotations
 
+import email.errors
 import email.message
 import email.utils
 import functools
@@ -43,6 +44,7 @@ DEFAULT_TIMEOUT = 10.0  # seconds for each network step
 EHLO_NAME = "client.example.com"  # what we introduce ourselves as; smtplib would use this machine's name
 
 _HEADER_LINE_BREAK = re.compile(r"\r|\n(?![ \t])")  # a line break that does not start a folded line
+_ADDRESS_HEADERS = ("from", "sender", "reply-to", "to", "cc", "bcc")
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,25 @@ def _check_headers(message) -> None:
                 f"the {name}: header contains a line break; that would let its value add headers of its "
                 "own (header injection). Remove CR and LF from header values."
             )
+        if name.lower() in _ADDRESS_HEADERS:
+            _check_address_header(name, value)
+
+
+def _check_address_header(name: str, value) -> None:
+    # EmailMessage parses address headers when they are set and notes what it had to guess as defects;
+    # the older email.message.Message keeps plain strings, which getaddresses() splits.
+    invalid = [d for d in getattr(value, "defects", ()) if isinstance(d, email.errors.InvalidHeaderDefect)]
+    problem = str(invalid[0]) if invalid else None
+    for _, address in email.utils.getaddresses([str(value)]):
+        try:
+            _check_address(address)
+        except ValueError as error:
+            problem = str(error)
+    if problem:
+        raise ValueError(
+            f"the {name}: header is not a list of addresses ({problem}); build it with "
+            "email.headerregistry.Address or email.utils.formataddr((name, address))"
+        )
 
 
 def _resolve(host: str) -> None:

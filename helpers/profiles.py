@@ -122,21 +122,22 @@ class SenderOwnedByLogin:
 
 @dataclass(frozen=True)
 class FromHeaderMatchesLogin:
-    """A provider-style anti-spoofing check on the message itself: the From: header's domain must be the
-    logged-in user's domain. Modelled on the refusal quoted in the case study; a message without a
-    From: header fails it too."""
+    """A provider-style anti-spoofing check on the message itself: every address in the From: header must
+    be in the logged-in user's domain. Modelled on the refusal quoted in the case study; a message with
+    no From: header, or one whose "address" is not an address, fails it too."""
 
     stage: str = "end_of_data"
 
     def check(self, session: Session, raw: bytes) -> str | None:
         headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-        from_address = email.utils.parseaddr(headers.get("From", ""))[1]
+        addresses = [address for _, address in email.utils.getaddresses(headers.get_all("From", []))]
         login_domain = domain_of(session.login or "")
-        if "@" in from_address and domain_of(from_address) == login_domain:
+        wrong = [a for a in addresses if "@" not in a or domain_of(a) != login_domain]
+        if addresses and not wrong:
             return None
-        shown = domain_of(from_address) if "@" in from_address else from_address
+        shown = (domain_of(wrong[0]) if "@" in wrong[0] else wrong[0]) + " " if wrong else ""
         return (
-            f"550 5.7.1 Your FROM address ( {shown + ' ' if shown else ''}, ) must match your authenticated "
+            f"550 5.7.1 Your FROM address ( {shown}, ) must match your authenticated "
             f"email domain ( {login_domain} ). Treating this as a spoofed email."
         )
 

@@ -181,3 +181,14 @@ def test_an_unresolvable_host_is_named(submission_lab, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
     with pytest.raises(ValueError, match="cannot resolve host 'smtp.exmaple.com' .*check the spelling"):
         send(message(), ("smtp.exmaple.com", 465))
+
+
+def test_an_address_header_built_with_string_formatting_is_refused(submission_lab):
+    msg = message()
+    msg.replace_header("From", "alice@example.com <smtp.example.com>")  # swapped, as the case study did
+    with pytest.raises(ValueError, match=r"the From: header is not a list of addresses \(invalid address in"):
+        send(msg, submission_lab["submissions"], **login(submission_lab))
+    old_style = email.message.Message()
+    old_style["From"], old_style["To"] = "alice@example.com <smtp.example.com>", BOB
+    with pytest.raises(ValueError, match=r"From: header .*'smtp.example.com' is not an email address"):
+        send(old_style, submission_lab["submissions"], **login(submission_lab))

@@ -524,3 +524,12 @@ def test_a_bare_line_feed_in_a_message_is_refused_and_crlf_is_accepted(lab):
         assert refused.value.smtp_error.startswith(b"5.6.11 Error: bare <LF> received")
         assert client.sendmail(OUTSIDER, [ALICE], b"Subject: crlf\r\n\r\nline one\r\nline two\r\n") == {}
     assert [m.email["Subject"] for m in lab.mailbox] == ["crlf"]
+
+
+def test_strict_from_refuses_a_from_header_whose_address_is_a_host_name(make_lab):
+    lab = make_lab("submission-strict-from")
+    raw = b"From: alice@example.com <smtp.example.com>\r\nTo: bob@example.com\r\nSubject: swapped\r\n\r\nhi\r\n"
+    with connect(lab, "submission-strict-from") as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.login(ALICE, ALICE_PASSWORD)
+        client.sendmail(ALICE, [BOB], raw)
+    assert b"Your FROM address ( smtp.example.com , ) must match" in refused.value.smtp_error
