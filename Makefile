@@ -22,7 +22,7 @@ $(READY): requirements.txt pyproject.toml
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) $(NBVAL)
@@ -38,6 +38,10 @@ notebooks: setup
 run-notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 notebooks/*.ipynb
 
+# Every notebook in JupyterLab in headless Chromium (Debian's chromium package); screenshots in browser-screenshots/.
+browser-test: setup
+	$(BIN)/python -m pytest tests/test_browser.py -v -rs
+
 # Our code against the bare libraries it wraps (aiosmtpd, smtplib), side by side, as ratios.
 bench: setup
 	$(BIN)/python tests/benchmarks.py
@@ -46,4 +50,4 @@ lint: setup
 	$(BIN)/ruff check helpers tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache browser-screenshots
