@@ -13,10 +13,13 @@ import email.message
 import email.policy
 import functools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 SETTLE_TIMEOUT = 0.5  # seconds a reader of the event log waits for connections to finish closing
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,36 +49,43 @@ class Message:
         return f"{self.queue_id} via {via}, {tls}{who}: {self.mail_from} -> {', '.join(self.rcpt_tos)}: {subject!s}"
 
 
-class Mailbox:
-    """Every message the lab accepted, oldest first. Safe to read while the lab runs."""
+class _Shelf(Generic[T]):
+    """A list that the lab's server thread appends to and readers in other threads wait on."""
 
     def __init__(self) -> None:
-        self._messages: list[Message] = []
+        self._items: list[T] = []
         self._changed = threading.Condition()
 
-    def _add(self, message: Message) -> None:
+    def _add(self, item: T) -> None:
         with self._changed:
-            self._messages.append(message)
+            self._items.append(item)
             self._changed.notify_all()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
-        """Wait until the mailbox holds at least `count` messages; False if the timeout passed first."""
+    def _wait(self, condition: Callable[[list[T]], bool], timeout: float) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: len(self._messages) >= count, timeout)
+            return self._changed.wait_for(lambda: condition(self._items), timeout)
 
     def clear(self) -> None:
         with self._changed:
-            self._messages.clear()
+            self._items.clear()
 
-    def _snapshot(self) -> list[Message]:
+    def _snapshot(self) -> list[T]:
         with self._changed:
-            return list(self._messages)
+            return list(self._items)
 
     def __len__(self) -> int:
         return len(self._snapshot())
 
-    def __iter__(self) -> Iterator[Message]:
+    def __iter__(self) -> Iterator[T]:
         return iter(self._snapshot())
+
+
+class Mailbox(_Shelf[Message]):
+    """Every message the lab accepted, oldest first."""
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until the mailbox holds at least `count` messages; False if the timeout passed first."""
+        return self._wait(lambda messages: len(messages) >= count, timeout)
 
     def __getitem__(self, index: int) -> Message:
         return self._snapshot()[index]
@@ -98,44 +108,21 @@ class Event:
         return f"{session:>4} {self.endpoint:<28} {self.kind:<10} {self.detail}".rstrip()
 
 
-class EventLog:
+class EventLog(_Shelf[Event]):
     """The server's side of every conversation, in order."""
-
-    def __init__(self) -> None:
-        self._events: list[Event] = []
-        self._lock = threading.Condition()
-
-    def _add(self, event: Event) -> None:
-        with self._lock:
-            self._events.append(event)
-            self._lock.notify_all()
 
     def wait_for(self, kind: str, count: int = 1, timeout: float = 5.0) -> bool:
         """Wait until `count` events of this kind were logged; False if the timeout passed first."""
-        with self._lock:
-            return self._lock.wait_for(lambda: sum(e.kind == kind for e in self._events) >= count, timeout)
+        return self._wait(lambda events: sum(e.kind == kind for e in events) >= count, timeout)
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
         """Wait until every connection has been logged as closed. A client can see a failure before the
         server has finished logging it (a rejected certificate, say); reading the log after this
         gives both sides of the story. False if connections were still open after `timeout`."""
-        def all_closed() -> bool:
-            return sum(e.kind == "connect" for e in self._events) == sum(e.kind == "disconnect" for e in self._events)
+        def all_closed(events: list[Event]) -> bool:
+            return sum(e.kind == "connect" for e in events) == sum(e.kind == "disconnect" for e in events)
 
-        with self._lock:
-            return self._lock.wait_for(all_closed, timeout)
-
-    def __iter__(self) -> Iterator[Event]:
-        with self._lock:
-            return iter(list(self._events))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._events)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._events.clear()
+        return self._wait(all_closed, timeout)
 
     def of_session(self, session: int) -> list[Event]:
         return [event for event in self if event.session == session]

@@ -3,6 +3,7 @@ that teaches turning certificate checks off."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import re
@@ -29,7 +30,6 @@ DISABLING = re.compile(
 # Inspecting a certificate that does not verify needs a non-verifying handshake; only the doctor does
 # that, to report on the certificate, never to send anything.
 MAY_INSPECT_UNVERIFIED = {"doctor.py"}
-TURNS_CHECKS_OFF = re.compile(r"CERT_NONE|check_hostname\s*=\s*False|_create_unverified")
 
 
 def secret_forms() -> list[str]:
@@ -64,15 +64,34 @@ def test_no_notebook_turns_certificate_checks_off(path):
         assert re.search(r"\bnever\b", source, re.IGNORECASE), f"mentioned without saying never to do it:\n{source}"
 
 
+def lines_turning_checks_off(source: str) -> list[int]:
+    """Line numbers of code (not prose in strings) that turns certificate checks off."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "CERT_NONE":
+            found.append(node.lineno)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is False:
+            found += [t.lineno for t in node.targets if isinstance(t, ast.Attribute) and t.attr == "check_hostname"]
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in ("_create_unverified_context", "_create_stdlib_context"):
+                found.append(node.lineno)
+    return found
+
+
 @pytest.mark.parametrize("path", HELPERS, ids=lambda p: p.name)
 def test_helpers_never_turn_certificate_checks_off(path):
     lines = path.read_text().splitlines()
-    for number, line in enumerate(lines):
-        if line.lstrip().startswith("#") or not TURNS_CHECKS_OFF.search(line):
-            continue
-        assert path.name in MAY_INSPECT_UNVERIFIED, f"{path.name}:{number + 1} turns certificate checks off"
-        context = "\n".join(lines[max(0, number - 4): number + 1])
-        assert "inspect" in context.lower(), f"{path.name}:{number + 1}: say why (inspecting a certificate)"
+    for number in lines_turning_checks_off(path.read_text()):
+        assert path.name in MAY_INSPECT_UNVERIFIED, f"{path.name}:{number} turns certificate checks off"
+        context = "\n".join(lines[max(0, number - 5): number])
+        assert "inspect" in context.lower(), f"{path.name}:{number}: say why (inspecting a certificate)"
+
+
+def test_the_check_for_turning_checks_off_finds_code_not_prose():
+    code = "import ssl\nc = ssl.create_default_context()\nc.check_hostname = False\nc.verify_mode = ssl.CERT_NONE\n"
+    assert lines_turning_checks_off(code) == [3, 4]
+    assert lines_turning_checks_off('why = "never set CERT_NONE or check_hostname = False"') == []
 
 
 def test_default_tls_contexts_verify_certificates_and_host_names(lab):
