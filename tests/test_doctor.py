@@ -1,0 +1,650 @@
+"""The doctor against real endpoints over loopback: the lab's profiles, and tiny misbehaving servers."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import itertools
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+
+import pytest
+import trustme
+from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, needs
+
+from helpers.doctor import (
+    EXPIRY_WARNING_DAYS,
+    IMPLICIT,
+    IMPLICIT_TLS,
+    MAX_REPLY_BYTES,
+    NO_ANSWER,
+    NOT_SMTP,
+    PASSWORD_VARIABLE,
+    REFUSED,
+    SILENT,
+    SMTP,
+    SMTP_BROKEN,
+    STARTTLS,
+    TLS_NOT_SMTP,
+    BadUsage,
+    PortResult,
+    examine,
+)
+from helpers.lab import Lab
+
+TIMEOUT = 1.0  # seconds per phase: small, since silent ports cost one of them
+SHARED_TIMEOUT = 2.0  # for the run over every profile at once, which keeps the lab busier
+
+SECRETS = [
+    ALICE_PASSWORD,
+    base64.b64encode(ALICE_PASSWORD.encode()).decode(),
+    base64.b64encode(f"\0{ALICE}\0{ALICE_PASSWORD}".encode()).decode(),
+]
+
+CERTIFICATE_ERRORS = {
+    "expired": "certificate has expired",
+    "not-yet-valid": "certificate is not yet valid",
+    "untrusted": "unable to get local issuer certificate",
+    "self-signed": "self-signed certificate",
+    "wrong-host": "IP address mismatch, certificate is not valid for '127.0.0.1'",
+}
+BAD_CERTIFICATES = [f"{name}-{kind}-cert" for name in ("submission", "submissions") for kind in CERTIFICATE_ERRORS]
+
+EXPECTED = {  # profile: what the doctor says it speaks
+    "relay": SMTP,
+    "submission": SMTP,
+    "submissions": IMPLICIT_TLS,
+    "submission-no-starttls": SMTP,
+    "submission-tls-unavailable": SMTP,
+    **{name: SMTP if name.startswith("submission-") else IMPLICIT_TLS for name in BAD_CERTIFICATES},
+    "submissions-handshake-abort": SILENT,
+    "silent": SILENT,
+    "closed": REFUSED,
+    "blackhole": NO_ANSWER,
+    "busy": SMTP_BROKEN,
+    "not-smtp": NOT_SMTP,
+    "tls-not-smtp": TLS_NOT_SMTP,
+}
+
+
+def named(lab: Lab) -> dict[int, int]:
+    """The lab's ports, each named as the port it acts as."""
+    return {endpoint.port: endpoint.acts_as for endpoint in lab.endpoints.values()}
+
+
+def doctor(lab: Lab, **options):
+    options = {"ports": named(lab), "ca_file": lab.ca_file, "timeout": TIMEOUT, **options}
+    return examine("127.0.0.1", **options)
+
+
+def at(report, acts_as: int) -> PortResult:
+    (result,) = [result for result in report.ports if result.acts_as == acts_as]
+    return result
+
+
+# -- every lab profile, probed at once, with good credentials ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def every_profile():
+    """One run over every endpoint worth classifying; results by profile name, and the lab's event log."""
+    with Lab(*EXPECTED) as lab:
+        report = doctor(lab, timeout=SHARED_TIMEOUT, user=ALICE, password=ALICE_PASSWORD)
+        names = {endpoint.port: name for name, endpoint in lab.endpoints.items()}
+        lab.events.wait_for("disconnect")
+        yield {names[result.port]: result for result in report.ports}, report, lab.events.text()
+
+
+@pytest.mark.parametrize("profile", EXPECTED)
+def test_each_profile_is_classified(every_profile, profile):
+    results, _, _ = every_profile
+    assert results[profile].speaks == EXPECTED[profile], results[profile].summary()
+
+
+@pytest.mark.parametrize("profile, detail", [
+    ("closed", "connection refused: nothing listens there"),
+    ("blackhole", f"no answer to the connection attempt within {SHARED_TIMEOUT:g} s"),
+    ("silent", f"no greeting within {SHARED_TIMEOUT / 2:g} s, and no TLS handshake either"),
+    ("submissions-handshake-abort", "it hangs up on a TLS handshake"),
+    ("busy", "it greets with 421: it takes no mail now"),
+    ("not-smtp", "it answered 'HTTP/1.1 400 Bad Request' (a web server)"),
+    ("tls-not-smtp", "after TLS it answered 'HTTP/1.1 400 Bad Request' (a web server)"),
+])
+def test_what_is_not_smtp_is_said_in_words(every_profile, profile, detail):
+    results, _, _ = every_profile
+    assert detail in results[profile].detail
+    assert results[profile].summary().endswith(results[profile].detail)
+
+
+def test_a_421_banner_is_kept(every_profile):
+    results, _, _ = every_profile
+    assert results["busy"].banner == "421 4.7.0 mail.example.com Service not available, closing transmission channel"
+
+
+def test_submission_capabilities_before_and_after_starttls(every_profile):
+    result = every_profile[0]["submission"]
+    assert result.banner == "220 mail.example.com ESMTP SMTP Port Lab"
+    assert "AUTH" not in result.capabilities
+    assert {"STARTTLS", "SIZE", "8BITMIME", "SMTPUTF8"} <= set(result.capabilities)
+    assert result.capabilities["SIZE"] == "10240000"
+    assert result.capabilities_after_tls["AUTH"] == "LOGIN PLAIN" and "STARTTLS" not in result.capabilities_after_tls
+    assert (result.tls, result.tls_version, result.warnings) == (STARTTLS, "TLSv1.3", [])
+    assert result.cipher
+    assert (result.auth, result.works) == ("ok", True)
+
+
+def test_implicit_tls_capabilities(every_profile):
+    result = every_profile[0]["submissions"]
+    assert (result.tls, result.tls_version, result.capabilities) == (IMPLICIT, "TLSv1.3", None)
+    assert result.banner == "220 mail.example.com ESMTP SMTP Port Lab"
+    assert result.capabilities_after_tls["AUTH"] == "LOGIN PLAIN"
+    assert (result.auth, result.works) == ("ok", True)
+
+
+def test_a_good_certificate_is_read_and_verified(every_profile):
+    certificate = every_profile[0]["submissions"].certificate
+    assert certificate.subject == "CN=localhost,OU=Lab server,O=SMTP Port Lab"
+    assert certificate.names == ["localhost", "127.0.0.1", "::1"]
+    assert certificate.issuer == "OU=Lab CA,O=SMTP Port Lab"
+    assert (certificate.not_after, certificate.not_yet_valid, certificate.name_matches) == ("3000-01-01", False, True)
+    assert (every_profile[0]["submissions"].verified, every_profile[0]["submissions"].verify_error) == (True, None)
+
+
+def test_the_relay_is_no_submission_port(every_profile):
+    result = every_profile[0]["relay"]
+    assert "AUTH" not in result.capabilities_after_tls and result.verified
+    assert result.auth == "not offered"
+    assert result.problem == "no AUTH after TLS: not a submission port"
+
+
+@pytest.mark.parametrize("profile", BAD_CERTIFICATES)
+def test_a_certificate_that_fails_is_still_inspected_and_no_password_goes_near_it(every_profile, profile):
+    result = every_profile[0][profile]
+    kind = profile.split("-", 1)[1].removesuffix("-cert")
+    certificate = result.certificate
+    assert certificate is not None and result.verified is False
+    assert CERTIFICATE_ERRORS[kind] in result.verify_error
+    assert result.warnings == [f"the certificate does not verify: {result.verify_error}"]
+    assert result.capabilities_after_tls["AUTH"] == "LOGIN PLAIN"  # seen over the inspecting connection
+    assert result.auth == "not tried: the certificate does not verify"
+    assert result.problem == "the certificate does not verify"
+    assert certificate.name_matches == (kind not in ("wrong-host", "self-signed"))
+
+
+@pytest.mark.parametrize("kind, dates, valid", [
+    ("expired", ("2020-01-01", "2021-01-01"), "until 2021-01-01 (expired)"),
+    ("not-yet-valid", ("2990-01-01", "3000-01-01"), "from 2990-01-01 to 3000-01-01 (not valid yet)"),
+])
+def test_certificate_dates_are_printed_as_dates(every_profile, kind, dates, valid):
+    results, report, _ = every_profile
+    certificate = results[f"submissions-{kind}-cert"].certificate
+    assert (certificate.not_before, certificate.not_after) == dates
+    assert f"    valid         {valid}\n" in report.text()
+
+
+def test_a_self_signed_certificate_names_itself_as_issuer(every_profile):
+    certificate = every_profile[0]["submissions-self-signed-cert"].certificate
+    assert certificate.issuer == certificate.subject == "OU=Self-signed,O=SMTP Port Lab"
+
+
+def test_stripped_starttls_is_a_danger_and_gets_no_password(every_profile):
+    result = every_profile[0]["submission-no-starttls"]
+    assert "AUTH" in result.capabilities and "STARTTLS" not in result.capabilities
+    assert result.warnings == [
+        "AUTH is offered before TLS: a client may send its password unencrypted",
+        "no STARTTLS on a submission port: passwords and mail would cross the network unencrypted",
+    ]
+    assert result.auth == "not tried: no TLS, and a password is never sent unencrypted"
+    assert result.problem == "no TLS: STARTTLS is not offered"
+
+
+def test_starttls_that_fails_is_a_danger(every_profile):
+    result = every_profile[0]["submission-tls-unavailable"]
+    assert result.tls is None
+    assert result.tls_error == "STARTTLS is offered but answered 454 4.7.0 TLS not available due to temporary reason"
+    assert result.warnings == [result.tls_error]
+    assert result.auth.startswith("not tried: no TLS")
+
+
+def test_the_lab_saw_logins_only_over_verified_tls(every_profile):
+    *_, events = every_profile
+    logins = [line for line in events.splitlines() if " login " in line]
+    assert sorted(line.split()[1] for line in logins) == ["submission", "submissions"]
+    assert "AUTH" not in events.replace("AUTH:", "")  # no refused AUTH anywhere: it was never tried elsewhere
+    assert [secret for secret in SECRETS if secret in events] == []
+
+
+def test_a_slow_greeting_within_the_timeout_is_smtp(make_lab):
+    lab = make_lab("slow")
+    assert doctor(lab, timeout=2.0).ports[0].speaks == SMTP  # it greets after 0.5 s
+
+
+# -- the report and the recommendation -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def standard():
+    """The three standard endpoints, probed once without credentials; and who heard of each port, when."""
+    heard: list[tuple[int, str]] = []
+
+    def done(result: PortResult) -> None:
+        heard.append((result.acts_as, threading.current_thread().name))
+
+    with Lab() as lab:
+        yield lab, doctor(lab, on_port_done=done), heard
+
+
+def test_the_standard_lab_gets_465_recommended_with_587_as_the_alternative(standard):
+    _, report, _ = standard
+    chosen = report.recommendation
+    assert (chosen.port, chosen.security, chosen.alternatives) == (465, IMPLICIT, ["port 587 with STARTTLS"])
+    assert "RFC 8314 section 3" in chosen.reason
+    assert report.warnings == []
+    assert "credentials not tested" in report.text()
+
+
+def test_without_465_the_recommendation_is_587_with_starttls(make_lab):
+    chosen = doctor(make_lab("relay", "submission")).recommendation
+    assert (chosen.port, chosen.security, chosen.alternatives) == (587, STARTTLS, [])
+    assert "smtplib.SMTP(" in chosen.python and "smtp.starttls(context=context)" in chosen.python
+    assert "client.StartTLS(config)" in chosen.go
+
+
+def test_2525_is_the_last_resort_for_starttls(make_lab):
+    lab = make_lab("relay", "submission", "submission-tls-unavailable")
+    ports = {lab["relay"].port: 25, lab["submission"].port: 2525, lab["submission-tls-unavailable"].port: 587}
+    chosen = doctor(lab, ports=ports).recommendation
+    assert (chosen.port, chosen.security) == (2525, STARTTLS)
+
+
+def test_implicit_tls_wins_over_starttls_whatever_the_order(make_lab):
+    lab = make_lab("submissions", "submission")
+    ports = {lab["submission"].port: 587, lab["submissions"].port: 465}
+    assert doctor(lab, ports=ports).recommendation.port == 465
+
+
+def test_no_working_setting_when_nothing_offers_auth_over_verified_tls(make_lab):
+    report = doctor(make_lab("relay", "submission-no-starttls", "submissions-expired-cert"))
+    assert report.recommendation is None
+    assert "No working submission setting found:" in report.text()
+    assert "  port 465: implicit-tls - the certificate does not verify" in report.text()
+
+
+def test_the_report_text_is_the_same_on_every_run_and_names_no_os_chosen_port(standard):
+    lab, report, _ = standard
+    assert doctor(lab).text() == report.text()
+    assert [port for port in named(lab) if str(port) in report.text()] == []
+
+
+def test_the_report_text(standard):
+    _, report, _ = standard
+    text = report.text()
+    section = (
+        "port 465: implicit-tls - works for submission\n"
+        "  banner          220 mail.example.com ESMTP SMTP Port Lab\n"
+        "  TLS             implicit TLS, TLSv1.3, {cipher}\n"
+        "  verified        yes, trusting the given CA file\n"
+        "  certificate     CN=localhost,OU=Lab server,O=SMTP Port Lab\n"
+        "    names         localhost, 127.0.0.1, ::1\n"
+        "    issuer        OU=Lab CA,O=SMTP Port Lab\n"
+        "    valid         until 3000-01-01\n"
+        "    host name     matches\n"
+        "  EHLO after TLS  SIZE 10240000, 8BITMIME, SMTPUTF8, AUTH LOGIN PLAIN, HELP\n"
+    )
+    cipher = at(report, 465).cipher
+    assert text.startswith("SMTP doctor for 127.0.0.1 (ports 25, 587, 465)\n\nport 25: smtp - no AUTH after TLS")
+    assert section.format(cipher=cipher) in text
+    assert "  EHLO            SIZE 10240000, 8BITMIME, SMTPUTF8, STARTTLS, HELP\n" in text
+    assert "Recommendation: port 465 with implicit TLS\n" in text
+    assert "\nPython (smtplib):\n    import os\n" in text and "\nGo (net/smtp):\n    package main\n" in text
+
+
+def test_the_report_as_json(standard):
+    data = json.loads(standard[1].to_json())
+    assert [port["acts_as"] for port in data["ports"]] == [25, 587, 465]
+    assert data["recommendation"]["port"] == 465 and data["recommendation"]["security"] == IMPLICIT
+    assert data["ports"][2]["certificate"]["not_after"] == "3000-01-01"
+    assert data["ports"][1]["capabilities_after_tls"]["AUTH"] == "LOGIN PLAIN"
+    assert data["warnings"] == []
+
+
+def test_on_port_done_hears_of_each_port_as_it_finishes(standard):
+    _, report, heard = standard
+    assert sorted(acts_as for acts_as, _ in heard) == [25, 465, 587]
+    assert all(thread.startswith("smtp-doctor") for _, thread in heard)
+    assert [result.acts_as for result in report.ports] == [25, 587, 465]  # the order asked for, not of finishing
+
+
+def test_four_ports_with_a_silent_one_are_probed_at_once(make_lab):
+    # Structure, not a stopwatch: every port is complete, and the silent one is reported as silent.
+    lab = make_lab("relay", "submissions", "submission", "silent")
+    ports = {lab[name].port: acts_as for name, acts_as in
+             [("relay", 25), ("submissions", 465), ("submission", 587), ("silent", 2525)]}
+    report = doctor(lab, ports=ports)
+    assert [(result.acts_as, result.speaks) for result in report.ports] == [
+        (25, SMTP), (465, IMPLICIT_TLS), (587, SMTP), (2525, SILENT)]
+    assert all(result.verified and result.certificate for result in report.ports[:3])
+    assert report.recommendation.port == 465
+
+
+def test_a_plain_list_of_ports_is_named_by_itself_in_report_and_code(lab):
+    port = lab["submissions"].port
+    report = examine("127.0.0.1", ports=[port], ca_file=lab.ca_file, timeout=TIMEOUT)
+    assert report.ports[0].acts_as == port
+    assert f'smtplib.SMTP_SSL("127.0.0.1", {port}, context=context, timeout=30)' in report.recommendation.python
+
+
+def test_ipv6_loopback_literals(make_lab):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    lab = make_lab("submissions", host="::1")
+    for host in ("::1", "[::1]"):
+        report = examine(host, ports={lab["submissions"].port: 465}, ca_file=lab.ca_file, timeout=TIMEOUT)
+        result = report.ports[0]
+        assert (report.host, result.speaks, result.address, result.verified) == ("::1", IMPLICIT_TLS, "::1", True)
+        assert 'tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", net.JoinHostPort(host, "465")' in (
+            report.recommendation.go)
+
+
+def test_without_the_lab_ca_nothing_verifies(lab):
+    report = doctor(lab, ca_file=None)
+    assert report.recommendation is None
+    assert at(report, 465).verify_error == "unable to get local issuer certificate"
+    assert "  verified        no: unable to get local issuer certificate\n" in report.text()
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+def test_a_good_password_logs_in_and_no_mail_is_sent(lab):
+    report = doctor(lab, user=ALICE, password=ALICE_PASSWORD, mail_from=ALICE)
+    assert [(r.acts_as, r.auth, r.sender) for r in report.ports] == [
+        (25, "not offered", None), (587, "ok", "accepted"), (465, "ok", "accepted")]
+    assert report.recommendation.port == 465
+    assert "credentials not tested" not in report.text()
+    assert f'smtp.login("{ALICE}", os.environ["{PASSWORD_VARIABLE}"])' in report.recommendation.python
+    assert len(lab.mailbox) == 0
+
+
+def test_a_bad_password_fails_auth_and_nothing_works(lab):
+    report = doctor(lab, user=ALICE, password="not-the-password")
+    assert at(report, 465).auth == at(report, 587).auth == "failed: 535 5.7.8 Error: authentication failed"
+    assert report.recommendation is None
+    assert "  port 465: implicit-tls - AUTH failed: 535 5.7.8 Error: authentication failed" in report.text()
+
+
+def test_a_sender_the_login_does_not_own_is_refused(lab):
+    report = doctor(lab, user=ALICE, password=ALICE_PASSWORD, mail_from=BOB)
+    refusal = f"refused at RCPT TO: 553 5.7.1 <{BOB}>: Sender address rejected: not owned by user {ALICE}"
+    assert at(report, 465).sender == at(report, 587).sender == refusal
+    assert report.recommendation is None
+    assert len(lab.mailbox) == 0
+
+
+def test_the_password_appears_in_no_output(lab):
+    for password in (ALICE_PASSWORD, ALICE_PASSWORD + "-wrong"):
+        report = doctor(lab, user=ALICE, password=password, mail_from=ALICE)
+        outputs = report.text() + report.to_json() + repr(report)
+        assert [secret for secret in SECRETS + [password] if secret in outputs] == []
+
+
+@pytest.mark.parametrize("name", ["submissions", "submission"])
+def test_the_recommended_python_code_sends_mail(lab, monkeypatch, name):
+    # Named by its real port, so that the code can be run against the lab as it is.
+    report = examine("127.0.0.1", ports=[lab[name].port], ca_file=lab.ca_file, timeout=TIMEOUT,
+                     user=ALICE, password=ALICE_PASSWORD, mail_from=ALICE)
+    monkeypatch.setenv(PASSWORD_VARIABLE, ALICE_PASSWORD)
+    exec(report.recommendation.python, {})
+    assert (lab.mailbox[-1].endpoint, lab.mailbox[-1].login, lab.mailbox[-1].rcpt_tos) == (name, ALICE, (ALICE,))
+
+
+@pytest.mark.clients
+@needs("go")
+@pytest.mark.parametrize("name", ["submissions", "submission"])
+def test_the_recommended_go_code_sends_mail(lab, tmp_path, name):
+    report = examine("127.0.0.1", ports=[lab[name].port], ca_file=lab.ca_file, timeout=TIMEOUT,
+                     user=ALICE, password=ALICE_PASSWORD)
+    (tmp_path / "main.go").write_text(report.recommendation.go)
+    env = {**os.environ, PASSWORD_VARIABLE: ALICE_PASSWORD}
+    run = subprocess.run(["go", "run", "main.go"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert (lab.mailbox[-1].endpoint, lab.mailbox[-1].login) == (name, ALICE)
+
+
+def test_no_recommended_code_turns_verification_off(standard):
+    chosen = standard[1].recommendation
+    for code in (chosen.python, chosen.go):
+        assert "CERT_NONE" not in code and "InsecureSkipVerify" not in code and "check_hostname" not in code
+    assert "ssl.create_default_context(cafile=" in chosen.python and "RootCAs" in chosen.go
+
+
+# -- misbehaving servers -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def peer(behave, *, tls: ssl.SSLContext | None = None):
+    """A tiny server on 127.0.0.1 for the length of the block: each connection goes to behave(conn, stop)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    handlers: list[threading.Thread] = []
+
+    def handle(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(CLIENT_TIMEOUT)
+            if tls is None:
+                behave(conn, stop)
+            else:
+                with tls.wrap_socket(conn, server_side=True) as secure:
+                    behave(secure, stop)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            handlers.append(threading.Thread(target=handle, args=(conn,)))
+            handlers[-1].start()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        server.join()
+        for handler in handlers:
+            handler.join()
+        listener.close()
+
+
+def hold(conn: socket.socket, stop: threading.Event) -> None:
+    """Keep the connection until the client hangs up."""
+    conn.settimeout(0.05)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            if not conn.recv(1024):
+                return
+
+
+def endless_line(conn, stop):
+    conn.sendall(b"220 ")
+    while not stop.is_set():
+        conn.sendall(b"x" * 1024)
+
+
+def byte_by_byte_forever(conn, stop):
+    for byte in itertools.cycle(b"220 slowly, very slowly "):
+        if stop.wait(0.01):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def binary_junk(conn, stop):
+    conn.sendall(bytes(range(256)) * 4)
+    hold(conn, stop)
+
+
+def endless_greeting(conn, stop):
+    while not stop.is_set():
+        conn.sendall(b"220-and there is more\r\n" * 100)
+
+
+def greets_then_hangs_up(conn, stop):
+    conn.sendall(b"220 hello and goodbye\r\n")
+
+
+def floods_the_ehlo_reply(conn, stop):
+    conn.sendall(b"220 hello\r\n")
+    conn.recv(1024)
+    while not stop.is_set():
+        conn.sendall(b"250-and there is more\r\n" * 100)
+
+
+@pytest.mark.parametrize("behave, speaks, detail", [
+    (endless_line, SMTP_BROKEN, "its greeting went wrong: a line longer than smtplib reads (8192 bytes)"),
+    (byte_by_byte_forever, SMTP_BROKEN, "its greeting went wrong: no complete reply in time"),
+    (binary_junk, NOT_SMTP, "it answered '\\x00\\x01\\x02\\x03\\x04\\x05"),
+    (endless_greeting, SMTP_BROKEN, f"its greeting went wrong: more than {MAX_REPLY_BYTES} bytes of replies"),
+    (greets_then_hangs_up, SMTP_BROKEN, "the connection failed at EHLO: the connection closed"),
+    (floods_the_ehlo_reply, SMTP_BROKEN, f"the connection failed at EHLO: more than {MAX_REPLY_BYTES} bytes"),
+], ids=lambda value: getattr(value, "__name__", None))
+def test_a_misbehaving_server_gets_a_clear_verdict(behave, speaks, detail):
+    with peer(behave) as port:
+        result = examine("127.0.0.1", ports=[port], timeout=0.5).ports[0]
+    assert (result.speaks, result.problem) == (speaks, speaks)
+    assert result.detail.startswith(detail)
+
+
+def test_junk_is_quoted_printably():
+    with peer(binary_junk) as port:
+        report = examine("127.0.0.1", ports=[port], timeout=0.5)
+    assert all(line.isprintable() for line in report.text().splitlines())
+
+
+def scripted_smtp(conn, stop):
+    """Just enough SMTP for the doctor: a greeting, EHLO with AUTH, and QUIT."""
+    conn.sendall(b"220 tiny ESMTP\r\n")
+    reader = conn.makefile("rb")
+    for line in reader:
+        if line.upper().startswith(b"QUIT"):
+            conn.sendall(b"221 bye\r\n")
+            break
+        conn.sendall(b"250-tiny\r\n250 AUTH PLAIN\r\n" if line.upper().startswith(b"EHLO") else b"250 ok\r\n")
+    reader.close()
+
+
+def test_a_certificate_about_to_expire_is_a_danger(tmp_path):
+    ca = trustme.CA()
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=EXPIRY_WARNING_DAYS - 9, hours=12)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", not_after=soon.replace(tzinfo=None)).configure_cert(server)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with peer(scripted_smtp, tls=server) as port:
+        report = examine("127.0.0.1", ports={port: 465}, ca_file=ca_file, timeout=TIMEOUT)
+    result = report.ports[0]
+    day = soon.date().isoformat()
+    assert (result.speaks, result.verified, result.certificate.days_left) == (IMPLICIT_TLS, True, 5)
+    assert result.warnings == [f"the certificate expires on {day} (5 days left)"]
+    assert f"    valid         until {day} (5 days left)\n" in report.text()
+    assert report.recommendation.port == 465  # a danger, not yet a failure
+
+
+# -- what can be seen before connecting ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"ports": [0]}, "port 0 is out of range"),
+    ({"ports": {10465: 70000}}, "port 70000 is out of range"),
+    ({"ports": []}, "no ports to probe"),
+    ({"timeout": 0}, "timeout 0 should be a number of seconds above 0"),
+    ({"user": ALICE}, "give both a user and a password"),
+    ({"mail_from": ALICE}, "a sender to check needs a user and password"),
+    ({"user": ALICE, "password": "x", "mail_from": "not an address"}, "is not an email address"),
+    ({"ca_file": "/nonexistent/ca.pem"}, "cannot use the CA file /nonexistent/ca.pem"),
+])
+def test_bad_usage_is_refused_before_connecting(options, message):
+    with pytest.raises(BadUsage, match=message):
+        examine("127.0.0.1", **options)
+
+
+def test_a_host_that_does_not_resolve_is_bad_usage():
+    # "a..b" fails in the resolver's own checks, so the test asks no DNS server anything.
+    with pytest.raises(BadUsage, match=r"cannot resolve host 'a\.\.b'"):
+        examine("a..b")
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def run_doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers.doctor", *args], capture_output=True, text=True,
+                          timeout=CLIENT_TIMEOUT * 3, env={**os.environ, **(env or {})})
+
+
+def port_options(lab: Lab) -> list[str]:
+    return [f"--port={port}={acts_as}" for port, acts_as in named(lab).items()]
+
+
+def test_cli_prints_a_line_per_port_then_the_report_and_exits_0(lab):
+    run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert (run.returncode, run.stderr) == (0, "")
+    progress, _, report = run.stdout.partition("\n\n")
+    assert sorted(progress.splitlines()) == [
+        "port 25: smtp - no AUTH after TLS: not a submission port",
+        "port 465: implicit-tls - works for submission",
+        "port 587: smtp - works for submission",
+    ]
+    assert report == doctor(lab).text()
+
+
+def test_cli_json_goes_to_stdout_and_progress_to_stderr(lab):
+    run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--json")
+    assert run.returncode == 0
+    assert json.loads(run.stdout)["recommendation"]["port"] == 465
+    assert len(run.stderr.splitlines()) == 3 and all(line.startswith("port ") for line in run.stderr.splitlines())
+
+
+def test_cli_exits_1_when_nothing_works(make_lab):
+    lab = make_lab("relay")
+    run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file))
+    assert run.returncode == 1
+    assert "No working submission setting found:" in run.stdout
+
+
+def test_cli_reads_the_password_from_the_environment_and_never_shows_it(lab):
+    for password, code in ((ALICE_PASSWORD, 0), (ALICE_PASSWORD + "-wrong", 1)):
+        run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--json",
+                         "--user", ALICE, "--password-env", "DOCTOR_TEST_PASSWORD", "--from", ALICE,
+                         env={"DOCTOR_TEST_PASSWORD": password})
+        assert run.returncode == code
+        outputs = run.stdout + run.stderr
+        assert [secret for secret in SECRETS + [password] if secret in outputs] == []
+    assert json.loads(run.stdout)["ports"][2]["auth"] == "failed: 535 5.7.8 Error: authentication failed"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["a..b"], "cannot resolve host 'a..b'"),
+    (["127.0.0.1", "--port", "70000"], "port 70000 is out of range"),
+    (["127.0.0.1", "--port", "465=smtps"], "bad --port '465=smtps'"),
+    (["127.0.0.1", "--user", ALICE], "give --user and --password-env VAR together"),
+    (["127.0.0.1", "--user", ALICE, "--password-env", "DOCTOR_TEST_UNSET"], "--password-env is not set"),
+    (["127.0.0.1", "--timeout", "soon"], "argument --timeout: invalid float value: 'soon'"),
+    (["127.0.0.1", "--timeout", "-1"], "timeout -1.0 should be a number of seconds above 0"),
+    (["127.0.0.1", "--user", ALICE, "--password", ALICE_PASSWORD], "unrecognized arguments (see --help)"),
+    (["127.0.0.1", "--user", ALICE, "--password-env", ALICE_PASSWORD], "--password-env is not set"),
+])
+def test_cli_bad_usage_is_one_line_on_stderr_and_exit_2(args, message):
+    run = run_doctor(*args, env={"DOCTOR_TEST_UNSET": ""})
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.count("\n") == 1 and message in run.stderr
+    assert ALICE_PASSWORD not in run.stderr  # not even when typed where it does not belong
+
