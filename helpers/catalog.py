@@ -192,7 +192,6 @@ CATALOG: tuple[Entry, ...] = (
             _READ_FAILED_CURL,
             _NO_BYTES_CURL,
             _CLOSED_SWAKS,
-            _TIMEOUT_SWAKS,
         ),
     ),
     Entry(
@@ -402,8 +401,10 @@ with smtplib.SMTP_SSL("smtp.example.com", 465, context=context, timeout=30) as s
             Symptom("server", "535 5.7.8", note="RFC 4954: authentication credentials invalid"),
             Symptom("server", "535 5.7.3 Authentication unsuccessful", source="reported", note="Microsoft 365"),
             Symptom("node", "Invalid login: 535", note="code EAUTH"),
-            Symptom("curl", "(67) Login denied"),
-            Symptom("swaks", "*** No authentication type succeeded"),
+            Symptom("curl", "(67) Login denied", generic=True,
+                    note="curl says this for any refused login: a 454 block or a missing mechanism too"),
+            Symptom("swaks", "*** No authentication type succeeded", generic=True,
+                    note="swaks's summary; the server's reply line above it tells why"),
         ),
     ),
     Entry(
@@ -850,7 +851,7 @@ conn, err := tls.Dial("tcp", host+":465", &tls.Config{ServerName: host})
             Symptom("go", "x509: certificate is not valid for any names, but wanted to match"),
             Symptom("node", "Hostname/IP does not match certificate's altnames"),
             Symptom("curl", "(60) SSL: no alternative certificate subject name matches target host name"),
-            _CERT_VERIFY_FAILED,
+            # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
         ),
     ),
     Entry(
@@ -1015,6 +1016,7 @@ if ok, size := c.Extension("SIZE"); ok {
             Symptom("server", "552 5.2.3", source="reported", note="Gmail"),
             Symptom("server", "552-5.2.3", source="reported", note="Gmail, multi-line"),
             Symptom("python", "SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed limit', …)"),
+            Symptom("curl", "(55) MAIL failed: 552", note="curl declares the size in MAIL FROM"),
         ),
     ),
     Entry(
@@ -1261,10 +1263,14 @@ conn.SetDeadline(time.Now().Add(2 * time.Minute)) // net/smtp has no timeouts of
             Symptom("python", "SMTPServerDisconnected: Server not connected", source="reported",
                     note="smtplib, when sending on a socket that failed"),
             _CLOSED_UNEXPECTEDLY_PY,
-            _EOF_GO,
-            _CLOSED_NODE,
-            _CLOSED_SWAKS,
-            _TIMEOUT_SWAKS,
+            Symptom("go", "EOF", source="reported", whole_line=True,
+                    note="what net/smtp returns whenever the server has closed the connection"),
+            Symptom("node", "Connection closed unexpectedly", source="reported",
+                    note="nodemailer's message whenever the server closes during a command"),
+            Symptom("swaks", "*** Remote host closed connection unexpectedly.", source="reported",
+                    note="swaks's message whenever the server closes"),
+            Symptom("swaks", "<** Timeout (…) waiting for server response", source="reported",
+                    note="swaks's message when a reply does not come within --timeout"),
         ),
     ),
 )

@@ -166,8 +166,11 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
     clues.port = _port_in(lines)
     if any(_GREETING_LINE.match(line) for line in lines):
         clues.greeted = True
-    if "connected to" in text.lower():
+    lowered = text.lower()
+    if "connected to" in lowered:  # swaks, curl -v
         clues.connected = True
+    if "tls started" in lowered:  # swaks, and our own transcripts
+        clues.tls = True
     return clues
 
 
@@ -433,6 +436,12 @@ def _login_missing(c: _Clues) -> tuple[float, str]:
     return 0.0, ""
 
 
+def _not_smtp(c: _Clues) -> tuple[float, str]:
+    if "http/1." in c.text:
+        return _DECISIVE, "decided by the reply: the server answered in HTTP"
+    return 0.0, ""
+
+
 _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
@@ -444,6 +453,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _login_missing,
+    "not-smtp": _not_smtp,
 }
 
 
