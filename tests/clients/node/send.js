@@ -1,0 +1,72 @@
+// Sends one message to the lab with nodemailer and prints what went wrong the way nodemailer says it.
+//
+//   node send.js --host 127.0.0.1 --port 465 [--secure] [--require-tls] [--ignore-tls] [--user U]
+//                [--auth-method NAME] [--from ADDR] [--to ADDR] [--timeout MS] [--ca FILE]
+//
+// The password comes from LAB_PASSWORD. With --ca only that CA is trusted (tls.ca replaces the
+// default roots). Exit status: 0 sent, 1 failed (error name, message and code on stderr), 2 bad usage.
+'use strict';
+
+const fs = require('fs');
+const nodemailer = require('nodemailer');
+
+const VALUED = ['--host', '--port', '--user', '--auth-method', '--from', '--to', '--timeout', '--ca'];
+
+function parse(argv) {
+    const options = { from: 'alice@example.com', to: 'bob@example.com', timeout: 2000 };
+    const flags = { '--secure': 'secure', '--require-tls': 'requireTLS', '--ignore-tls': 'ignoreTLS' };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (flags[arg]) {
+            options[flags[arg]] = true;
+        } else if (VALUED.includes(arg) && i + 1 < argv.length) {
+            options[arg.slice(2)] = argv[++i];
+        } else {
+            throw new Error(`unknown argument ${arg}`);
+        }
+    }
+    if (!options.host || !options.port) {
+        throw new Error('--host and --port are required');
+    }
+    return options;
+}
+
+async function main() {
+    let options;
+    try {
+        options = parse(process.argv.slice(2));
+    } catch (err) {
+        console.error(`usage: ${err.message}`);
+        return 2;
+    }
+    const timeout = Number(options.timeout);
+    const transport = nodemailer.createTransport({
+        host: options.host,
+        port: Number(options.port),
+        secure: Boolean(options.secure),
+        requireTLS: Boolean(options.requireTLS),
+        ignoreTLS: Boolean(options.ignoreTLS),
+        name: 'client.example.com',
+        authMethod: options['auth-method'],
+        auth: options.user ? { user: options.user, pass: process.env.LAB_PASSWORD } : undefined,
+        tls: options.ca ? { ca: fs.readFileSync(options.ca) } : undefined,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout
+    });
+    try {
+        await transport.sendMail({ from: options.from, to: options.to, subject: 'Hello from Node', text: 'Hi!\n' });
+        console.log('sent');
+        return 0;
+    } catch (err) {
+        console.error(`${err.name}: ${err.message}`);
+        console.error(`code: ${err.code}`);
+        return 1;
+    } finally {
+        transport.close();
+    }
+}
+
+main().then(code => {
+    process.exitCode = code;
+});

@@ -1,0 +1,431 @@
+"""The catalog's per-client symptoms stay true: swaks, curl, Go's net/smtp and nodemailer, run for real
+against the lab, print what the catalog says they print, and diagnose() recognises it.
+
+Each client trusts only the lab's CA (swaks --tls-ca-path, curl --cacert, Go through SSL_CERT_FILE,
+nodemailer tls.ca). A client that is not installed is skipped, with the command that installs it.
+Client programs live in tests/clients/: a Go program using only net/smtp and crypto/tls (built here
+with a temporary GOCACHE and GOPATH, no module downloads) and a nodemailer script (its node_modules is
+installed from the committed package-lock.json when missing).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers.diagnose import diagnose
+from helpers.lab import Lab
+from helpers.profiles import FOREIGN_DOMAIN, MAX_FAILED_LOGINS, USERS
+
+pytestmark = pytest.mark.clients
+
+CLIENTS_DIR = Path(__file__).parent / "clients"
+ALICE, BOB = "alice@example.com", "bob@example.com"
+OUTSIDER, STRANGER = f"someone@{FOREIGN_DOMAIN}", f"friend@{FOREIGN_DOMAIN}"
+NEW_SENDER = "<a sender the server has not seen>"  # replaced by a fresh address on each run (greylisting)
+RUN_TIMEOUT = 30  # seconds any one client run may take, whatever happens
+PROFILES = (
+    "relay", "submission", "submissions", "submission-strict-from", "submission-no-starttls",
+    "submission-no-smtputf8", "submission-tls-unavailable", "submission-wrong-host-cert",
+    "submissions-wrong-host-cert", "submissions-expired-cert", "submissions-not-yet-valid-cert",
+    "submissions-untrusted-cert", "submissions-self-signed-cert", "submissions-handshake-abort", "silent", "closed",
+    "blackhole", "busy", "greylisting", "rate-limited", "slow", "not-smtp", "tls-not-smtp",
+)
+_fresh = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One failure as one client produces it: which endpoint, which options, what it must diagnose as.
+    `ambiguous` cases print too little to decide (swaks's bare "certificate verify failed"): the entry
+    must be among the matches and the best match must say it is a guess."""
+
+    expected: str
+    profile: str
+    args: tuple[str, ...] = ()
+    login: str | None = None  # None, "right" or "wrong"
+    sender: str = ALICE
+    to: str = BOB
+    ambiguous: bool = False
+    host: str | None = None  # dial this name or address instead of the lab's 127.0.0.1
+
+    def __str__(self) -> str:
+        words = [self.expected + "@" + self.profile, *(arg.strip("-") for arg in self.args), self.host or ""]
+        return "-".join(word for word in words if word)
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    output: str
+
+
+def _password(login: str | None) -> str:
+    return USERS[ALICE] if login == "right" else "not-the-password"
+
+
+def _run(command: list[str], *, env: dict | None = None, cwd: Path | None = None) -> Ran:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env, cwd=cwd,
+                          stdin=subprocess.DEVNULL)
+    return Ran(done.returncode, done.stdout + done.stderr)
+
+
+def _scrub(text: str) -> str:
+    """Client output with every form of a lab credential blanked, for assertion messages."""
+    for user, password in USERS.items():
+        for secret in (password, user, f"\0{user}\0{password}"):
+            text = text.replace(base64.b64encode(secret.encode()).decode(), "****")
+        text = text.replace(password, "****")
+    return text
+
+
+def check(lab: Lab, case: Case, ran: Ran) -> None:
+    matches = diagnose(ran.output, port=lab[case.profile].acts_as)
+    ids = [match.id for match in matches]
+    assert ran.returncode != 0, _scrub(ran.output)
+    if case.ambiguous:
+        assert case.expected in ids and matches[0].note, (ids, _scrub(ran.output))
+    else:
+        assert ids[:1] == [case.expected], (ids, _scrub(ran.output))
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with Lab(*PROFILES) as lab:
+        # Use up the rate-limited endpoint's allowance, so every client meets the block.
+        host, port = lab["rate-limited"].address
+        for _ in range(MAX_FAILED_LOGINS):
+            with smtplib.SMTP(host, port, timeout=10) as smtp:
+                smtp.starttls(context=lab.client_context())
+                with pytest.raises(smtplib.SMTPAuthenticationError):
+                    smtp.login(ALICE, "not-the-password")
+        yield lab
+
+
+def _new_sender(address: str) -> str:
+    return f"news{next(_fresh)}@{FOREIGN_DOMAIN}" if address == NEW_SENDER else address
+
+
+# --------------------------------------------------------------------------------------------------
+# swaks
+
+
+@pytest.fixture(scope="module")
+def swaks():
+    if shutil.which("swaks") is None:
+        pytest.skip("swaks is not installed (apt-get install swaks)")
+
+
+def run_swaks(lab: Lab, case: Case) -> Ran:
+    endpoint = lab[case.profile]
+    command = ["swaks", "--server", endpoint.host, "--port", str(endpoint.port), "--helo", "client.example.com",
+               "--timeout", "3", "--tls-verify", "--tls-ca-path", str(lab.ca_file),
+               "--from", _new_sender(case.sender), "--to", case.to, *case.args]
+    if case.login:
+        command += ["--auth-user", ALICE, "--auth-password", _password(case.login), "--auth-hide-password"]
+    return _run(command)
+
+
+SWAKS = [
+    Case("plaintext-to-implicit-tls", "submissions"),
+    Case("implicit-tls-to-starttls-port", "submission", ("--tls-on-connect",)),
+    Case("starttls-unavailable", "submission-no-starttls", ("--tls",)),
+    Case("starttls-refused", "submission-tls-unavailable", ("--tls",)),
+    Case("starttls-required-first", "submission"),
+    Case("auth-not-advertised", "submission", login="right"),
+    Case("auth-mechanism-mismatch", "submission", ("--tls", "--auth", "CRAM-MD5"), login="right"),
+    Case("bad-credentials", "submission", ("--tls",), login="wrong"),
+    Case("unauthenticated-submission", "submission", ("--tls",)),
+    Case("sender-identity-mismatch", "submission", ("--tls",), login="right", sender=BOB),
+    Case("from-header-mismatch", "submission-strict-from", ("--tls", "--data", "Subject: Hi\n\nHi!\n"), login="right"),
+    Case("relay-denied", "relay", sender=OUTSIDER, to=STRANGER),
+    Case("egress-port-blocked", "blackhole", ("--timeout", "1")),
+    Case("connection-refused", "closed"),
+    Case("greeting-timeout", "silent", ("--timeout", "1")),
+    Case("server-busy", "busy"),
+    Case("not-smtp", "not-smtp"),
+    Case("not-smtp", "tls-not-smtp", ("--tls-on-connect",)),
+    # swaks names no reason for a failed verification: any certificate entry fits.
+    Case("cert-untrusted", "submissions-untrusted-cert", ("--tls-on-connect",), ambiguous=True),
+    Case("cert-untrusted", "submissions-self-signed-cert", ("--tls-on-connect",), ambiguous=True),
+    Case("cert-expired", "submissions-expired-cert", ("--tls-on-connect",), ambiguous=True),
+    Case("cert-expired", "submissions-not-yet-valid-cert", ("--tls-on-connect",), ambiguous=True),
+    Case("tls-handshake-aborted", "submissions-handshake-abort", ("--tls-on-connect",)),
+    Case("rate-limited", "rate-limited", ("--tls",), login="wrong"),
+    Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE),
+    Case("non-ascii-address", "submission-no-smtputf8", ("--tls",), login="right", to="jörg@example.com"),
+]
+
+
+@pytest.mark.parametrize("case", SWAKS, ids=str)
+def test_swaks(lab, swaks, case):
+    check(lab, case, run_swaks(lab, case))
+
+
+def test_swaks_tls_verify_does_not_check_the_host_name(lab, swaks):
+    # swaks 20201014.0 verifies the chain only: a certificate for localhost passes at 127.0.0.1.
+    ran = run_swaks(lab, Case("cert-name-mismatch", "submissions-wrong-host-cert", ("--tls-on-connect",), "right"))
+    assert ran.returncode == 0 and "250 2.0.0 Ok: queued" in ran.output, _scrub(ran.output)
+
+
+# --------------------------------------------------------------------------------------------------
+# curl
+
+
+@pytest.fixture(scope="module")
+def curl(tmp_path_factory):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (apt-get install curl)")
+    folder = tmp_path_factory.mktemp("curl")
+    (folder / "message.txt").write_bytes(b"From: alice@example.com\r\nTo: bob@example.com\r\nSubject: Hi\r\n\r\nHi\r\n")
+    (folder / "no-from.txt").write_bytes(b"To: bob@example.com\r\nSubject: Hi\r\n\r\nHi!\r\n")
+    (folder / "large.txt").write_bytes(b"Subject: big\r\n\r\n" + (b"x" * 76 + b"\r\n") * 135_000)
+    for login in ("right", "wrong"):  # credentials in a file, not on the command line
+        (folder / f"netrc-{login}").write_text(f"machine 127.0.0.1 login {ALICE} password {_password(login)}\n")
+    return folder
+
+
+def run_curl(lab: Lab, folder: Path, case: Case, *, scheme: str = "smtp", upload: str = "message.txt") -> Ran:
+    endpoint = lab[case.profile]
+    command = ["curl", "--silent", "--show-error", "--max-time", "3", "--cacert", str(lab.ca_file),
+               "--mail-from", _new_sender(case.sender), "--mail-rcpt", case.to, "--upload-file", str(folder / upload),
+               *case.args, f"{scheme}://{endpoint.host}:{endpoint.port}"]
+    if case.login:
+        command += ["--netrc-file", str(folder / f"netrc-{case.login}")]
+    return _run(command)
+
+
+CURL = [
+    # (case, scheme, file to upload)
+    (Case("plaintext-to-implicit-tls", "submissions"), "smtp", "message.txt"),
+    (Case("plaintext-to-implicit-tls", "submissions", ("--max-time", "0.5")), "smtp", "message.txt"),
+    (Case("implicit-tls-to-starttls-port", "submission"), "smtps", "message.txt"),
+    (Case("starttls-unavailable", "submission-no-starttls", ("--ssl-reqd",), "right"), "smtp", "message.txt"),
+    (Case("starttls-refused", "submission-tls-unavailable", ("--ssl-reqd",), "right"), "smtp", "message.txt"),
+    # curl prints only "MAIL failed: 530"; the three entries that refuse MAIL with 530 all fit.
+    (Case("starttls-required-first", "submission", ambiguous=True), "smtp", "message.txt"),
+    (Case("unauthenticated-submission", "submission", ("--ssl-reqd",), ambiguous=True), "smtp", "message.txt"),
+    # With a login but no TLS curl skips AUTH (not offered yet) and meets the same 530 at MAIL.
+    (Case("auth-not-advertised", "submission", login="right", ambiguous=True), "smtp", "message.txt"),
+    (Case("bad-credentials", "submission", ("--ssl-reqd",), "wrong"), "smtp", "message.txt"),
+    (Case("sender-identity-mismatch", "submission", ("--ssl-reqd",), "right", sender=BOB), "smtp", "message.txt"),
+    (Case("from-header-mismatch", "submission-strict-from", ("--ssl-reqd",), "right"), "smtp", "no-from.txt"),
+    (Case("relay-denied", "relay", sender=OUTSIDER, to=STRANGER), "smtp", "message.txt"),
+    (Case("egress-port-blocked", "blackhole", ("--connect-timeout", "1")), "smtp", "message.txt"),
+    (Case("egress-port-blocked", "blackhole", ("--max-time", "1")), "smtp", "message.txt"),
+    (Case("connection-refused", "closed"), "smtp", "message.txt"),
+    (Case("greeting-timeout", "silent", ("--max-time", "1")), "smtp", "message.txt"),
+    (Case("server-busy", "busy"), "smtp", "message.txt"),
+    (Case("not-smtp", "not-smtp"), "smtp", "message.txt"),
+    # Over TLS curl says only "response reading failed", as it does for plaintext on 465.
+    (Case("not-smtp", "tls-not-smtp", ambiguous=True), "smtps", "message.txt"),
+    (Case("cert-untrusted", "submissions-untrusted-cert"), "smtps", "message.txt"),
+    (Case("cert-untrusted", "submissions-self-signed-cert"), "smtps", "message.txt"),
+    (Case("cert-name-mismatch", "submissions-wrong-host-cert"), "smtps", "message.txt"),
+    (Case("cert-name-mismatch", "submission-wrong-host-cert", ("--ssl-reqd",)), "smtp", "message.txt"),
+    (Case("cert-expired", "submissions-expired-cert"), "smtps", "message.txt"),
+    (Case("cert-expired", "submissions-not-yet-valid-cert"), "smtps", "message.txt"),
+    (Case("tls-handshake-aborted", "submissions-handshake-abort"), "smtps", "message.txt"),
+    (Case("message-too-large", "submission", ("--ssl-reqd",), "right"), "smtp", "large.txt"),
+    (Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE), "smtp", "message.txt"),
+]
+
+
+@pytest.mark.parametrize("case, scheme, upload", CURL, ids=[f"{c}-{s}" for c, s, _ in CURL])
+def test_curl(lab, curl, case, scheme, upload):
+    ran = run_curl(lab, curl, case, scheme=scheme, upload=upload)
+    check(lab, case, ran)
+    said = re.search(r"curl: \((\d+)\)", ran.output)
+    assert said and int(said.group(1)) == ran.returncode  # curl's exit status is the number it prints
+
+
+def test_curl_says_login_denied_for_every_refused_login(lab, curl):
+    # A finding: the 454 block and a missing mechanism look exactly like a wrong password.
+    blocked = run_curl(lab, curl, Case("rate-limited", "rate-limited", ("--ssl-reqd",), "wrong"))
+    mechanism = run_curl(lab, curl, Case("auth-mechanism-mismatch", "submission",
+                                         ("--ssl-reqd", "--login-options", "AUTH=CRAM-MD5"), "right"))
+    assert blocked.output.strip() == mechanism.output.strip() == "curl: (67) Login denied"
+
+
+# --------------------------------------------------------------------------------------------------
+# Go: net/smtp and crypto/tls only
+
+
+@pytest.fixture(scope="module")
+def go(tmp_path_factory):
+    if shutil.which("go") is None:
+        pytest.skip("Go is not installed (apt-get install golang-go)")
+    folder = tmp_path_factory.mktemp("go")
+    env = {**os.environ, "GOCACHE": str(folder / "cache"), "GOPATH": str(folder / "gopath"), "GOPROXY": "off",
+           "GOFLAGS": "", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    binary = folder / "labsend"
+    built = _run(["go", "build", "-o", str(binary), "main.go"], env=env, cwd=CLIENTS_DIR / "go")
+    assert built.returncode == 0, built.output
+    return binary
+
+
+def run_go(lab: Lab, binary: Path, case: Case, mode: str) -> Ran:
+    endpoint = lab[case.profile]
+    command = [str(binary), "-mode", mode, "-addr", f"{case.host or endpoint.host}:{endpoint.port}",
+               "-from", _new_sender(case.sender), "-to", case.to, *case.args]
+    if case.login:
+        command += ["-user", ALICE]
+    env = {**os.environ, "SSL_CERT_FILE": str(lab.ca_file), "LAB_PASSWORD": _password(case.login)}
+    return _run(command, env=env)
+
+
+GO = [
+    # (case, mode): "sendmail" is smtp.SendMail as most Go code calls it; the others dial with deadlines.
+    (Case("plaintext-to-implicit-tls", "submissions", login="right"), "sendmail"),
+    (Case("plaintext-to-implicit-tls", "submissions", login="right"), "plain"),
+    (Case("plaintext-to-implicit-tls", "submissions", ("-timeout", "500ms"), "right"), "plain"),
+    (Case("implicit-tls-to-starttls-port", "submission", login="right"), "implicit"),
+    (Case("starttls-unavailable", "submission-no-starttls", login="right"), "starttls"),
+    (Case("starttls-refused", "submission-tls-unavailable", login="right"), "starttls"),
+    (Case("starttls-refused", "submission-tls-unavailable", login="right"), "sendmail"),
+    (Case("starttls-required-first", "submission"), "plain"),
+    (Case("starttls-required-first", "submission", login="right"), "plain"),  # 538 5.7.11 to AUTH
+    (Case("auth-not-advertised", "relay", login="right"), "sendmail"),
+    (Case("auth-mechanism-mismatch", "submission", ("-auth", "cram-md5"), "right"), "starttls"),
+    (Case("bad-credentials", "submission", login="wrong"), "starttls"),
+    (Case("unauthenticated-submission", "submission"), "starttls"),
+    (Case("sender-identity-mismatch", "submission", login="right", sender=BOB), "starttls"),
+    (Case("from-header-mismatch", "submission-strict-from", ("-no-from",), "right"), "starttls"),
+    (Case("relay-denied", "relay", sender=OUTSIDER, to=STRANGER), "plain"),
+    (Case("egress-port-blocked", "blackhole", ("-timeout", "1s")), "plain"),
+    (Case("connection-refused", "closed"), "sendmail"),
+    (Case("greeting-timeout", "silent", ("-timeout", "1s")), "plain"),
+    (Case("server-busy", "busy"), "starttls"),
+    (Case("not-smtp", "not-smtp"), "plain"),
+    (Case("not-smtp", "tls-not-smtp"), "implicit"),
+    (Case("cert-untrusted", "submissions-untrusted-cert", login="right"), "implicit"),
+    # Go checks dates, then the host name, then the chain: the lab's self-signed certificate names no
+    # host at all, so Go reports the name.
+    (Case("cert-name-mismatch", "submissions-self-signed-cert", login="right"), "implicit"),
+    (Case("cert-name-mismatch", "submissions-self-signed-cert", login="right", host="localhost"), "implicit"),
+    (Case("cert-name-mismatch", "submissions-wrong-host-cert", login="right"), "implicit"),
+    (Case("cert-name-mismatch", "submission-wrong-host-cert", login="right"), "starttls"),
+    (Case("cert-expired", "submissions-expired-cert", login="right"), "implicit"),
+    (Case("cert-expired", "submissions-not-yet-valid-cert", login="right"), "implicit"),
+    # Go's bare EOF cannot tell a dropped handshake from a plaintext client on 465.
+    (Case("tls-handshake-aborted", "submissions-handshake-abort", login="right", ambiguous=True), "implicit"),
+    (Case("rate-limited", "rate-limited", login="wrong"), "starttls"),
+    (Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE), "plain"),
+    (Case("non-ascii-address", "submission-no-smtputf8", login="right", to="jörg@example.com"), "starttls"),
+    (Case("go-plainauth-unencrypted", "submission", ("-auth-host", "smtp.example.com"), "right"), "sendmail"),
+]
+
+
+@pytest.mark.parametrize("case, mode", GO, ids=[f"{c}-{m}" for c, m in GO])
+def test_go(lab, go, case, mode):
+    check(lab, case, run_go(lab, go, case, mode))
+
+
+# --------------------------------------------------------------------------------------------------
+# Node: nodemailer
+
+
+@pytest.fixture(scope="module")
+def node():
+    folder = CLIENTS_DIR / "node"
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
+    major = _run(["node", "-p", "process.versions.node.split('.')[0]"]).output.strip()
+    if not major.isdigit() or int(major) < 20:
+        pytest.skip(f"nodemailer 10 needs Node.js 20 or later; this is {major}")
+    if not (folder / "node_modules" / "nodemailer" / "package.json").exists():
+        try:
+            installed = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True,
+                                       text=True, timeout=180, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            pytest.skip("npm ci took over 3 minutes; run it in tests/clients/node to install nodemailer")
+        if installed.returncode != 0:
+            last = (installed.stderr.strip().splitlines() or ["(no output)"])[-1]
+            pytest.skip(f"could not install nodemailer (cd tests/clients/node && npm ci): {last}")
+    return folder / "send.js"
+
+
+def run_node(lab: Lab, script: Path, case: Case) -> Ran:
+    endpoint = lab[case.profile]
+    command = ["node", str(script), "--host", case.host or endpoint.host, "--port", str(endpoint.port),
+               "--ca", str(lab.ca_file), "--from", _new_sender(case.sender), "--to", case.to, *case.args]
+    if case.login:
+        command += ["--user", ALICE]
+    return _run(command, env={**os.environ, "LAB_PASSWORD": _password(case.login)})
+
+
+NODE = [
+    Case("plaintext-to-implicit-tls", "submissions", login="right"),
+    Case("plaintext-to-implicit-tls", "submissions", ("--timeout", "500"), "right"),
+    Case("implicit-tls-to-starttls-port", "submission", ("--secure",), "right"),
+    Case("starttls-unavailable", "submission-no-starttls", ("--require-tls",), "right"),
+    Case("starttls-refused", "submission-tls-unavailable", login="right"),
+    Case("starttls-required-first", "submission", ("--ignore-tls",), "right"),
+    Case("auth-mechanism-mismatch", "submission", ("--auth-method", "CRAM-MD5"), "right"),
+    Case("bad-credentials", "submission", login="wrong"),
+    Case("unauthenticated-submission", "submission"),
+    Case("sender-identity-mismatch", "submission", login="right", sender=BOB),
+    Case("relay-denied", "relay", sender=OUTSIDER, to=STRANGER),
+    Case("egress-port-blocked", "blackhole", ("--timeout", "1000")),
+    Case("connection-refused", "closed"),
+    Case("greeting-timeout", "slow", ("--timeout", "300")),
+    Case("server-busy", "busy", login="right"),
+    Case("not-smtp", "not-smtp"),
+    Case("not-smtp", "tls-not-smtp", ("--secure",)),
+    Case("cert-untrusted", "submissions-untrusted-cert", ("--secure",), "right"),
+    Case("cert-untrusted", "submissions-self-signed-cert", ("--secure",), "right"),
+    Case("cert-name-mismatch", "submissions-wrong-host-cert", ("--secure",), "right"),
+    Case("cert-expired", "submissions-expired-cert", ("--secure",), "right"),
+    Case("cert-expired", "submissions-not-yet-valid-cert", ("--secure",), "right"),
+    Case("tls-handshake-aborted", "submissions-handshake-abort", ("--secure",), "right"),
+    Case("rate-limited", "rate-limited", login="wrong"),
+    Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE),
+    Case("non-ascii-address", "submission-no-smtputf8", login="right", to="jörg@example.com"),
+]
+
+
+@pytest.mark.parametrize("case", NODE, ids=str)
+def test_node(lab, node, case):
+    check(lab, case, run_node(lab, node, case))
+
+
+def test_node_ipv6_path(lab, node):
+    # The lab listens on 127.0.0.1 only; a client sent to ::1 finds nothing there.
+    case = Case("ipv6-path", "submission", host="::1")
+    ran = run_node(lab, node, case)
+    if "EADDRNOTAVAIL" in ran.output or "ENETUNREACH" in ran.output:
+        pytest.skip("this machine has no IPv6 loopback")
+    check(lab, case, ran)
+
+
+# --------------------------------------------------------------------------------------------------
+# Silent downgrade: clients that use STARTTLS only when offered send the password in plaintext
+
+
+@pytest.mark.parametrize("client", ["swaks", "curl", "go", "node"])
+def test_opportunistic_clients_carry_on_without_tls(lab, request, client):
+    tool = request.getfixturevalue(client)
+    case = Case("starttls-downgrade", "submission-no-starttls", login="right")
+    before = len(lab.mailbox)
+    if client == "swaks":
+        ran = run_swaks(lab, Case(case.expected, case.profile, ("--tls-optional",), "right"))
+    elif client == "curl":
+        ran = run_curl(lab, tool, Case(case.expected, case.profile, ("--ssl",), "right"))
+    elif client == "go":
+        ran = run_go(lab, tool, case, "sendmail")  # smtp.SendMail, as most Go code calls it
+    else:
+        ran = run_node(lab, tool, case)  # nodemailer without requireTLS
+    assert ran.returncode == 0, _scrub(ran.output)
+    assert lab.mailbox.wait_for(before + 1)
+    delivered = lab.mailbox[-1]
+    # Logged in and delivered, with no encryption: the password crossed the wire readable.
+    assert (delivered.endpoint, delivered.login, delivered.tls_version) == (case.profile, ALICE, None)
