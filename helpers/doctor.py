@@ -233,7 +233,8 @@ class _Run:
     inspecting: ssl.SSLContext
 
 
-def _prepare(host, timeout, user, password, mail_from, ca_file) -> _Run:
+def _prepare(host: str, timeout: float, user: str | None, password: str | None, mail_from: str | None,
+             ca_file: str | Path | None) -> _Run:
     if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
         raise BadUsage(f"timeout {timeout!r} should be a number of seconds above 0")
     if (user is None) != (password is None):
@@ -625,11 +626,18 @@ def _banner(code: int, reply: bytes) -> str:
 
 
 def _reason(error: BaseException) -> str:
+    """An error in a few words. A server hanging up reads the same however the socket learnt of it."""
+    hung_up = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
     if isinstance(error, smtplib.SMTPServerDisconnected):
         # smtplib says "Connection unexpectedly closed" for whatever stopped its reading; say what it was.
-        if isinstance(error.__context__, TimeoutError):
+        cause = error.__context__
+        if isinstance(cause, TimeoutError):
             return "no complete reply in time"
-        return _reason(error.__context__) if isinstance(error.__context__, OSError) else "the connection closed"
+        if isinstance(cause, OSError) and not isinstance(cause, hung_up):
+            return _reason(cause)
+        return "the connection closed"
+    if isinstance(error, hung_up):
+        return "the connection closed"
     if isinstance(error, smtplib.SMTPResponseException):
         if error.smtp_error == "Line too long.":  # smtplib's own words, not the server's
             return "a line longer than smtplib reads (8192 bytes)"
