@@ -175,8 +175,9 @@ CATALOG: tuple[Entry, ...] = (
         why=(
             "Port 465 speaks TLS from the first byte (\"implicit TLS\"): no greeting comes until the TLS "
             "handshake is done. Port 587 is the one that starts in plaintext and upgrades with STARTTLS. "
-            "smtplib.SMTP and Go's smtp.SendMail both start in plaintext. Since RFC 8314 (2018) port 465 "
-            "is the recommended submission port, not an obsolete one."
+            "smtplib.SMTP and Go's smtp.SendMail both start in plaintext; nodemailer switches TLS on by "
+            "itself only when port is the number 465. Since RFC 8314 (2018) port 465 is the recommended "
+            "submission port, not an obsolete one."
         ),
         fix="Start TLS at once on 465: smtplib.SMTP_SSL, Go tls.Dial + smtp.NewClient (or use 587 with STARTTLS).",
         fix_python=_PY_465,
@@ -289,8 +290,8 @@ CATALOG: tuple[Entry, ...] = (
         group="A",
         what_happened=(
             "Your program started sending (or logging in) in plaintext. This server accepts nothing but "
-            "EHLO, STARTTLS and QUIT until the connection is encrypted, so it refused with 530 (or 538 "
-            "for a login)."
+            "EHLO, STARTTLS, NOOP and QUIT until the connection is encrypted, so it refused with 530 (or "
+            "538 for a login)."
         ),
         why=(
             "Submission servers protect your password and message by requiring TLS first. smtplib.SMTP "
@@ -674,9 +675,9 @@ conn, err := tls.Dial("tcp4", "127.0.0.1:465", &tls.Config{ServerName: "localhos
             "program stopped waiting."
         ),
         why=(
-            "A slow or overloaded server (servers may delay the greeting on purpose; RFC 5321 lets a "
-            "client wait 5 minutes), a tarpit, a proxy that accepts connections but has no server behind "
-            "it, or a TLS port spoken to in plaintext (then see plaintext-to-implicit-tls)."
+            "A slow or overloaded server (servers may delay the greeting on purpose; RFC 5321 asks clients "
+            "to wait at least 5 minutes for it), a tarpit, a proxy that accepts connections but has no "
+            "server behind it, or a TLS port spoken to in plaintext (then see plaintext-to-implicit-tls)."
         ),
         fix=(
             "Keep a timeout, but a patient one (30 s or more for the greeting); if it never answers, check "
@@ -1236,8 +1237,9 @@ if err = c.Hello("app1.example.com"); err != nil { // before any other command
         ),
         why=(
             "Servers close connections that sit idle (Postfix after 300 s). smtplib objects cannot "
-            "reconnect by themselves; after quit() or a drop they say `please run connect() first`. "
-            "Without timeouts (smtplib's and Go's default) a dead connection hangs forever instead."
+            "reconnect by themselves: after a drop they say `Connection unexpectedly closed`, after that "
+            "or quit() `please run connect() first`. Without timeouts (smtplib's and Go's default) a "
+            "dead connection hangs forever instead."
         ),
         fix="Open a connection per batch of mail (with ... as smtp:), always set timeouts, and reconnect on failure.",
         fix_python='''\
