@@ -5,7 +5,8 @@
     report.recommendation            # None when no working submission setting was found
     report.to_json()                 # the same for tools
 
-    python -m helpers.doctor smtp.example.com [--port 465 ...] [--user U --password-env VAR] [--json]
+    python -m helpers.doctor smtp.example.com [--port 465 ...] [--timeout S] [--json]
+                             [--user U --password-env VAR [--from ADDR]] [--ca-file PATH]
 
 Ports 25, 465, 587 and 2525 are probed at once, each in its own thread, in two phases of at most one
 timeout each: recognising what the port speaks, then talking to it. A port that keeps silent costs one
@@ -19,10 +20,11 @@ which it peeks at (leaving them unread, for smtplib to read as the greeting):
     smtp           a plaintext SMTP greeting (220) comes first
     not-smtp       plaintext that is not an SMTP reply: an HTTP server, binary junk
     smtp-broken    an SMTP reply that is no greeting (421, 554), a greeting cut off, endless or never
-                   finished, or a connection that closes right after its greeting
+                   finished; later, an EHLO refused or a connection that closes after the greeting
 
 If nothing comes, or the server hangs up without a word (as a TLS port does to a plaintext client), it
-may be waiting for a TLS ClientHello, so the doctor tries a handshake with the rest of the timeout:
+may be waiting for a TLS ClientHello, so the doctor tries a handshake, on a new connection, with the
+rest of the timeout:
 
     implicit-tls   the handshake works (or fails only on the certificate), then a 220 greeting comes
     tls-not-smtp   the handshake works, then no SMTP greeting
@@ -77,6 +79,7 @@ SUBMISSION_PORTS = (465, 587, 2525)  # in order of preference (RFC 8314 section 
 STARTTLS_PORTS = (587, 2525)  # submission ports that must offer STARTTLS
 SNIPPET_TIMEOUT = 30  # seconds, in the recommended code: smtplib and net/smtp have no timeout of their own
 PASSWORD_VARIABLE = "SMTP_PASSWORD"  # where the recommended code reads the password from
+PLACEHOLDER_ADDRESS = "you@example.com"  # user and sender in the recommended code when none was given
 
 # What a port speaks (see the module docstring).
 REFUSED, NO_ANSWER, SILENT = "refused", "no answer", "silent"
@@ -84,6 +87,7 @@ SMTP, IMPLICIT_TLS, SMTP_BROKEN = "smtp", "implicit-tls", "smtp-broken"
 NOT_SMTP, TLS_NOT_SMTP = "not-smtp", "tls-not-smtp"
 IMPLICIT, STARTTLS = "implicit", "starttls"  # how TLS started
 _TLS_WORDS = {IMPLICIT: "implicit TLS", STARTTLS: "STARTTLS"}
+
 
 class BadUsage(ValueError):
     """The doctor cannot do what it was asked: a host that does not resolve, a port out of range..."""
@@ -827,7 +831,8 @@ def _indented(code: str) -> list[str]:
 
 def _python_code(security: str, *, host: str, port: int, user: str | None, sender: str | None,
                  ca_file: str | None) -> str:
-    user, sender = user or "you@example.com", sender or user or "you@example.com"
+    user = user or PLACEHOLDER_ADDRESS
+    sender = sender or user
     q = json.dumps  # a JSON string is a valid Python (and Go) string literal
     context = f"ssl.create_default_context(cafile={q(ca_file)})" if ca_file else "ssl.create_default_context()"
     if security == IMPLICIT:
@@ -857,31 +862,28 @@ def _python_code(security: str, *, host: str, port: int, user: str | None, sende
 
 def _go_code(security: str, *, host: str, port: int, user: str | None, sender: str | None, ca_file: str | None,
              plain_auth: bool) -> str:
-    user, sender = user or "you@example.com", sender or user or "you@example.com"
+    user = user or PLACEHOLDER_ADDRESS
+    sender = sender or user
     q = json.dumps
     imports = ["crypto/tls", *(["crypto/x509"] if ca_file else []), "log", "net", "net/smtp", "os", "time"]
+    check = "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}"
     trust = [
         f"\tpem, err := os.ReadFile({q(ca_file)})",
-        "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
+        check,
         "\tconfig.RootCAs = x509.NewCertPool()",
         "\tif !config.RootCAs.AppendCertsFromPEM(pem) {\n\t\tlog.Fatal(\"no certificate in the CA file\")\n\t}",
     ] if ca_file else []
-    dialer = "&net.Dialer{Timeout: timeout}"
-    if security == IMPLICIT:
-        connect = [
-            f"\tconn, err := tls.DialWithDialer({dialer}, \"tcp\", net.JoinHostPort(host, \"{port}\"), config)",
-            "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
-            "\tconn.SetDeadline(time.Now().Add(timeout))",
-            "\tclient, err := smtp.NewClient(conn, host)",
-            "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        ]
-    else:
-        connect = [
-            f"\tconn, err := ({dialer}).Dial(\"tcp\", net.JoinHostPort(host, \"{port}\"))",
-            "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
-            "\tconn.SetDeadline(time.Now().Add(timeout))",
-            "\tclient, err := smtp.NewClient(conn, host)",
-            "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
+    address, dialer = f'net.JoinHostPort(host, "{port}")', "&net.Dialer{Timeout: timeout}"
+    connect = [
+        f'\tconn, err := tls.DialWithDialer({dialer}, "tcp", {address}, config)' if security == IMPLICIT
+        else f'\tconn, err := ({dialer}).Dial("tcp", {address})',
+        check,
+        "\tconn.SetDeadline(time.Now().Add(timeout))",
+        "\tclient, err := smtp.NewClient(conn, host)",
+        check,
+    ]
+    if security == STARTTLS:
+        connect += [
             "\t// Explicit StartTLS: smtp.SendMail would carry on without TLS if the server did not offer it.",
             "\tif err := client.StartTLS(config); err != nil {\n\t\tlog.Fatal(err)\n\t}",
         ]
@@ -911,7 +913,7 @@ def _go_code(security: str, *, host: str, port: int, user: str | None, sender: s
         "\tif err := client.Mail(from); err != nil {\n\t\tlog.Fatal(err)\n\t}",
         "\tif err := client.Rcpt(from); err != nil {\n\t\tlog.Fatal(err)\n\t}",
         "\tw, err := client.Data()",
-        "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}",
+        check,
         "\tif _, err := w.Write(msg); err != nil {\n\t\tlog.Fatal(err)\n\t}",
         "\tif err := w.Close(); err != nil {\n\t\tlog.Fatal(err)\n\t}",
         "\tif err := client.Quit(); err != nil {\n\t\tlog.Fatal(err)\n\t}",

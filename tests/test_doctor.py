@@ -417,6 +417,7 @@ def test_the_recommended_go_code_sends_mail(lab, tmp_path, name):
     report = examine("127.0.0.1", ports=[lab[name].port], ca_file=lab.ca_file, timeout=TIMEOUT,
                      user=ALICE, password=ALICE_PASSWORD)
     (tmp_path / "main.go").write_text(report.recommendation.go)
+    assert subprocess.run(["gofmt", "-l", "main.go"], cwd=tmp_path, capture_output=True, text=True).stdout == ""
     env = {**os.environ, PASSWORD_VARIABLE: ALICE_PASSWORD}
     run = subprocess.run(["go", "run", "main.go"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
