@@ -30,7 +30,8 @@ USERS = {"alice@example.com": "alice-lab-password", "bob@example.com": "bob-lab-
 MAX_MESSAGE_SIZE = 10_240_000  # Postfix's default message_size_limit
 TLS_HANDSHAKE_TIMEOUT = 1.0  # seconds a TLS port waits for the ClientHello (asyncio would wait 60)
 GREYLIST_DELAY = 0.3  # seconds before a retry is welcome; real greylisting wants minutes (RFC 5321 4.5.4.1)
-MAX_FAILED_LOGINS = 3  # bad passwords from one address before AUTH answers 454
+MAX_FAILED_LOGINS = 3  # bad passwords from one address before AUTH answers 454...
+LOGIN_BLOCK = 0.5  # ...until this many seconds have passed since the failures (providers block for minutes)
 SILENT_HOLD = 5.0  # seconds a silent endpoint keeps a connection open without a word
 SLOW_REPLY_DELAY = 0.5  # seconds the slow endpoint waits before its greeting
 
@@ -176,14 +177,18 @@ class Greylisting:
 
 @dataclass(frozen=True)
 class LoginRateLimit:
-    """After `limit` failed logins from one address, every AUTH gets a temporary refusal."""
+    """After `limit` failed logins from one address within `window` seconds, every AUTH gets a temporary
+    refusal until the failures are that old."""
 
     limit: int = MAX_FAILED_LOGINS
+    window: float = LOGIN_BLOCK
     stage: str = "auth"
 
     def check(self, session: Session, mechanism: str) -> str | None:
-        failures = session.memory.get("failed_logins", {}).get(session.peer_host, 0)
-        return "454 4.7.0 Too many login attempts, please try again later" if failures >= self.limit else None
+        now = time.monotonic()
+        failures = session.memory.get("failed_logins", {}).get(session.peer_host, [])
+        recent = [moment for moment in failures if now - moment < self.window]
+        return "454 4.7.0 Too many login attempts, please try again later" if len(recent) >= self.limit else None
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,7 @@ BROKEN = (
         policies=(RelayOnlyTo(), Greylisting()),
     ),
     _submission(
-        "rate-limited", f"587 that answers 454 after {MAX_FAILED_LOGINS} bad passwords",
+        "rate-limited", f"587 that answers 454 for {LOGIN_BLOCK} s after {MAX_FAILED_LOGINS} bad passwords",
         policies=(LoginRateLimit(),) + _SUBMISSION_POLICIES,
     ),
     _submission(

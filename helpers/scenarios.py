@@ -39,7 +39,14 @@ from helpers.catalog import Entry, entry
 from helpers.client import EHLO_NAME
 from helpers.diagnose import Match, diagnose, render
 from helpers.lab import Lab
-from helpers.profiles import FOREIGN_DOMAIN, GREYLIST_DELAY, LAB_DOMAIN, MAX_FAILED_LOGINS, MAX_MESSAGE_SIZE
+from helpers.profiles import (
+    FOREIGN_DOMAIN,
+    GREYLIST_DELAY,
+    LAB_DOMAIN,
+    LOGIN_BLOCK,
+    MAX_FAILED_LOGINS,
+    MAX_MESSAGE_SIZE,
+)
 from helpers.transcript import Recording, describe_error, record
 
 ALICE = f"alice@{LAB_DOMAIN}"
@@ -344,12 +351,13 @@ def tls_handshake_aborted(lab: Lab, users: Mapping[str, str]) -> None:
 
 
 def message_too_large(lab: Lab, users: Mapping[str, str]) -> None:
-    """An attachment-sized body over the server's SIZE limit."""
+    """A nightly export, attachment-sized, over the server's SIZE limit."""
+    export = b"Subject: Nightly export\r\n\r\n" + b"x" * (MAX_MESSAGE_SIZE + 1)
     host, port = lab["submission"].address
     with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
-        smtp.send_message(hello(body="x" * (MAX_MESSAGE_SIZE + 1)))
+        smtp.sendmail(ALICE, [BOB], export)
 
 
 def message_too_large_fixed(lab: Lab, users: Mapping[str, str]) -> None:
@@ -375,14 +383,13 @@ def rate_limited(lab: Lab, users: Mapping[str, str]) -> None:
 
 
 def rate_limited_fixed(lab: Lab, users: Mapping[str, str]) -> None:
-    """The right password, once, after the block has lifted. The lab never lifts it, so a new lab
-    stands for the same server some time later."""
-    with Lab("rate-limited") as later:
-        host, port = later["rate-limited"].address
-        with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
-            smtp.starttls(context=ssl.create_default_context(cafile=later.ca_file))
-            smtp.login(ALICE, users[ALICE])
-            smtp.send_message(hello())
+    """The right password, once, after the block has lifted (the lab's lasts half a second)."""
+    time.sleep(LOGIN_BLOCK)
+    host, port = lab["rate-limited"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
 
 
 def greylisted(lab: Lab, users: Mapping[str, str]) -> None:

@@ -15,6 +15,7 @@ import functools
 import logging
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -437,8 +438,7 @@ class EndpointServer:
         if USERS.get(login) == password:
             self.log(connection.number, "login", f"{login} ({mechanism})")
             return AuthResult(success=True, auth_data=login)
-        failures = self.memory["failed_logins"]
-        failures[connection.peer_host] = failures.get(connection.peer_host, 0) + 1
+        self.memory["failed_logins"].setdefault(connection.peer_host, []).append(time.monotonic())
         return AuthResult(success=False, handled=False, message="535 5.7.8 Error: authentication failed")
 
     async def handle_MAIL(self, connection, session, envelope: Envelope, address: str, options: list[str]):

@@ -9,7 +9,7 @@ import pytest
 from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, OUTSIDER, connect, message
 
 from helpers.lab import Lab, LabError
-from helpers.profiles import GREYLIST_DELAY, MAX_FAILED_LOGINS, MAX_MESSAGE_SIZE, PROFILES, Fault, Profile
+from helpers.profiles import GREYLIST_DELAY, LOGIN_BLOCK, MAX_FAILED_LOGINS, MAX_MESSAGE_SIZE, PROFILES, Fault, Profile
 
 RELAY_DENIED = 554
 STARTTLS_FIRST = (530, b"5.7.0 Must issue a STARTTLS command first")
@@ -292,7 +292,9 @@ def test_greylisting_refuses_first_then_accepts_a_later_retry(make_lab):
         assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
 
 
-def test_repeated_bad_passwords_are_rate_limited(make_lab):
+def test_repeated_bad_passwords_are_rate_limited_until_the_block_lifts(make_lab):
+    import time
+
     lab = make_lab("rate-limited")
     for _ in range(MAX_FAILED_LOGINS):
         with connect(lab, "rate-limited") as client, pytest.raises(smtplib.SMTPAuthenticationError):
@@ -301,6 +303,9 @@ def test_repeated_bad_passwords_are_rate_limited(make_lab):
         client.login(ALICE, ALICE_PASSWORD)
     expected = (454, b"4.7.0 Too many login attempts, please try again later")
     assert (refused.value.smtp_code, refused.value.smtp_error) == expected
+    time.sleep(LOGIN_BLOCK)
+    with connect(lab, "rate-limited") as client:
+        assert client.login(ALICE, ALICE_PASSWORD)[0] == 235
 
 
 def test_slow_server_outlasts_a_short_timeout_but_not_a_patient_client(make_lab):
