@@ -13,6 +13,8 @@ _EXPORTS = {
     "EHLO_NAME": "helpers.client",
     "record": "helpers.transcript",
     "diagnose": "helpers.diagnose",
+    "explain": "helpers.diagnose",
+    "examine": "helpers.doctor",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,7 +7,7 @@ client prints them; `…` stands for a part that changes (a host, a port, a time
 
 A symptom's `source` says how we know it: "lab" means the client printed exactly this against the
 lab (tests/test_real_clients.py keeps that true); "reported" means a public report or the client's
-source code (see /work/shared/reference/failure-modes.md); a note says when it is only partly so.
+source code; a note says when it is only partly so.
 """
 
 from __future__ import annotations
@@ -789,7 +789,7 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
             "have the server send its full chain. Never turn verification off."
         ),
         fix_python='''\
-context = ssl.create_default_context(cafile="company-ca.pem")   # trust this CA as well as nothing else
+context = ssl.create_default_context(cafile="company-ca.pem")   # trust this CA (and only it)
 with smtplib.SMTP_SSL("smtp.example.com", 465, context=context, timeout=30) as smtp:
     smtp.login(user, password)
     smtp.send_message(msg)
@@ -1194,6 +1194,42 @@ w.Close()
             Symptom("server", "500 5.0.0 Line too long", source="reported"),
             Symptom("server", "Error: line too long"),
             Symptom("python", "SMTPDataError: (500, b'5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)')"),
+        ),
+    ),
+    Entry(
+        id="bare-lf",
+        title="Bare line feeds: lines that end in LF without CR",
+        ports=(587, 465, 25),
+        group="F",
+        what_happened="The message's lines end in a bare line feed (\\n) instead of CR LF, so the server refused it.",
+        why=(
+            "SMTP lines end in CR LF. smtplib sends bytes exactly as given (it fixes line ends only in a str), so "
+            "a message built with \\n goes out wrong. Since the SMTP smuggling attacks of 2023, which exploit "
+            "servers that read bare line feeds differently, many servers refuse them."
+        ),
+        fix="Build the message with EmailMessage and send it with send_message(), which always writes CR LF.",
+        fix_python='''\
+msg = EmailMessage()
+msg["From"], msg["To"], msg["Subject"] = user, to, "Report"
+msg.set_content("first line\\nsecond line\\n")   # \\n in your text is fine: send_message writes CR LF
+smtp.send_message(msg)
+''',
+        fix_go='''\
+w, err := c.Data()
+if err != nil {
+	return err
+}
+// The DATA writer of net/smtp turns every \\n into \\r\\n: write the message through it, not around it.
+if _, err = w.Write(message); err != nil {
+	return err
+}
+err = w.Close()
+''',
+        rfcs=(Rfc(5321, "2.3.8", "lines end in CR LF; a bare CR or LF is not a line ending"),),
+        symptoms=(
+            Symptom("server", "bare <LF> received"),
+            Symptom("server", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal", source="reported",
+                    note="Microsoft 365"),
         ),
     ),
     Entry(

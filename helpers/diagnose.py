@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
 import json
 import re
 import smtplib
@@ -490,6 +491,63 @@ def render(matches: Iterable[Match], *, limit: int = 3) -> str:
     if others:
         blocks.append(f"Also matched, less likely: {', '.join(others)}")
     return "\n\n".join(blocks)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook."""
+
+    matches: tuple[Match, ...]
+    brief: bool = False  # only the cause and the fix, without code and references
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def text(self, limit: int = 1) -> str:
+        best = self.best
+        if self.brief and best:
+            e = best.entry
+            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
+        return render(self.matches, limit=limit)
+
+    def html(self) -> str:
+        best = self.best
+        if best is None:
+            return '<p style="color:#a61b1b"><b>Diagnosis:</b> no catalog entry matches this error.</p>'
+        e = best.entry
+        pre = '<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{}</pre>'
+        others = [m.id for m in self.matches[1:]]
+        head = (
+            '<div class="smtp-diagnosis" style="border-left:4px solid #2a6ebb;padding:2px 10px;margin:6px 0">'
+            f"<p><b>Diagnosis: {html.escape(e.title)}</b> <code>{html.escape(e.id)}</code></p>"
+        )
+        if self.brief:
+            return head + f"<p>{html.escape(e.what_happened)}</p><p><b>Fix:</b> {html.escape(e.fix)}</p></div>"
+        return (
+            head
+            + (f"<p><i>{html.escape(best.note)}</i></p>" if best.note else "")
+            + f"<p>{html.escape(e.what_happened)}</p><p><b>Why:</b> {html.escape(e.why)}</p>"
+            + f"<p><b>Fix:</b> {html.escape(e.fix)}</p>"
+            + "<b>In Python</b>" + pre.format(html.escape(e.fix_python))
+            + "<b>In Go</b>" + pre.format(html.escape(e.fix_go))
+            + ("<p><b>RFCs:</b> " + "; ".join(html.escape(str(rfc)) for rfc in e.rfcs) + "</p>" if e.rfcs else "")
+            + f"<p><small>matched: {html.escape(', '.join(best.evidence))}"
+            + (f"; also matched, less likely: {html.escape(', '.join(others))}" if others else "")
+            + "</small></p></div>"
+        )
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def explain(x: Any, *, port: int | None = None, brief: bool = False) -> Diagnosis:
+    """diagnose(x), ready to show: in a notebook a card with the cause and the fix in Python and Go
+    (with `brief=True`, only the cause and the fix in words)."""
+    return Diagnosis(tuple(diagnose(x, port=port)), brief=brief)
 
 
 def _wrapped(text: str) -> list[str]:

@@ -37,7 +37,7 @@ from email.message import EmailMessage
 
 from helpers.catalog import Entry, entry
 from helpers.client import EHLO_NAME
-from helpers.diagnose import Match, diagnose, render
+from helpers.diagnose import Diagnosis, Match, diagnose, render
 from helpers.lab import Lab
 from helpers.profiles import (
     FOREIGN_DOMAIN,
@@ -471,6 +471,25 @@ def long_lines_fixed(lab: Lab, users: Mapping[str, str]) -> None:
         smtp.send_message(msg)
 
 
+def bare_line_feeds(lab: Lab, users: Mapping[str, str]) -> None:
+    """A message put together with \\n line ends, sent as bytes."""
+    raw = f"From: {ALICE}\nTo: {BOB}\nSubject: Report\n\nfirst line\nsecond line\n".encode()
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.sendmail(ALICE, [BOB], raw)
+
+
+def bare_line_feeds_fixed(lab: Lab, users: Mapping[str, str]) -> None:
+    """The same text in an EmailMessage: send_message writes CR LF whatever the text used."""
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello(body="first line\nsecond line\n"))
+
+
 def reused_after_close(lab: Lab, users: Mapping[str, str]) -> None:
     """One connection kept for the whole program; once closed (by quit() or an idle server), reused."""
     host, port = lab["submissions"].address
@@ -539,6 +558,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("non-ascii-address", 587, ("submission-no-smtputf8",), non_ascii_address, non_ascii_address_fixed),
     Scenario("non-ascii-body-as-str", 587, ("submission",), non_ascii_body_as_str, non_ascii_body_fixed),
     Scenario("long-lines", 587, ("submission",), long_lines, long_lines_fixed),
+    Scenario("bare-lf", 587, ("submission",), bare_line_feeds, bare_line_feeds_fixed),
     Scenario("timeouts-and-idle-drops", 465, ("submissions",), reused_after_close, connection_per_batch),
 )
 
@@ -618,21 +638,9 @@ class ScenarioResult:
             f'<b>What it raised</b><pre style="color:{red};margin:4px 0">{html.escape(self.raw_error)}</pre>',
             "<b>On the wire</b>" + "".join(t.html() for t in self.recording.transcripts),
         ]
-        if self.diagnosis:
-            best = self.diagnosis[0]
-            e = best.entry
-            colour = green if self.diagnosed else red
-            parts.append(
-                f'<b>Diagnosis</b>: <span style="color:{colour}">{html.escape(e.title)}</span>'
-                + (f"<p><i>{html.escape(best.note)}</i></p>" if best.note else "")
-                + f"<p>{html.escape(e.what_happened)}</p><p><b>Why:</b> {html.escape(e.why)}</p>"
-                + f"<p><b>Fix:</b> {html.escape(e.fix)}</p>"
-                + "<b>In Python</b>" + pre.format(html.escape(e.fix_python))
-                + "<b>In Go</b>" + pre.format(html.escape(e.fix_go))
-                + "<p><b>RFCs:</b> " + "; ".join(html.escape(str(rfc)) for rfc in e.rfcs) + "</p>"
-            )
-        else:
-            parts.append(f'<b>Diagnosis</b>: <span style="color:{red}">nothing matched</span>')
+        if self.diagnosis and not self.diagnosed:
+            parts.append(f'<p style="color:{red}"><b>Expected {html.escape(s.id)}</b></p>')
+        parts.append(Diagnosis(tuple(self.diagnosis)).html())
         outcome = (f'<span style="color:{green}">it worked</span>' if self.fixed
                    else f'<span style="color:{red}">it failed: {html.escape(describe_error(self.fix_error))}</span>')
         parts.append(f"<b>The fix</b> ({outcome})" + pre.format(html.escape(inspect.getsource(s.fixed))))

@@ -130,12 +130,18 @@ def stored_diagrams(notebook: Path) -> int:
     return sum("smtp-seq" in "".join(o.get("data", {}).get("text/html", "")) for o in outputs)
 
 
-def screenshot(page, name: str, capsys) -> None:
+def screenshot(page, name: str, capsys, *, element=None) -> None:
+    """The whole notebook (the viewport grown to its height), or just one element of it."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    height = page.evaluate(f"{NOTEBOOK}.content.node.querySelector('.jp-WindowedPanel-outer').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": min(max(height + 200, 1000), 16_000)})
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    if element is None:
+        height = page.evaluate(f"{NOTEBOOK}.content.node.querySelector('.jp-WindowedPanel-outer').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(max(height + 200, 1000), 16_000)})
+        page.screenshot(path=str(path))
+    else:
+        height = element.bounding_box()["height"]
+        page.set_viewport_size({"width": 1400, "height": min(max(int(height) + 400, 1000), 16_000)})
+        element.screenshot(path=str(path))
     with capsys.disabled():
         print(f"\n  screenshot: {path.relative_to(ROOT)}")
 
@@ -153,3 +159,27 @@ def test_notebook_runs_in_jupyterlab_and_renders_its_diagrams(page, jupyterlab, 
     rendered = page.evaluate(f"{NOTEBOOK}.node.querySelectorAll('.smtp-seq .row.head').length")
     assert rendered == stored_diagrams(notebook)
     screenshot(page, notebook.stem, capsys)
+
+
+def test_playbook_widgets_answer_clicks_in_jupyterlab(page, jupyterlab, capsys):
+    open_and_run(page, jupyterlab, ROOT / "notebooks" / "06_troubleshooting_playbook.ipynb")
+    widget = ".jp-OutputArea-output .widget-vbox"
+
+    explorer = page.locator(widget).filter(has=page.locator("option", has_text="relay-denied (port 25)"))
+    explorer.locator("select").select_option(label="relay-denied (port 25)")
+    explorer.locator("button", has_text="Run").click()
+    explorer.locator(".smtp-diagnosis", has_text="relay-denied").wait_for()
+    assert explorer.locator(".smtp-seq").count() >= 1
+    assert "554 5.7.1" in explorer.locator(".smtp-seq").first.inner_text()
+    screenshot(page, "06-scenario-explorer", capsys, element=explorer)
+
+    box = page.locator(widget).filter(has=page.locator("textarea[placeholder*='x509']"))
+    box.locator("textarea").fill("x509: certificate signed by unknown authority")
+    box.locator("button", has_text="Explain").click()
+    box.locator(".smtp-diagnosis", has_text="cert-untrusted").wait_for()
+    screenshot(page, "06-diagnose-box", capsys, element=box)
+
+    doctor = page.locator(widget).filter(has=page.locator("button", has_text="Examine 127.0.0.1"))
+    doctor.locator("button", has_text="Examine").click()
+    doctor.locator("pre", has_text="Recommendation: port 465 with implicit TLS").wait_for()
+    screenshot(page, "06-doctor", capsys, element=doctor)
