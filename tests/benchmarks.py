@@ -28,6 +28,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
+from helpers import doctor, scenarios
 from helpers.client import EHLO_NAME, send
 from helpers.lab import Endpoint, Lab
 from helpers.profiles import PROFILES, USERS
@@ -165,6 +166,25 @@ def throughput() -> tuple[float, float]:
         lab.stop()
 
 
+def scenario_times() -> tuple[float, float, list[tuple[str, float]]]:
+    """The whole catalog of scenarios on one fresh lab: total seconds, median seconds, the slowest."""
+    with Lab(*scenarios.PROFILES) as lab:
+        started = time.perf_counter()
+        results = scenarios.run_all(lab)
+        total = time.perf_counter() - started
+    times = sorted(((r.scenario.id, r.seconds) for r in results), key=lambda pair: -pair[1])
+    return total, statistics.median(seconds for _, seconds in times), times
+
+
+def doctor_with_a_silent_port(timeout: float = 1.0) -> tuple[float, float]:
+    """The doctor over four ports, one of them silent, against the timeout it was given."""
+    with Lab("relay", "submission", "submissions", "silent") as lab:
+        ports = {lab["relay"].port: 25, lab["submissions"].port: 465, lab["submission"].port: 587,
+                 lab["silent"].port: 2525}
+        seconds = timed(lambda: doctor.examine("127.0.0.1", ports=ports, timeout=timeout, ca_file=lab.ca_file))
+    return seconds, timeout
+
+
 # -- report ---------------------------------------------------------------------------------------
 
 
@@ -190,6 +210,12 @@ def main() -> int:
         print(row("transcript recorder vs smtplib, per message on one connection",
                   *send_on_one_connection(endpoints, context), "ms", "<= 1.15x"))
     print(row("lab relay vs aiosmtpd Sink, messages per second", *throughput(), "msg/s", ">= 0.8x"))
+    print(row("doctor, 4 ports with one silent, vs its timeout", *doctor_with_a_silent_port(), "ms", "about 1x"))
+
+    total, median, times = scenario_times()
+    print(f"\nscenarios: {len(times)} in {total:.2f} s on one lab, median {median * 1000:.0f} ms; the slowest:")
+    for scenario_id, seconds in times[:6]:
+        print(f"  {scenario_id:<32} {seconds * 1000:7.0f} ms")
     return 0
 
 if __name__ == "__main__":
