@@ -334,9 +334,20 @@ def test_fault_reply_at_a_command_stage_only_the_first_time(make_lab, stage):
             if step == stage:
                 assert client.docmd(line) == (451, b"4.3.0 Try again")
                 assert client.docmd(line)[0] in (250, 354)
+                if stage == "data":  # end the message, or the closing QUIT would be read as its text
+                    client.send(b"\r\n.\r\n")
+                    assert client.getreply()[0] == 250
                 break
             client.docmd(line)
     assert f"refused    {stage.upper()}: 451 4.3.0 Try again" in lab.events.text()
+
+
+def test_fault_at_auth_answers_before_the_mechanism_runs(make_lab):
+    lab = make_lab(submission_with(Fault("auth", reply="454 4.7.0 Temporary authentication failure", times=1)))
+    with connect(lab, "faulty") as client:
+        client.ehlo()
+        assert client.docmd("AUTH", "PLAIN") == (454, b"4.7.0 Temporary authentication failure")
+        assert client.login(ALICE, ALICE_PASSWORD)[0] == 235
 
 
 def test_fault_drop_at_mail_closes_the_connection(make_lab):

@@ -434,3 +434,37 @@ def test_opportunistic_clients_carry_on_without_tls(lab, request, client):
     delivered = lab.mailbox[-1]
     # Logged in and delivered, with no encryption: the password crossed the wire readable.
     assert (delivered.endpoint, delivered.login, delivered.tls_version) == (case.profile, ALICE, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Done right, every client gets through, trusting only the lab CA
+
+
+DONE_RIGHT = [
+    ("swaks", Case("", "submission", ("--tls",), "right")),
+    ("swaks", Case("", "submissions", ("--tls-on-connect",), "right")),
+    ("curl", Case("", "submission", ("--ssl-reqd",), "right")),
+    ("curl", Case("", "submissions", (), "right")),
+    ("go", Case("", "submission", (), "right")),
+    ("go", Case("", "submissions", (), "right")),
+    ("node", Case("", "submission", ("--require-tls",), "right")),
+    ("node", Case("", "submissions", ("--secure",), "right")),
+]
+
+
+@pytest.mark.parametrize("client, case", DONE_RIGHT, ids=[f"{c}-{case.profile}" for c, case in DONE_RIGHT])
+def test_each_client_sends_through_the_lab_when_done_right(lab, request, client, case):
+    tool = request.getfixturevalue(client)
+    before = len(lab.mailbox)
+    if client == "swaks":
+        ran = run_swaks(lab, case)
+    elif client == "curl":
+        ran = run_curl(lab, tool, case, scheme="smtps" if case.profile == "submissions" else "smtp")
+    elif client == "go":
+        ran = run_go(lab, tool, case, "implicit" if case.profile == "submissions" else "starttls")
+    else:
+        ran = run_node(lab, tool, case)
+    assert ran.returncode == 0, _scrub(ran.output)
+    assert lab.mailbox.wait_for(before + 1, timeout=5)
+    stored = lab.mailbox[-1]
+    assert (stored.endpoint, stored.login, stored.tls_version) == (case.profile, ALICE, "TLSv1.3")
