@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import smtplib
-from email.message import EmailMessage
 
 import pytest
 
 from helpers.lab import Lab
 from helpers.profiles import USERS
+from helpers.scenarios import hello
 
 ALICE = "alice@example.com"
 ALICE_PASSWORD = USERS[ALICE]
@@ -39,13 +40,35 @@ def lab(make_lab) -> Lab:
     return make_lab()
 
 
-def message(sender: str = ALICE, to: str = BOB, subject: str = "Hello from the lab", body: str = "Hi!\n"):
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg.set_content(body)
-    return msg
+message = hello  # a small, well-formed EmailMessage: message(sender=..., to=..., subject=..., body=...)
+
+# What Python's ssl says about each of the lab's bad certificates (helpers.certificates.KINDS).
+CERTIFICATE_ERRORS = {
+    "expired": "certificate has expired",
+    "not-yet-valid": "certificate is not yet valid",
+    "untrusted": "unable to get local issuer certificate",
+    "self-signed": "self-signed certificate",
+    "wrong-host": "IP address mismatch, certificate is not valid for '127.0.0.1'",
+}
+
+
+def secret_forms() -> list[str]:
+    """Every form in which a lab credential could leak into an output: each password, raw and in base64,
+    the AUTH PLAIN blob around it, and the user name line AUTH LOGIN sends in base64."""
+    forms = []
+    for login, password in USERS.items():
+        forms += [
+            password,
+            base64.b64encode(password.encode()).decode(),
+            base64.b64encode(f"\0{login}\0{password}".encode()).decode(),
+            base64.b64encode(login.encode()).decode(),
+        ]
+    return forms
+
+
+def leaked(*texts: str) -> list[str]:
+    """The credential forms found in any of the texts (an empty list is the only good answer)."""
+    return [form for form in secret_forms() for text in texts if form in text]
 
 
 def connect(lab: Lab, name: str, *, timeout: float = CLIENT_TIMEOUT, secure: bool = True) -> smtplib.SMTP:

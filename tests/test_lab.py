@@ -6,7 +6,7 @@ import smtplib
 import ssl
 
 import pytest
-from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, OUTSIDER, connect, message
+from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, OUTSIDER, connect, message
 
 from helpers.lab import Lab, LabError
 from helpers.profiles import GREYLIST_DELAY, LOGIN_BLOCK, MAX_FAILED_LOGINS, MAX_MESSAGE_SIZE, PROFILES, Fault, Profile
@@ -217,15 +217,6 @@ def test_starttls_answered_with_454(make_lab):
             client.starttls(context=lab.client_context())
     expected = (454, b"4.7.0 TLS not available due to temporary reason")
     assert (refused.value.smtp_code, refused.value.smtp_error) == expected
-
-
-CERTIFICATE_ERRORS = {
-    "expired": "certificate has expired",
-    "not-yet-valid": "certificate is not yet valid",
-    "untrusted": "unable to get local issuer certificate",
-    "self-signed": "self-signed certificate",
-    "wrong-host": "IP address mismatch, certificate is not valid for '127.0.0.1'",
-}
 
 
 @pytest.mark.parametrize("kind", CERTIFICATE_ERRORS)
