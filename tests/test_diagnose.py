@@ -16,7 +16,7 @@ from helpers.client import send
 from helpers.diagnose import MAX_TEXT, diagnose
 from helpers.transcript import Transcript
 
-# The contract: every symptom string quoted in /work/shared/reference/failure-modes.md (and the case
+# The contract: every symptom string quoted in the public failure reports the catalog is built from (and the case
 # study), as a client prints it, and the entry it must come out as first. Copied here on purpose:
 # a change to the catalog that loses one of them must fail this test.
 FAILURE_MODES = [
