@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ALICE, CLIENT_TIMEOUT, connect, leaked, message
+from conftest import ALICE, CLIENT_TIMEOUT, connect, leaked, message, secret_forms
 
 from helpers.client import _verifying_context, send
 from helpers.profiles import USERS
@@ -107,3 +107,15 @@ def test_the_lab_command_line_table_shows_no_passwords():
             process.wait(timeout=CLIENT_TIMEOUT)
     assert "alice@example.com" in table
     assert leaked(table) == []
+
+
+def test_no_command_line_prints_a_password():
+    plain_blob = secret_forms()[2]  # the AUTH PLAIN blob, as a client would have sent it
+    pasted = f"535 5.7.8 Error: authentication failed after AUTH PLAIN {plain_blob}"
+    runs = [
+        [sys.executable, "-m", "helpers.scenarios", "--run", "bad-credentials"],
+        [sys.executable, "-m", "helpers.diagnose", pasted],
+    ]
+    outputs = [subprocess.run(command, capture_output=True, text=True, timeout=60) for command in runs]
+    assert [run.returncode for run in outputs] == [0, 0]
+    assert leaked(*(run.stdout + run.stderr for run in outputs)) == []
