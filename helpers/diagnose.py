@@ -493,6 +493,11 @@ def render(matches: Iterable[Match], *, limit: int = 3) -> str:
     return "\n\n".join(blocks)
 
 
+def code_block(code: str) -> str:
+    """Code as a grey block in HTML, the way the diagnosis cards and scenario pages show it."""
+    return f'<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{html.escape(code)}</pre>'
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook."""
@@ -516,7 +521,6 @@ class Diagnosis:
         if best is None:
             return '<p style="color:#a61b1b"><b>Diagnosis:</b> no catalog entry matches this error.</p>'
         e = best.entry
-        pre = '<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{}</pre>'
         others = [m.id for m in self.matches[1:]]
         head = (
             '<div class="smtp-diagnosis" style="border-left:4px solid #2a6ebb;padding:2px 10px;margin:6px 0">'
@@ -529,8 +533,8 @@ class Diagnosis:
             + (f"<p><i>{html.escape(best.note)}</i></p>" if best.note else "")
             + f"<p>{html.escape(e.what_happened)}</p><p><b>Why:</b> {html.escape(e.why)}</p>"
             + f"<p><b>Fix:</b> {html.escape(e.fix)}</p>"
-            + "<b>In Python</b>" + pre.format(html.escape(e.fix_python))
-            + "<b>In Go</b>" + pre.format(html.escape(e.fix_go))
+            + "<b>In Python</b>" + code_block(e.fix_python)
+            + "<b>In Go</b>" + code_block(e.fix_go)
             + ("<p><b>RFCs:</b> " + "; ".join(html.escape(str(rfc)) for rfc in e.rfcs) + "</p>" if e.rfcs else "")
             + f"<p><small>matched: {html.escape(', '.join(best.evidence))}"
             + (f"; also matched, less likely: {html.escape(', '.join(others))}" if others else "")

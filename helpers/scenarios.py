@@ -37,7 +37,7 @@ from email.message import EmailMessage
 
 from helpers.catalog import Entry, entry
 from helpers.client import EHLO_NAME
-from helpers.diagnose import Diagnosis, Match, diagnose, render
+from helpers.diagnose import Diagnosis, Match, code_block, diagnose, render
 from helpers.lab import Lab
 from helpers.profiles import (
     FOREIGN_DOMAIN,
@@ -631,10 +631,9 @@ class ScenarioResult:
         diagnosis with its fix, and the fix's outcome."""
         s = self.scenario
         red, green = "#a61b1b", "#1e7b34"
-        pre = '<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{}</pre>'
         parts = [
             f"<h4>{html.escape(s.entry.title)} <code>{html.escape(s.id)}</code> (port {s.port})</h4>",
-            "<b>Your code</b>" + pre.format(html.escape(inspect.getsource(s.action))),
+            "<b>Your code</b>" + code_block(inspect.getsource(s.action)),
             f'<b>What it raised</b><pre style="color:{red};margin:4px 0">{html.escape(self.raw_error)}</pre>',
             "<b>On the wire</b>" + "".join(t.html() for t in self.recording.transcripts),
         ]
@@ -643,7 +642,7 @@ class ScenarioResult:
         parts.append(Diagnosis(tuple(self.diagnosis)).html())
         outcome = (f'<span style="color:{green}">it worked</span>' if self.fixed
                    else f'<span style="color:{red}">it failed: {html.escape(describe_error(self.fix_error))}</span>')
-        parts.append(f"<b>The fix</b> ({outcome})" + pre.format(html.escape(inspect.getsource(s.fixed))))
+        parts.append(f"<b>The fix</b> ({outcome})" + code_block(inspect.getsource(s.fixed)))
         return "<div>" + "".join(parts) + "</div>"
 
     def _repr_html_(self) -> str:
