@@ -1,20 +1,25 @@
 # make lab   set up .venv, then open JupyterLab on the notebooks
 # make test  set up .venv, then run every test and every notebook under nbval
 #
-# .venv is (re)built from the pinned requirements.txt whenever it is missing or older than
-# requirements.txt / pyproject.toml, so a fresh clone needs only Python 3.11 and pip.
+# .venv is (re)built from the pinned requirements.txt whenever it is missing, older than requirements.txt /
+# pyproject.toml, or made by another interpreter than $(PYTHON). Supported: CPython 3.11 to 3.13.
+# Another interpreter:       make test PYTHON=python3.12
+# Several side by side:      make unit PYTHON=python3.13 VENV=.venv-3.13
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+PYTHON ?= $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(if $(shell $(p) tests/check_python.py >/dev/null 2>&1 && echo ok),$(p))) python3)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-READY  := $(VENV)/.ready
+# Which interpreter .venv was built with: a different PYTHON rebuilds it.
+PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
+READY  := $(VENV)/.ready-$(or $(PYVER),none)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 60
 
-.PHONY: setup lab test unit notebooks run-notebooks browser-test bench lint clean
+.PHONY: setup lab test unit notebooks run-notebooks browser-test stress bench lint clean which-python
 
 setup: $(READY)
 
 $(READY): requirements.txt pyproject.toml
+	@$(PYTHON) tests/check_python.py --explain
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
@@ -27,9 +32,9 @@ lab: setup
 test: setup
 	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
-# Only the Python tests, or only the notebooks.
+# The Python tests without the browser (which drives JupyterLab in Chromium), on any supported interpreter.
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -m "not browser"
 
 notebooks: setup
 	$(BIN)/python -m pytest $(wildcard notebooks/*.ipynb) $(NBVAL)
@@ -44,6 +49,10 @@ run-notebooks: setup
 browser-test: setup
 	$(BIN)/python -m pytest tests/test_browser.py -v -rs
 
+# The timing-sensitive tests, three times in a row, while two processes keep both cores busy.
+stress: setup
+	$(BIN)/python tests/stress.py
+
 # Our code against the bare libraries it wraps (aiosmtpd, smtplib), side by side, as ratios.
 bench: setup
 	$(BIN)/python tests/benchmarks.py
@@ -51,5 +60,9 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check helpers tests
 
+# The interpreter the other targets use (CI prints it).
+which-python:
+	@echo $(PYTHON)
+
 clean:
-	rm -rf $(VENV) .pytest_cache browser-screenshots
+	rm -rf .venv .venv-* .pytest_cache browser-screenshots

@@ -614,7 +614,8 @@ msg := []byte("From: Sender <" + from + ">\\r\\nTo: someone@example.net\\r\\nSub
             Symptom("node", "Error: Connection timeout", whole_line=True, note="nodemailer's connectionTimeout"),
             Symptom("curl", "(28) Connection timed out after"),
             Symptom("curl", "(28) Failed to connect to … Timeout was reached"),
-            Symptom("swaks", "IO::Socket::INET6: connect: timeout"),
+            Symptom("swaks", "IO::Socket::…: connect: timeout",
+                    note="INET6, INET or IP, after the Perl socket module swaks found"),
         ),
     ),
     Entry(
@@ -638,7 +639,8 @@ msg := []byte("From: Sender <" + from + ">\\r\\nTo: someone@example.net\\r\\nSub
             Symptom("go", "dial tcp …: connect: connection refused"),
             Symptom("node", "connect ECONNREFUSED …"),
             Symptom("curl", "(7) Failed to connect to … Couldn't connect to server"),
-            Symptom("swaks", "IO::Socket::INET6: connect: Connection refused"),
+            Symptom("swaks", "IO::Socket::…: connect: Connection refused",
+                    note="INET6, INET or IP, after the Perl socket module swaks found"),
         ),
     ),
     Entry(

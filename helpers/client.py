@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.terms import Security, security_for_port
 from helpers.transcript import RecordingSMTP, RecordingSMTP_SSL, Transcript, describe_error
 
 if TYPE_CHECKING:
     from helpers.diagnose import Match
 
-SECURITY_MODES = ("auto", "starttls", "implicit", "none")
-IMPLICIT_TLS_PORTS = (465,)
+SECURITY_MODES = tuple(Security)
 DEFAULT_TIMEOUT = 10.0  # seconds for each network step
 EHLO_NAME = "client.example.com"  # what we introduce ourselves as; smtplib would use this machine's name
 
@@ -216,7 +216,7 @@ def _security_for(security: str, acts_as: int) -> str:
         raise ValueError(f"unknown security mode {security!r}; choose one of: {', '.join(SECURITY_MODES)}")
     if security != "auto":
         return security
-    return "implicit" if acts_as in IMPLICIT_TLS_PORTS else "starttls"
+    return security_for_port(acts_as)
 
 
 def _check_credentials(user: str | None, password: str | None, mode: str, allow_plaintext_auth: bool) -> None:

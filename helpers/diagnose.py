@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.catalog import CATALOG, Entry, Symptom
+from helpers.terms import IMPLICIT_TLS_PORTS
 from helpers.transcript import ERROR, NOTE, RECEIVED, Transcript, describe_error
 
 MAX_TEXT = 256 * 1024  # characters of a pasted text that are read: its start and its end (where errors go)
 MAX_HITS = 200  # occurrences of one pattern looked at, so repetitive input stays linear
-IMPLICIT_TLS_PORTS = (465,)
 _WILDCARD = "…"
 _DECISIVE, _LEANING = 200.0, 60.0  # context weights; a symptom's own weight is its length (under ~120)
 
