@@ -298,7 +298,7 @@ GO = [
     (Case("starttls-refused", "submission-tls-unavailable", login="right"), "starttls"),
     (Case("starttls-refused", "submission-tls-unavailable", login="right"), "sendmail"),
     (Case("starttls-required-first", "submission"), "plain"),
-    (Case("starttls-required-first", "submission", login="right"), "plain"),  # 538 5.7.11 to AUTH
+    (Case("starttls-required-first", "submission", login="right"), "plain"),  # 530 5.7.0 to AUTH, as Postfix
     (Case("auth-not-advertised", "relay", login="right"), "sendmail"),
     (Case("auth-mechanism-mismatch", "submission", ("-auth", "cram-md5"), "right"), "starttls"),
     (Case("bad-credentials", "submission", login="wrong"), "starttls"),
