@@ -166,7 +166,6 @@ def _after_keyword(arg: str | None, keyword: str) -> str | None:
 # DATA: the message, read in chunks into one buffer
 
 
-_BARE_LF = re.compile(rb"(?<!\r)\n")
 _LONE_DOT_LINE = re.compile(rb"(?<![^\n])\.\r?\n")  # a line that is a single dot, however it ends
 _PENDING_LIMIT = 1 << 16  # bytes of a line without its end kept back before they are stored as they come
 
@@ -187,7 +186,8 @@ class DataReader:
         self.too_big = False
         self.bare_line_feeds = False
         self.longest_line = 0
-        self._content = bytearray()
+        self._pieces: list[bytes] = []  # joined once at the end: a growing buffer would be copied as it grows
+        self._size = 0
         self._pending = b""  # the start of a line whose end has not arrived
         self._line_so_far = 0  # characters of that line already stored (a very long line is stored as it comes)
         self._previous_crlf = True  # whether the last complete line ended in CR LF (the DATA command's did)
@@ -209,7 +209,7 @@ class DataReader:
 
     def received(self) -> Received:
         """The message, once `feed` has found its end."""
-        content, self._content = bytes(self._content), bytearray()
+        content, self._pieces = b"".join(self._pieces), []
         return Received(content, self.bare_line_feeds, self.longest_line)
 
     def _lines(self, block: bytes) -> bytes | None:
@@ -232,23 +232,22 @@ class DataReader:
         """Store whole lines (the first maybe the end of a line begun before)."""
         if not lines:
             return
-        ends_crlf = lines.endswith(b"\r\n")
+        self._previous_crlf = lines.endswith(b"\r\n")
         if lines.count(b"\n") != lines.count(b"\r\n"):
             self.bare_line_feeds = True
-            lines = _BARE_LF.sub(b"\r\n", lines)
-        first_end = lines.find(b"\r\n")
-        if self._line_so_far:
-            head, rest = lines[:first_end + 2], lines[first_end + 2:]
-            first_length = self._line_so_far + first_end
-        else:
-            head, rest = b"", lines
-            first_length = 0
-        rest = (b"\n" + rest).replace(b"\n.", b"\n")[1:]  # RFC 5321 4.5.2: one leading dot less
-        longest = max(map(len, rest.split(b"\r\n")), default=0)
-        self.longest_line = max(self.longest_line, first_length, longest)
-        self._line_so_far = 0
-        self._previous_crlf = ends_crlf
-        self._keep(head + rest)
+            lines = lines.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # no list of pieces, as re.sub makes
+        if self._line_so_far:  # the first line began before: no dot to remove, and it is that much longer
+            first_end = lines.find(b"\r\n")
+            self.longest_line = max(self.longest_line, self._line_so_far + first_end)
+            self._line_so_far = 0
+            self._keep(lines[:first_end + 2])
+            lines = lines[first_end + 2:]
+        if lines.startswith(b".") or b"\n." in lines:
+            lines = (b"\n" + lines).replace(b"\n.", b"\n")[1:]  # RFC 5321 4.5.2: one leading dot less
+        # Only lines longer than the longest so far are looked at, so lines of any number cost no memory.
+        for match in re.finditer(rb"(?m)^[^\n]{%d,}" % (self.longest_line + 2), lines):
+            self.longest_line = max(self.longest_line, match.end() - match.start() - 1)  # without the CR
+        self._keep(lines)
 
     def _store_partial(self, part: bytes) -> None:
         """Store the first part of a line whose end has not arrived."""
@@ -259,13 +258,14 @@ class DataReader:
         self._keep(part)
 
     def _keep(self, data: bytes) -> None:
-        if self.too_big:
+        if self.too_big or not data:
             return
-        if len(self._content) + len(data) > self.limit:
+        self._size += len(data)
+        if self._size > self.limit:
             self.too_big = True
-            self._content = bytearray()
+            self._pieces = []
         else:
-            self._content += data
+            self._pieces.append(data)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 import re
 import smtplib
 import socket
@@ -11,6 +12,7 @@ import ssl
 import pytest
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, OUTSIDER, connect, message
 
+from helpers.conversation import DataReader
 from helpers.lab import Lab, LabError
 from helpers.profiles import (
     GREYLIST_DELAY,
@@ -21,6 +23,7 @@ from helpers.profiles import (
     PROFILES,
     Fault,
     Profile,
+    Received,
 )
 
 RELAY_DENIED = 554
@@ -794,3 +797,35 @@ def test_the_strict_endpoint_refuses_long_lines_and_bare_line_feeds(make_lab):
     ]
     assert [m.email["Subject"] for m in lab.mailbox] == ["fine"]
 
+
+
+def postfix_reading(data: bytes) -> tuple[Received, bytes]:
+    """What follows DATA, read line by line as Postfix does with smtpd_forbid_bare_newline = normalize:
+    the message, and the bytes after its end."""
+    lines, previous_crlf, bare, position = [], True, False, 0
+    while True:
+        end = data.index(b"\n", position) + 1
+        line, position = data[position:end], end
+        crlf = line.endswith(b"\r\n")
+        text = line[:-2] if crlf else line[:-1]
+        if text == b"." and crlf and previous_crlf:
+            longest = max((len(line) - 2 for line in lines), default=0)
+            return Received(b"".join(lines), bare, longest), data[position:]
+        if text != b".":
+            lines.append(text.removeprefix(b".") + b"\r\n")
+        bare = bare or not crlf
+        previous_crlf = crlf
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_message_reads_the_same_however_it_is_cut_into_packets(seed):
+    rng = random.Random(seed)
+    pieces = [b"a", b".", b"\r", b"\n", b"\r\n", b".\r\n", b"\n.\n", b"x" * rng.choice([10, 999, 70_000])]
+    data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 300))) + b"\r\n.\r\nNOOP\r\n"
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 40))))
+    packets = [data[start:end] for start, end in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    reader, fed = DataReader(MAX_MESSAGE_SIZE), 0
+    while (after := reader.feed(packets[fed])) is None:
+        fed += 1
+    after += b"".join(packets[fed + 1:])  # what the stream still holds
+    assert (reader.received(), after) == postfix_reading(data)
