@@ -113,10 +113,11 @@ def _reworded(status: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Envelope addresses: RFC 5321 section 4.1.2, with the UTF-8 of RFC 6531 section 3.3
 
-_UTF8 = "\u0080-\ud7ff\ue000-\U0010ffff"  # not the lone surrogates that undecodable bytes become
-_ATOM = rf"[A-Za-z0-9!#$%&'*+\-/=?^_`{{|}}~{_UTF8}]+"
-_QUOTED = rf'"(?:[\x20\x21\x23-\x5b\x5d-\x7e{_UTF8}]|\\[\x20-\x7e])*"'
-_LABEL = rf"[A-Za-z0-9{_UTF8}](?:[A-Za-z0-9\-{_UTF8}]*[A-Za-z0-9{_UTF8}])?"
+_UTF8 = r"[^\x00-\x7f\ud800-\udfff]"  # not the lone surrogates that undecodable bytes become
+_ATOM = rf"(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{{|}}~]|{_UTF8})+"
+_QUOTED = rf'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|{_UTF8}|\\[\x20-\x7e])*"'
+_LETTER_DIGIT = rf"(?:[A-Za-z0-9]|{_UTF8})"
+_LABEL = rf"{_LETTER_DIGIT}(?:(?:[A-Za-z0-9\-]|{_UTF8})*{_LETTER_DIGIT})?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 _MAILBOX = rf"(?:{_ATOM}(?:\.{_ATOM})*|{_QUOTED})@(?:{_DOMAIN}|\[[^\[\]\\\s]*\])"
 _PATH = re.compile(rf"<(?:@{_DOMAIN}(?:,@{_DOMAIN})*:)?({_MAILBOX})>")  # with an obsolete source route, maybe
