@@ -14,11 +14,18 @@ Run `python -m helpers.lab --help` to serve the lab to programs in any language.
 
 from __future__ import annotations
 
+import signal
+
+# ruff: noqa: E402 - the guard must come before the imports it is about
+if __name__ == "__main__":
+    # `python -m helpers.lab`: until main() takes over, Ctrl-C ends the command at once and quietly (there is
+    # nothing to clean up yet), where Python's default would print a traceback from one of these imports.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import argparse
 import asyncio
 import ipaddress
 import json
-import signal
 import socket
 import ssl
 import sys
@@ -310,15 +317,7 @@ def _as_json(lab: Lab) -> str:
     })
 
 
-class _Stopped(Exception):
-    """A signal asked the command to stop."""
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise _Stopped(signum)
-
-
-# Ctrl-C, `kill`, and the terminal closing: each stops the lab the same way, at any moment, start-up included.
+# Ctrl-C, `kill`, and the terminal closing: each stops the lab the same way, whenever it comes.
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -334,32 +333,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ports", default="", help="fixed ports, e.g. 25=10025,465=10465,587=10587")
     options = parser.parse_args(argv)
 
-    profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
-    previous = {signum: signal.signal(signum, _stop) for signum in _STOP_SIGNALS}
-    lab = None
+    # A signal only asks to stop: a start under way finishes, then the lab stops and removes its files.
+    stopping = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in _STOP_SIGNALS}
     try:
-        lab = Lab(*profiles.values(), ports=_parse_ports(options.ports, profiles), ca_file=options.ca_file).start()
-        if options.json:
-            print(_as_json(lab), flush=True)
-        else:
-            print(lab.describe(addresses=True))
-            print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
-            print(f"CA file (trust it in your client): {lab.ca_file}")
-            print("serving until Ctrl-C ...", flush=True)
-        while True:
-            signal.pause()
-    except LabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (_Stopped, KeyboardInterrupt):
-        return 0
-    finally:
-        for signum in _STOP_SIGNALS:  # a second signal must not cut the clean-up short
-            signal.signal(signum, signal.SIG_IGN)
-        if lab is not None:
+        profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
+        try:
+            ports = _parse_ports(options.ports, profiles)
+            lab = Lab(*profiles.values(), ports=ports, ca_file=options.ca_file).start()
+        except LabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        try:
+            if not stopping.is_set():
+                if options.json:
+                    print(_as_json(lab), flush=True)
+                else:
+                    print(lab.describe(addresses=True))
+                    print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
+                    print(f"CA file (trust it in your client): {lab.ca_file}")
+                    print("serving until Ctrl-C ...", flush=True)
+                stopping.wait()
+        finally:
             lab.stop()
+    finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    return 0
 
 
 if __name__ == "__main__":
