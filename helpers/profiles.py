@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from helpers.certificates import KINDS
 from helpers.terms import Phase, TlsMode
 
 LAB_DOMAIN = "example.com"
@@ -305,6 +306,8 @@ class Profile:
     def __post_init__(self) -> None:
         if self.tls not in set(TlsMode):
             raise ValueError(f"unknown TLS mode {self.tls!r}; choose one of: {', '.join(TlsMode)}")
+        if self.certificate not in KINDS:
+            raise ValueError(f"unknown certificate {self.certificate!r}; choose one of: {', '.join(KINDS)}")
         object.__setattr__(self, "tls", TlsMode(self.tls))
 
 

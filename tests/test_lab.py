@@ -379,9 +379,11 @@ def test_fault_delay_then_carry_on(make_lab):
     assert "waited 0.2 s before answering EHLO" in lab.events.text()
 
 
-def test_fault_rejects_an_unknown_stage():
+def test_fault_and_profile_reject_what_does_not_exist():
     with pytest.raises(ValueError, match="unknown stage 'helo'"):
         Fault("helo", reply="500 no")
+    with pytest.raises(ValueError, match="unknown certificate 'bad'; choose one of: valid, wrong-host"):
+        Profile("odd", acts_as=465, tls="implicit", summary="test", certificate="bad")
 
 
 # -- the event log and the mailbox ------------------------------------------------------------------
@@ -700,6 +702,16 @@ def test_auth_replies(lab):
         assert client.docmd("AUTH", "PLAIN " + PLAIN_BLOB) == (503, b"5.5.1 Error: already authenticated")
         assert client.docmd("MAIL", f"FROM:<{ALICE}>")[0] == 250
         assert client.docmd("AUTH", "PLAIN") == (503, b"5.5.1 Error: MAIL transaction in progress")
+
+
+def test_helo_is_enough_and_not_even_needed(lab):
+    # Postfix: smtpd_helo_required = no, and AUTH after HELO (not only EHLO) is taken.
+    with connect(lab, "relay", secure=False) as client:
+        assert client.docmd("MAIL", f"FROM:<{OUTSIDER}>") == (250, b"2.1.0 Ok")
+        assert client.docmd("RCPT", f"TO:<{ALICE}>") == (250, b"2.1.5 Ok")
+    with connect(lab, "submissions") as client:
+        assert client.helo("client.example.com") == (250, b"mail.example.com")
+        assert client.docmd("AUTH", "PLAIN " + PLAIN_BLOB) == (235, b"2.7.0 Authentication successful")
 
 
 def test_a_user_added_to_the_lab_can_log_in(lab):
