@@ -17,10 +17,14 @@ import asyncio.sslproto as sslproto
 import binascii
 import collections
 import contextlib
+import fcntl
 import functools
 import ipaddress
 import re
+import socket
 import ssl
+import struct
+import termios
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +56,7 @@ IDLE_TIMEOUT = 300.0  # seconds without a command before the lab says 421 and ha
 IDENT = "ESMTP SMTP Port Lab"
 COMMANDS = ("HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "QUIT")
 DATA_CHUNK = 1 << 20  # bytes asked of the stream at a time during DATA (it holds far less: see _unread)
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets the connection and drops unsent data
 
 
 @dataclass(frozen=True)
@@ -404,13 +409,19 @@ class Conversation(SMTP):
         return "451 4.3.0 Error: internal error in the lab"
 
     def _timeout_cb(self) -> None:
-        # Postfix says why it hangs up (smtpd.c: smtpd_timeout); aiosmtpd closes without a word, and its
-        # close() waits to flush replies that a client which never reads never takes: abort instead.
+        # Postfix says why it hangs up (smtpd.c: smtpd_timeout); aiosmtpd closes without a word.
         reply = f"421 4.4.2 {HOSTNAME} Error: timeout exceeded"
         self.log("timeout", f"no command for {self.shared.settings.idle_timeout:g} s: {reply}")
+        unread = _unsent(self.transport)
         self.transport.write(reply.encode() + b"\r\n")
         self.on_close()
-        self.transport.abort()
+        if unread:
+            # The client reads nothing: a polite close would wait for ever to flush what it never takes
+            # (hostile-clients.md D1), and the kernel would keep it after us. Reset the connection instead.
+            self.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+            self.transport.abort()
+        else:
+            self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         self.on_close()
@@ -722,6 +733,13 @@ class Conversation(SMTP):
         await self.push("221 2.0.0 Bye")  # Postfix checks no syntax here
         self._handler_coroutine.cancel()
         self.transport.close()
+
+
+def _unsent(transport: asyncio.Transport) -> int:
+    """Bytes written to the client that it has not taken yet: in asyncio's buffer, or in the kernel's (Linux's
+    SIOCOUTQ, the same number as TIOCOUTQ; see tcp(7))."""
+    queued = fcntl.ioctl(transport.get_extra_info("socket").fileno(), termios.TIOCOUTQ, bytes(4))
+    return transport.get_write_buffer_size() + struct.unpack("i", queued)[0]
 
 
 def why_tls_failed(error: BaseException, settings: Settings) -> str:

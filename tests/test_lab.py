@@ -747,15 +747,18 @@ def test_a_non_ascii_address_where_smtputf8_is_not_offered(make_lab):
         assert client.docmd("MAIL", f"FROM:<{ALICE}> SMTPUTF8") == (555, b"5.5.4 Unsupported option: SMTPUTF8")
 
 
-def test_idle_connections_are_told_421_before_the_close(make_lab):
-    lab = make_lab("submission", idle_timeout=0.5)
-    with socket.create_connection(lab["submission"].address, timeout=CLIENT_TIMEOUT) as sock:
-        reader = sock.makefile("rb")
+@pytest.mark.parametrize("name", ["submission", "submissions"])
+def test_idle_connections_are_told_421_before_the_close(make_lab, name):
+    lab = make_lab(name, idle_timeout=0.5)
+    sock = socket.create_connection(lab[name].address, timeout=CLIENT_TIMEOUT)
+    if name == "submissions":
+        sock = lab.client_context().wrap_socket(sock, server_hostname="127.0.0.1")
+    with sock, sock.makefile("rb") as reader:
         assert reader.readline().startswith(b"220 ")
         assert reader.readline() == b"421 4.4.2 mail.example.com Error: timeout exceeded\r\n"
         assert reader.readline() == b""
     assert lab.events.wait_for("disconnect")
-    assert [(e.kind, e.detail) for e in lab.events.last_session()][1:] == [
+    assert [(e.kind, e.detail) for e in lab.events.last_session()][-2:] == [
         ("timeout", "no command for 0.5 s: 421 4.4.2 mail.example.com Error: timeout exceeded"),
         ("disconnect", ""),
     ]

@@ -8,6 +8,7 @@ process (conftest.lab_process), never as this process's peak.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import re
@@ -160,14 +161,22 @@ def test_every_close_is_logged_on_every_profile(make_lab, name):
 def test_a_client_that_never_reads_is_disconnected_at_the_idle_limit(make_lab):
     # hostile-clients.md D1: the lab's replies pile up unread; closing politely would wait for ever.
     lab = make_lab("relay", idle_timeout=1)
-    sock = socket.socket()
+    sock = socket.create_connection(lab["relay"].address, timeout=60)  # it gives up on nothing: only the lab can
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(2)
-    sock.connect(lab["relay"].address)
-    with sock, pytest.raises(OSError):
-        for _ in range(10_000):
-            sock.sendall(b"NOOP\r\n" * 1000)  # ends in a timeout once the lab stops reading, or a reset
-    assert lab.events.wait_for("timeout", timeout=30)
+
+    def flood() -> None:
+        with contextlib.suppress(OSError):  # the lab's reset ends it
+            while True:
+                sock.sendall(b"NOOP\r\n" * 1000)
+
+    flooding = threading.Thread(target=flood, daemon=True)
+    flooding.start()
+    try:
+        assert lab.events.wait_for("timeout", timeout=30)
+        flooding.join(CLIENT_TIMEOUT)
+        assert not flooding.is_alive()
+    finally:
+        sock.close()
     assert lab.events.settle(timeout=CLIENT_TIMEOUT)
 
 
@@ -414,9 +423,10 @@ def listening_sockets() -> list[tuple[str, str]]:
 def test_two_hundred_start_stop_cycles_leak_no_threads_descriptors_or_listeners():
     Lab().start().stop()  # warm up imports and caches
     threads, fds, listeners = threading.active_count(), len(os.listdir("/proc/self/fd")), listening_inodes()
-    for _ in range(CYCLES):
+    for cycle in range(CYCLES):
         lab = Lab().start()
-        assert len(listening_inodes() - listeners) == 3
+        if cycle in (0, CYCLES - 1):  # reading the kernel's tables every time would take most of the time
+            assert len(listening_inodes() - listeners) == 3
         lab.stop()
     assert threading.active_count() == threads
     assert len(os.listdir("/proc/self/fd")) == fds
