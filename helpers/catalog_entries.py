@@ -250,7 +250,8 @@ CATALOG: tuple[Entry, ...] = (
         fix="Call starttls() (with a verifying context) before login() and sending, or use port 465.",
         **_settings(587),
         rfcs=(_RFC3207_4, _RFC4954_6),
-        replies=(Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"), Reply(None, "5.7.10")),
+        replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
+                 Reply(None, "5.7.10")),
         symptoms=(
             Symptom("server", "Must issue a STARTTLS command first", "https://www.rfc-editor.org/rfc/rfc3207#section-4"),
             Symptom("postfix", "530 5.7.0 Must issue a STARTTLS command first", POSTFIX_SMTPD + "#L6236"),
@@ -788,6 +789,7 @@ if _, err := net.LookupHost(host); err != nil {
         fix="Connect to the IPv4 address (127.0.0.1) explicitly, or make the server listen on both addresses.",
         **_settings(587, host="127.0.0.1"),
         rfcs=(Rfc(8305, "3", "Happy Eyeballs: try IPv6 and IPv4 addresses, not only the first one"),),
+        network=(Network.REFUSED, Network.UNREACHABLE),
         symptoms=(
             Symptom("node", "connect ECONNREFUSED ::1:", NODE),
         ),
@@ -1546,6 +1548,7 @@ if err := w.Close(); err != nil {
 }
 ''',
         rfcs=(Rfc(5321, "2.3.8", "lines end in CR LF; a bare CR or LF is not a line ending"),),
+        replies=(Reply(550, "5.6.11"), Reply(None, "5.6.11")),
         symptoms=(
             Symptom("postfix", "bare <LF> received", POSTFIX_SMTPD + "#L3951",
                     note="521 5.5.2 in Postfix 3.9 and later"),
