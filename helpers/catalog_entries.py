@@ -21,6 +21,10 @@ NODE = "nodemailer 10.6.1 on Node 20.20.2, against the lab"
 CURL = "curl 7.88.1 with OpenSSL 3.0.19, against the lab"
 SWAKS = "swaks 20201014.0, against the lab"
 LAB = "the lab's own reply (aiosmtpd 1.4.6 with helpers.profiles)"
+JAVA = "Jakarta Mail 2.0.0 on OpenJDK 17, against the lab"
+PHPMAILER = "PHPMailer 6.6.3 on PHP 8.2, against the lab"
+SYMFONY = "Symfony Mailer 5.4.53 on PHP 8.2, against the lab"
+RUBY = "Ruby 3.1 net-smtp 0.3.1 (and the mail gem 2.7.1 over it), against the lab"
 
 # Source code, at the commit that was read.
 _POSTFIX = "https://github.com/vdukhovni/postfix/blob/17830e5c13c160d51c95cb971d137a46de84e48c/postfix/src/"
@@ -99,6 +103,23 @@ _MAIL_530_CURL = Symptom("curl", "(55) MAIL failed: 530", CURL,
                          note="curl shows the code only (add -v for the text); curl logs in only when AUTH is offered")
 _UNICODE_PY = Symptom("python", "UnicodeEncodeError: 'ascii' codec can't encode", PYTHON,
                       note="smtplib encodes commands and str messages as ASCII")
+_PHPMAILER_CONNECT = Symptom(
+    "php", "SMTP Error: Could not connect to SMTP host.", PHPMAILER, generic=True,
+    note="PHPMailer says this for any failure to connect or to start TLS; set SMTPDebug = 2 to see which",
+)
+_PHPMAILER_AUTH = Symptom(
+    "php", "SMTP Error: Could not authenticate.", PHPMAILER, generic=True,
+    note="PHPMailer says this for any failed login; set SMTPDebug = 2 to see the server's reply",
+)
+_DOTNET_CERT = Symptom(
+    "dotnet", "The remote certificate is invalid according to the validation procedure",
+    "https://github.com/i4004/Simplify/issues/92", generic=True,
+    note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
+)
+_JAVA_BAD_GREETING = Symptom(
+    "java", "Got bad greeting from SMTP host", JAVA,
+    note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
+)
 _WEIRD_REPLY_CURL = Symptom("curl", "(8) Weird server reply", CURL, generic=True,
                             note="curl's message for any refusal after the data; the reply itself shows only with -v")
 
@@ -139,6 +160,8 @@ CATALOG: tuple[Entry, ...] = (
             _NO_BYTES_CURL,
             _CLOSED_SWAKS,
             _TIMEOUT_SWAKS,
+            _JAVA_BAD_GREETING,
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(
@@ -168,6 +191,24 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("curl", "(35) OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A00010B:SSL routines::wrong version number)",
                     SWAKS),
+            Symptom("server", "wrong version number", CURL, generic=True,
+                    note="OpenSSL's words (Python, Node, curl, PHP, Ruby): a plaintext reply where TLS was expected"),
+            Symptom("java", "Unsupported or unrecognized SSL message", JAVA),
+            Symptom("java", "Unrecognized SSL message, plaintext connection?",
+                    "https://github.com/openjdk/jdk/blob/jdk-11%2B28/src/java.base/share/classes/sun/security/ssl/"
+                    "SSLSocketInputRecord.java", note="Java 8 to 11"),
+            Symptom("dotnet", "port 587 is typically reserved for plain-text connections",
+                    "https://github.com/datalust/seq-app-htmlemail/issues/85", note="MailKit SslHandshakeException"),
+            Symptom("dotnet", "is typically reserved for plain-text connections",
+                    "https://github.com/jstedfast/MimeKit/issues/1022", note="MailKit, for port 25 or 587"),
+            Symptom("dotnet", "Cannot determine the frame size or a corrupted frame was received",
+                    "https://github.com/jellyfin/jellyfin-plugin-webhook/issues/154", note=".NET SslStream"),
+            Symptom("dotnet", "The handshake failed due to an unexpected packet format",
+                    "https://github.com/jstedfast/MailKit/issues/131", note=".NET Framework SslStream"),
+            Symptom("dotnet", "you are trying to connect to a port which does not support SSL/TLS",
+                    "https://github.com/jstedfast/MailKit/issues/889", generic=True,
+                    note="MailKit 2.x offers this or an untrusted certificate; on 587 or 25 it is the port"),
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(
@@ -204,6 +245,11 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("exim", "STARTTLS command used when not advertised", EXIM_SMTP_IN + "#L5486", note="503"),
             Symptom("curl", "(64) STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
             Symptom("swaks", "*** Host did not advertise STARTTLS", SWAKS),
+            Symptom("java", "STARTTLS is required but host does not support STARTTLS", JAVA),
+            Symptom("ruby", "STARTTLS is not supported on this server", RUBY, note="Net::SMTPUnsupportedCommand"),
+            Symptom("dotnet", "Server does not support secure connections",
+                    "https://github.com/dotnet/runtime/blob/003e43b4e551874822af3c8f28188e0139a798f4/src/libraries/"
+                    "System.Net.Mail/src/Resources/Strings.resx", note="System.Net.Mail with EnableSsl"),
         ),
     ),
     Entry(
@@ -290,6 +336,7 @@ CATALOG: tuple[Entry, ...] = (
                     note="smtp.SendMail with an Auth against a server that offers none, e.g. port 25"),
             Symptom("swaks", "*** Host did not advertise authentication", SWAKS),
             _MAIL_530_CURL,
+            _PHPMAILER_AUTH,
         ),
     ),
     Entry(
@@ -319,6 +366,9 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("exim", "AUTH command used when not advertised", EXIM_SMTP_IN + "#L3960", note="503"),
             Symptom("node", "Missing credentials for", NODE,
                     note="EAUTH: an auth object without user or pass; nodemailer refuses before sending AUTH"),
+            Symptom("java", "no password specified", JAVA, note="AuthenticationFailedException"),
+            Symptom("ruby", "SMTP-AUTH requested but missing secret phrase", RUBY, note="ArgumentError"),
+            _PHPMAILER_AUTH,
         ),
     ),
     Entry(
@@ -380,6 +430,7 @@ CATALOG: tuple[Entry, ...] = (
                     note="curl says this for any refused login: a 454 block or a missing mechanism too"),
             Symptom("swaks", "*** No authentication type succeeded", SWAKS, generic=True,
                     note="swaks's summary; the server's reply line above it tells why"),
+            _PHPMAILER_AUTH,
         ),
     ),
     Entry(
@@ -443,12 +494,19 @@ CATALOG: tuple[Entry, ...] = (
                     note="Gmail writes Authentication Required"),
             Symptom("microsoft365", "530 5.7.57 Client not authenticated to send mail",
                     "https://pastebin.com/SuB30vi5"),
+            Symptom("exchange", "Client was not authenticated", "https://github.com/jstedfast/MailKit/issues/1265",
+                    note="530 5.7.1"),
+            Symptom("server", "must authenticate", "https://github.com/andrewdavey/postal/issues/127", generic=True),
             Symptom("postfix", "Client host rejected: Access denied", POSTFIX_CHECK,
                     note="554 5.7.1 at RCPT: permit_sasl_authenticated, reject"),
             Symptom("postfix", "Sender address rejected: not logged in", POSTFIX_CHECK + "#L3989",
                     note="553 5.7.1: a sender address that needs a login, from a client that has none"),
             Symptom("python", "SMTPSenderRefused: (530, b'5.7.0 Authentication required', …)", PYTHON),
             Symptom("node", "Mail command failed: 530 5.7.0 Authentication required", NODE),
+            Symptom("server", "Authentication required", "https://www.rfc-editor.org/rfc/rfc4954#section-6",
+                    note="530 5.7.0, however the client wraps it"),
+            Symptom("sendgrid", "Unauthenticated senders not allowed", "https://github.com/sendgrid/docs/issues/6473",
+                    note="550: log in with the API key"),
             _MAIL_530_CURL,
         ),
     ),
@@ -490,8 +548,8 @@ if err := client.Mail(from); err != nil {
                     "not owned by user …')}", PYTHON),
             Symptom("node", "Can't send mail - all recipients were rejected: 553 5.7.1", NODE, note="code EENVELOPE"),
             Symptom("curl", "(55) RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
-            Symptom("sendgrid", "The from address does not match a verified Sender Identity", "TODO", note="550"),
-            Symptom("amazon-ses", "Message rejected: Email address is not verified", "TODO", note="554"),
+            Symptom("amazon-ses", "Message rejected: Email address is not verified",
+                    "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
         ),
     ),
     Entry(
@@ -517,8 +575,10 @@ if err := client.Mail(from); err != nil {
         replies=(Reply(554, "5.2.0", Phase.END_OF_DATA), Reply(550, "5.7.60"), Reply(554, "5.2.252"),
                  Reply(None, "5.7.60")),
         symptoms=(
-            Symptom("microsoft365", "SendAsDeniedException", "TODO", note="554 5.2.0 STOREDRV.Submission.Exception"),
-            Symptom("microsoft365", "SendAsDenied", "TODO", note="554 5.2.252"),
+            Symptom("microsoft365", "SendAsDeniedException", "https://github.com/MicrosoftDocs/OfficeDocs-Support/issues/1187",
+                    note="554 5.2.0 STOREDRV.Submission.Exception"),
+            Symptom("microsoft365", "SendAsDenied", "https://github.com/gophish/gophish/issues/2900",
+                    note="554 5.2.252"),
             Symptom("microsoft365", "Client does not have permissions to send as this sender",
                     "https://pastebin.com/wtU9XT6T", note="550 5.7.60, after the data"),
             Symptom("exchange", "Client does not have permission to send as this sender",
@@ -633,7 +693,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
                  Reply(550, "5.7.64")),
         symptoms=(
             Symptom("postfix", "Relay access denied", POSTFIX_CHECK + "#L1772", note="554 5.7.1 at RCPT"),
-            Symptom("exchange", "550 5.7.1 Unable to relay", "TODO"),
+            Symptom("exchange", "Unable to relay", "https://github.com/jstedfast/MailKit/issues/873",
+                    note="550 5.7.1"),
             Symptom("exim", "relay not permitted", EXIM_CONFIG + "#L515", note="550, from Exim's default ACL"),
             Symptom("python", "SMTPRecipientsRefused", PYTHON, generic=True,
                     note="the exception for every refused recipient; the reply inside tells which refusal"),
@@ -674,7 +735,17 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
                     "https://pastebin.com/vyFg8hz0", note="550 5.7.1"),
             Symptom("gmail", "This mail is unauthenticated, which poses a security risk", GMAIL_ERRORS,
                     note="550 5.7.26"),
-            Symptom("yahoo", "the sender is unauthenticated", "TODO", note="550 5.7.9"),
+            Symptom("yahoo", "Yahoo requires all senders to authenticate with either SPF or DKIM",
+                    "https://github.com/forwardemail/status.forwardemail.net/issues/866", note="550 5.7.9"),
+            Symptom("gmail", "sender is unauthenticated", "https://github.com/hmailserver/hmailserver/issues/491",
+                    note="550 5.7.26"),
+            Symptom("gmail", "does not have authentication information", "https://pastebin.com/vyFg8hz0"),
+            Symptom("gmail", "authentication checks", "https://github.com/docker-mailserver/docker-mailserver/issues/2996",
+                    note="421 4.7.0 or 550 5.7.1: SPF and DKIM did not pass"),
+            Symptom("server", "SPF or DKIM", GMAIL_ERRORS),
+            Symptom("server", "SPF and DKIM", "https://github.com/docker-mailserver/docker-mailserver/issues/2996"),
+            Symptom("server", "DMARC", "https://www.rfc-editor.org/rfc/rfc7489#section-6.3",
+                    note="the domain's DMARC policy says to reject what fails SPF and DKIM"),
         ),
     ),
     # ---------------------------------------------------------------------------------- network
@@ -886,6 +957,7 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
             Symptom("python", "SMTPConnectError: (421, b'…", PYTHON),
             Symptom("node", "Invalid greeting. response=421", NODE, note="code EPROTOCOL"),
             Symptom("curl", "(8) Got unexpected smtp-server response: 421", CURL),
+            _JAVA_BAD_GREETING,
         ),
     ),
     Entry(
@@ -904,6 +976,8 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
             Symptom("node", "Invalid greeting. response=HTTP/", NODE),
             Symptom("swaks", "<** HTTP/1.", SWAKS),
             Symptom("swaks", "<~* HTTP/1.", SWAKS),
+            Symptom("server", "HTTP/1.1 400 Bad Request", LAB, note="a web server's answer to SMTP"),
+            _JAVA_BAD_GREETING,
             _READ_FAILED_CURL,
         ),
     ),
@@ -975,14 +1049,23 @@ for message in batch:
         symptoms=(
             Symptom("python", "certificate verify failed: unable to get local issuer certificate", PYTHON),
             Symptom("python", "certificate verify failed: self-signed certificate", PYTHON),
-            Symptom("python", "certificate verify failed: self signed certificate", "TODO",
+            Symptom("python", "certificate verify failed: self signed certificate",
+                    "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/crypto/x509/x509_txt.c",
                     note="OpenSSL 1.1 wording"),
             Symptom("go", "x509: certificate signed by unknown authority", GO),
             Symptom("node", "unable to verify the first certificate", NODE),
             Symptom("node", "self-signed certificate", NODE),
             Symptom("curl", "(60) SSL certificate problem: unable to get local issuer certificate", CURL),
             Symptom("curl", "(60) SSL certificate problem: self-signed certificate", CURL),
+            Symptom("java", "unable to find valid certification path to requested target", JAVA),
+            Symptom("java", "PKIX path building failed", JAVA),
+            Symptom("ruby", "certificate verify failed (unable to get local issuer certificate)", RUBY),
+            Symptom("dotnet", "UntrustedRoot", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags",
+                    note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
             _CERT_VERIFY_FAILED,
+            _DOTNET_CERT,
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(
@@ -1005,12 +1088,20 @@ for message in batch:
         symptoms=(
             Symptom("python", "certificate verify failed: IP address mismatch, certificate is not valid for", PYTHON),
             Symptom("python", "certificate verify failed: Hostname mismatch, certificate is not valid for",
-                    "TODO"),
+                    "https://github.com/python/cpython/blob/v3.11.7/Modules/_ssl.c"),
             Symptom("go", "x509: cannot validate certificate for … because it doesn't contain any IP SANs", GO),
             Symptom("go", "x509: certificate is valid for …, not …", GO_SRC + "crypto/x509/verify.go#L126"),
             Symptom("go", "x509: certificate is not valid for any names, but wanted to match", GO),
             Symptom("node", "Hostname/IP does not match certificate's altnames", NODE),
             Symptom("curl", "(60) SSL: no alternative certificate subject name matches target host name", CURL),
+            Symptom("server", "hostname mismatch", RUBY, note="OpenSSL's words, as Ruby and PHP quote them"),
+            Symptom("php", "Peer certificate subjectAltName did not match expected name", SYMFONY),
+            Symptom("java", "Can't verify identity of server", JAVA),
+            Symptom("java", "No subject alternative", "https://github.com/openjdk/jdk/blob/jdk-17%2B35/src/java.base/"
+                    "share/classes/sun/security/util/HostnameChecker.java", note="...DNS name matching x found"),
+            Symptom("dotnet", "RemoteCertificateNameMismatch", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.net.security.sslpolicyerrors", note="SslPolicyErrors"),
+            _DOTNET_CERT,
             # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
         ),
     ),
@@ -1062,7 +1153,11 @@ for message in batch:
             Symptom("node", "certificate is not yet valid", NODE),
             Symptom("curl", "(60) SSL certificate problem: certificate has expired", CURL),
             Symptom("curl", "(60) SSL certificate problem: certificate is not yet valid", CURL),
+            Symptom("java", "validity check failed", JAVA, note="CertPathValidatorException"),
+            Symptom("java", "CertificateExpiredException", "https://docs.oracle.com/en/java/javase/17/docs/api/"
+                    "java.base/java/security/cert/CertificateExpiredException.html"),
             _CERT_VERIFY_FAILED,
+            _DOTNET_CERT,
         ),
     ),
     Entry(
@@ -1088,6 +1183,18 @@ for message in batch:
         **_settings(465),
         rfcs=(Rfc(5280, "6.3", "CRL validation"),
               Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
+        symptoms=(
+            Symptom("dotnet", "unable to check revocation", "https://github.com/jstedfast/MailKit/issues/1132",
+                    note="Windows CRYPT_E_NO_REVOCATION_CHECK, in .NET's and MailKit's words"),
+            Symptom("dotnet", "revocation server was offline", "https://github.com/jstedfast/MailKit/issues/1227",
+                    note="CRYPT_E_REVOCATION_OFFLINE"),
+            Symptom("dotnet", "RevocationStatusUnknown", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags"),
+            Symptom("dotnet", "OfflineRevocation", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags"),
+            Symptom("server", "unable to get certificate CRL", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/x509/x509_txt.c", note="OpenSSL, when CRL checks are on"),
+        ),
     ),
     Entry(
         id="tls-version-mismatch",
@@ -1120,6 +1227,14 @@ for message in batch:
                     GO_SRC + "crypto/tls/handshake_client.go#L59"),
             Symptom("go", "tls: no cipher suite supported by both client and server",
                     GO_SRC + "crypto/tls/handshake_server.go#L359"),
+            Symptom("python", "[SSL: NO_PROTOCOLS_AVAILABLE] no protocols available", PYTHON,
+                    note="the context allows no TLS version OpenSSL will still speak"),
+            Symptom("server", "no protocols available", PYTHON, note="OpenSSL's words, as any client quotes them"),
+            Symptom("server", "unsupported protocol", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/err/openssl.txt", note="OpenSSL: the server offered only a version the client refuses"),
+            Symptom("server", "alert protocol version", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/err/openssl.txt", note="the server refused the client's TLS version"),
+            Symptom("java", "No appropriate protocol (protocol is disabled or cipher suites are inappropriate)", JAVA),
         ),
     ),
     Entry(
@@ -1138,15 +1253,21 @@ for message in batch:
         fix="Connect by host name (so SNI is sent), keep Python/OpenSSL current, try the other submission port.",
         **_settings(587),
         rfcs=(_RFC8314_33,),
+        network=(Network.CLOSED, Network.RESET),
         symptoms=(
             Symptom("python", "SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol",
                     PYTHON),
-            Symptom("python", "EOF occurred in violation of protocol", "TODO", note="older OpenSSL"),
+            Symptom("python", "EOF occurred in violation of protocol",
+                    "https://github.com/python/cpython/blob/v3.9.18/Modules/_ssl.c", note="older OpenSSL"),
             _EOF_GO,
             Symptom("node", "Client network socket disconnected before secure TLS connection was established", NODE),
             Symptom("curl", "(35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A000126:SSL routines::unexpected eof while "
                     "reading)", SWAKS),
+            Symptom("ruby", "state=error: unexpected eof while reading", RUBY),
+            Symptom("java", "Remote host terminated the handshake", JAVA),
+            Symptom("php", "Failed to enable crypto", SYMFONY, generic=True,
+                    note="PHP's words for any failed TLS start; the OpenSSL lines before it (if any) say why"),
         ),
     ),
     Entry(
@@ -1320,12 +1441,11 @@ if err := client.Mail(from); err != nil {
 }
 ''',
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
-        replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(554, "5.2.2"), Reply(451, "4.4.5")),
+        replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
             Symptom("gmail", "Daily user sending limit exceeded", GMAIL_ERRORS, note="550 5.4.5"),
             Symptom("gmail", "Daily sending quota exceeded", "http://blogjava.net/hwpok/archive/2010/05/28/322111.html",
                     note="550 5.4.5, the older wording"),
-            Symptom("microsoft365", "SubmissionQuotaExceededException", "TODO", note="554 5.2.2"),
         ),
     ),
     Entry(
@@ -1403,8 +1523,7 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
                  Reply(451, None, Phase.RCPT), Reply(450, None, Phase.RCPT)),
         symptoms=(
             Symptom("lab", "Recipient address rejected: Greylisted", LAB),
-            Symptom("server", "450 4.2.0 Recipient address rejected: Greylisted", "TODO", note="postgrey"),
-            Symptom("server", "451 4.7.1 Try again later", "TODO"),
+            Symptom("server", "Greylisted", LAB, note="postgrey's and the lab's word, 450 or 451 at RCPT"),
             Symptom("python", "SMTPRecipientsRefused: {'…': (451, b'4.7.1 <…>: Recipient address rejected: "
                     "Greylisted, try again later')}", PYTHON),
             Symptom("curl", "(55) RCPT failed: 451", CURL,
@@ -1510,8 +1629,7 @@ if err := w.Close(); err != nil {
         rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
               Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),
         symptoms=(
-            Symptom("server", "500 5.0.0 Line too long", "TODO"),
-            Symptom("lab", "Error: line too long", LAB),
+            Symptom("lab", "line too long", LAB, note="any server's words for a line over 998 characters"),
             Symptom("python", "SMTPDataError: (500, b'5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)')", PYTHON),
             _WEIRD_REPLY_CURL,
         ),
@@ -1552,7 +1670,14 @@ if err := w.Close(); err != nil {
         symptoms=(
             Symptom("postfix", "bare <LF> received", POSTFIX_SMTPD + "#L3951",
                     note="521 5.5.2 in Postfix 3.9 and later"),
-            Symptom("microsoft365", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal", "TODO"),
+            Symptom("microsoft365", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal",
+                    "https://github.com/PHPMailer/PHPMailer/issues/3067"),
+            Symptom("microsoft365", "bare line feed", "https://github.com/Kitura/Swift-SMTP/issues/128",
+                    note="Microsoft 365's bounce: 'bare line feed characters'"),
+            Symptom("server", "bare LF", "https://github.com/muquit/mailsend/issues/52",
+                    note="hMailServer: 554 Rejected - Message containing bare LF's"),
+            Symptom("server", "smtplf.html", "https://github.com/gen-smtp/gen_smtp/issues/253",
+                    note="qmail: 451 See http://pobox.com/~djb/docs/smtplf.html."),
             _WEIRD_REPLY_CURL,
         ),
     ),

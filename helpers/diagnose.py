@@ -57,13 +57,15 @@ _DECISIVE, _LEANING = 200.0, 60.0  # context weights; a symptom's own weight is 
 _NAMED = 30.0  # the least score that names an entry; below it the reading comes first
 _CLOSE = 15.0  # a best match ahead by less is a close call, and says so
 _PORT_FIT = 10.0  # for an entry about the port the failure happened on (against, for one that is not)
-_SYMPTOM = 30.0  # a client's or server's own words are direct evidence: this, plus their length
-_REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 70.0, 60.0, 45.0
+_SYMPTOM = 40.0  # a client's or server's own words are direct evidence: this, plus their length
+_REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
 _STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
+_AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
+                             Phase.END_OF_DATA})
 
 _PORT = re.compile(r"(?:\bport[\s:=]+|[\w\]]:)(\d{2,5})\b", re.IGNORECASE)
 _KNOWN_PORTS = {25, 465, 587, 2525}
@@ -71,6 +73,7 @@ _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
 )
 _GREETING_LINE = re.compile(r"^[<~*\-\s]*220[ -]")
+_PLUS_JOINED = re.compile(r"[^\s+]+(?:\+[^\s+]+){3,}")  # a word+joined+with+plus+signs
 _TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...')"; others "535 5.7.8 ..."
 _IPV6 = re.compile(r"(?<![\w:.])(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:])", re.I)
 
@@ -171,7 +174,9 @@ def _clues(failure: Diagnosable, port: int | None) -> _Clues:
     if port is not None:
         clues.port = port
     if clues.lines:
-        clues.original = "\n".join(clues.lines)
+        # Words joined by `+`, as the protocol logs of Exchange and IIS write them
+        # (`550+5.7.60+SMTP;+Client+does+not...`), are words again.
+        clues.original = _PLUS_JOINED.sub(lambda found: found.group(0).replace("+", " "), "\n".join(clues.lines))
         normal, clues.marks = _normalise(clues.original)
         clues.text = normal.lower()
         if len(clues.text) != len(normal):  # a rare letter that lower-cases to two: quote the searched text
@@ -186,6 +191,8 @@ def _read_structure(clues: _Clues) -> None:
     clues.phase = clues.phase or clues.reading.phase
     if clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
         clues.tls = True
+    if clues.phase in _AFTER_GREETING and clues.greeted is None:  # a command was answered: a server had greeted
+        clues.greeted = clues.connected = True
     kinds = clues.reading.kinds
     if clues.reading.replies:  # a server that replied had a connection, and had spoken
         clues.connected = True if clues.connected is None else clues.connected
@@ -551,6 +558,8 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
 def _idle_drop(c: _Clues) -> tuple[float, str]:
     if any(reply.code == 421 and reply.enhanced != "4.4.2" for reply in c.reading.replies):
         return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
+    if c.tls and not c.greeted:
+        return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
     if c.greeted:
         return _LEANING, "decided by the transcript: the server hung up after the conversation had begun"
     if c.connected is False:

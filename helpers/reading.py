@@ -81,7 +81,13 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"data end command failed|data not accepted", Phase.END_OF_DATA),
         (r"(?:auth|password|username) command failed|could not authenticate", Phase.AUTH),
         (r"starttls command failed|upgrading connection with starttls|starttls denied", Phase.STARTTLS),
-        (r"(?:ehlo|helo) command failed|smtpheloerror", Phase.EHLO),
+        (r"(?:ehlo|helo) command failed|smtpheloerror|ehlocommand\.send", Phase.EHLO),
+        # .NET's stack frames name the command that was being sent.
+        (r"mailcommand\.send", Phase.MAIL),
+        (r"recipientcommand\.send|rcptcommand\.send", Phase.RCPT),
+        (r"datacommand\.send", Phase.DATA),
+        (r"authcommand\.send", Phase.AUTH),
+        (r"starttlscommand\.send", Phase.STARTTLS),
         # Python's exception classes.
         (r"smtpsenderrefused", Phase.MAIL),
         (r"smtprecipientsrefused", Phase.RCPT),
@@ -136,13 +142,14 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
          r"with 0 bytes received|waiting for server response|server response timeout|"
+         r"connection to \"[^\"\n]{1,200}\" timed out|"
          r"unexpectedly closed: timed out|sockettimeoutexception: read"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
          r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]"),
         (Network.CLOSED,
          r"(?:^|:\s)eof\s*$|\[eof\]|eoferror|end of file reached|unexpected[ _]eof while reading|"
-         r"connection unexpectedly closed|"
+         r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
          r"empty reply from server|connection closed by (?:foreign|remote) host|"

@@ -62,7 +62,6 @@ FAILURE_MODES = [
     ("550 5.7.60 SMTP; Client does not have permissions to send as this sender", None, "m365-send-as-denied"),
     ("554 5.2.252 SendAsDenied; alice@example.com not allowed to send as bob@example.com", None,
      "m365-send-as-denied"),
-    ("550 The from address does not match a verified Sender Identity.", None, "sender-identity-mismatch"),
     ("554 Message rejected: Email address is not verified.", None, "sender-identity-mismatch"),
     ("Your FROM address ( example.com , ) must match your authenticated email domain ( example.com ). Treating "
      "this as a spoofed email.", 587, "from-header-mismatch"),
