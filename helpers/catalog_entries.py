@@ -540,7 +540,8 @@ if err := client.Mail(from); err != nil {
 }
 ''',
         rfcs=(_RFC6409_61, _RFC3463_38),
-        replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL)),
+        replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
+                 Reply(553, None, Phase.MAIL)),
         symptoms=(
             Symptom("postfix", "Sender address rejected: not owned by user", POSTFIX_CHECK + "#L3966",
                     note="Postfix, at RCPT"),
@@ -791,6 +792,7 @@ if _, err := net.LookupHost(host); err != nil {
         network=(Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY),
         symptoms=(
             Symptom("go", "no such host", GO_SRC + "net/net.go#L621"),
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(
@@ -819,6 +821,7 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("curl", "(28) Failed to connect to … Timeout was reached", CURL),
             Symptom("swaks", "IO::Socket::…: connect: timeout", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(
@@ -842,6 +845,7 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("curl", "(7) Failed to connect to … Couldn't connect to server", CURL),
             Symptom("swaks", "IO::Socket::…: connect: Connection refused", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
+            _PHPMAILER_CONNECT,
         ),
     ),
     Entry(

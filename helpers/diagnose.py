@@ -58,6 +58,7 @@ _NAMED = 30.0  # the least score that names an entry; below it the reading comes
 _CLOSE = 15.0  # a best match ahead by less is a close call, and says so
 _PORT_FIT = 10.0  # for an entry about the port the failure happened on (against, for one that is not)
 _SYMPTOM = 40.0  # a client's or server's own words are direct evidence: this, plus their length
+_GENERIC_SYMPTOM = 30.0  # words that several failures share (curl's "Login denied"): less, but still words
 _REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
@@ -336,7 +337,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     hits = _suppress_contained(_find(clues))
     for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
         case = cases[hit.entry_id]
-        weight = hit.weight + (0.0 if hit.symptom.generic else _SYMPTOM)
+        weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
         case.symptom = max(case.symptom, weight) + (0.1 if case.texts and hit.symptom.text not in case.texts
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
@@ -401,13 +402,11 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
         weight = _REPLY_ENHANCED
     elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
         weight = _REPLY_CODE
-    elif same_code and seen.enhanced and declared.enhanced and declared.enhanced[2] == seen.enhanced[2]:
+    elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
+        if is_generic(seen.enhanced):
+            return 0.0  # "5.7.1" shares its subject with every policy refusal: that says nothing
         weight = _REPLY_SAME_SUBJECT
-    elif same_code and declared.enhanced is None and seen.enhanced and not is_generic(seen.enhanced):
-        return 0.0  # a detail of its own (550 5.1.1) is another failure than the one the bare code names
-    elif same_code and declared.enhanced is None:
-        weight = _REPLY_SAME_SUBJECT
-    else:
+    else:  # a declared bare code stands for replies that give no more detail: 550 5.1.1 is something else
         return 0.0
     if is_generic(seen.enhanced) and (seen.code is None or seen.code in _GENERIC_CODES):
         weight = min(weight, _REPLY_GENERIC)  # "550 5.7.1", "554", "5.7.1" alone: any policy refusal

@@ -43,6 +43,14 @@ _CODE_AFTER = re.compile(
 )
 _NOT_A_CODE_BEFORE = re.compile(r"(?:port|errno|os error|line|winerror)\W*$")
 _TUPLE = re.compile(r"\((-?\d{1,3}), b?['\"]")  # smtplib: (535, b'5.7.8 ...')
+# Rust lettre's Debug form of a reply code, which names its three digits:
+# "Code { severity: PermanentNegativeCompletion, category: MailSystem, detail: Four }" is 554.
+# https://github.com/lettre/lettre/blob/master/src/transport/smtp/response.rs
+_LETTRE = re.compile(r"severity: (Transient|Permanent)NegativeCompletion, category: (\w+), detail: (\w+)")
+_LETTRE_CATEGORY = {"Syntax": 0, "Information": 1, "Connections": 2, "Unspecified3": 3, "Unspecified4": 4,
+                    "MailSystem": 5}
+_LETTRE_DETAIL = {name: digit for digit, name in enumerate(
+    ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"))}
 
 # .NET's System.Net.Mail names the reply code in a sentence instead of printing it.
 # https://github.com/dotnet/runtime/blob/003e43b4e551874822af3c8f28188e0139a798f4/src/libraries/System.Net.Mail/src/Resources/Strings.resx
@@ -280,6 +288,11 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
         following = re.match(rf"\s*({_ENHANCED})(?![\w.])", line[match.end():])
         enhanced, end = (following.group(1), match.end() + following.end()) if following else (None, match.end())
         add(int(match.group(1)), enhanced, match.start(1), end)
+    for match in _LETTRE.finditer(line):
+        category, detail = _LETTRE_CATEGORY.get(match.group(2)), _LETTRE_DETAIL.get(match.group(3))
+        if category is not None and detail is not None:
+            code = (4 if match.group(1) == "Transient" else 5) * 100 + category * 10 + detail
+            add(code, None, match.start(), match.end())
     for match in _CODE_AT_START.finditer(line):
         add(int(match.group(1)), None, match.start(1), match.end(1))
     for match in _CODE_AFTER.finditer(lowered):
