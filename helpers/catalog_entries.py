@@ -116,6 +116,12 @@ _DOTNET_CERT = Symptom(
     "https://github.com/i4004/Simplify/issues/92", generic=True,
     note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
 )
+_DOTNET_TLS_CLOSED = Symptom(
+    "dotnet", "Authentication failed because the remote party has closed the transport stream",
+    "https://github.com/darrencauthon/csharp-sparkpost/issues/166",
+    note=".NET's SslStream: the server hung up during the handshake, most often over the TLS version "
+         "(.NET Framework before 4.7 offers TLS 1.0 unless told otherwise)",
+)
 _JAVA_BAD_GREETING = Symptom(
     "java", "Got bad greeting from SMTP host", JAVA,
     note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
@@ -697,8 +703,6 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             Symptom("exchange", "Unable to relay", "https://github.com/jstedfast/MailKit/issues/873",
                     note="550 5.7.1"),
             Symptom("exim", "relay not permitted", EXIM_CONFIG + "#L515", note="550, from Exim's default ACL"),
-            Symptom("python", "SMTPRecipientsRefused", PYTHON, generic=True,
-                    note="the exception for every refused recipient; the reply inside tells which refusal"),
             Symptom("node", "Can't send mail - all recipients were rejected: 554 5.7.1", NODE),
             Symptom("curl", "(55) RCPT failed: 554", CURL),
         ),
@@ -1061,6 +1065,9 @@ for message in batch:
             Symptom("node", "self-signed certificate", NODE),
             Symptom("curl", "(60) SSL certificate problem: unable to get local issuer certificate", CURL),
             Symptom("curl", "(60) SSL certificate problem: self-signed certificate", CURL),
+            Symptom("server", "self signed certificate", "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/"
+                    "crypto/x509/x509_txt.c", note="OpenSSL 1.1's words, also 'self signed certificate in certificate "
+                    "chain' (a private root CA)"),
             Symptom("java", "unable to find valid certification path to requested target", JAVA),
             Symptom("java", "PKIX path building failed", JAVA),
             Symptom("ruby", "certificate verify failed (unable to get local issuer certificate)", RUBY),
@@ -1223,6 +1230,7 @@ for message in batch:
         **_settings(465),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
+        replies=(Reply(421, "4.7.66"), Reply(None, "4.7.66")),
         symptoms=(
             Symptom("go", "tls: protocol version not supported", GO_SRC + "crypto/tls/alert.go#L72"),
             Symptom("go", "tls: server selected unsupported protocol version", GO_SRC +
@@ -1239,6 +1247,15 @@ for message in batch:
             Symptom("server", "alert protocol version", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
                     "crypto/err/openssl.txt", note="the server refused the client's TLS version"),
             Symptom("java", "No appropriate protocol (protocol is disabled or cipher suites are inappropriate)", JAVA),
+            Symptom("java", "Received fatal alert: protocol_version", "https://github.com/openjdk/jdk/blob/jdk-17%2B35/"
+                    "src/java.base/share/classes/sun/security/ssl/Alert.java", note="the server refused the version"),
+            Symptom("dotnet", "do not possess a common algorithm",
+                    "https://learn.microsoft.com/en-us/windows/win32/secauthn/schannel-error-codes-for-tls-and-ssl-alerts",
+                    note="Windows SEC_E_ALGORITHM_MISMATCH: no TLS version or cipher in common"),
+            Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported",
+                    "https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
+                    "opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth", note="421 4.7.66"),
+            _DOTNET_TLS_CLOSED,
         ),
     ),
     Entry(
@@ -1270,6 +1287,7 @@ for message in batch:
                     "reading)", SWAKS),
             Symptom("ruby", "state=error: unexpected eof while reading", RUBY),
             Symptom("java", "Remote host terminated the handshake", JAVA),
+            _DOTNET_TLS_CLOSED,
             Symptom("php", "Failed to enable crypto", SYMFONY, generic=True,
                     note="PHP's words for any failed TLS start; the OpenSSL lines before it (if any) say why"),
         ),
