@@ -145,6 +145,126 @@ def test_every_symptom_names_a_public_address_or_the_version_that_printed_it():
             assert public or re.search(r"\d", symptom.source), (e.id, symptom.text, symptom.source)
 
 
+# -- reasoning: replies in any wrapping, network errors in any spelling, stage and port ----------------
+
+REPLIES = [
+    # (text as a client prints it, the reply read from it, the entry it leads to)
+    ("javax.mail.AuthenticationFailedException: 535-5.7.8 Username and Password not accepted.", (535, "5.7.8"),
+     "bad-credentials"),
+    ("MailKit.Security.AuthenticationException: 535: 5.7.3 Authentication unsuccessful", (535, "5.7.3"),
+     "bad-credentials"),
+    ("Error: permanent error (535): 5.7.8 credentials rejected", (535, "5.7.8"), "bad-credentials"),
+    ("smtplib.SMTPAuthenticationError: (534, b'5.7.9 Please log in with your web browser')", (534, "5.7.9"),
+     "gmail-app-password"),
+    ("The SMTP server requires a secure connection or the client was not authenticated. The server response "
+     "was: 5.7.57 Client not authenticated", (530, "5.7.57"), "unauthenticated-submission"),
+    ("SMTP Error: data not accepted. SMTP server error: DATA END command failed Detail: rejected SMTP code: 552 "
+     "Additional SMTP info: 5.3.4", (552, "5.3.4"), "message-too-large"),
+    ("curl: (55) RCPT failed: 451", (451, None), "greylisted"),
+    ('Expected response code "250" but got code "550", with message "550 5.4.5 Daily limit reached".',
+     (550, "5.4.5"), "sending-quota-exceeded"),
+    ("lettre::transport::smtp::Error { kind: Permanent(Code { severity: PermanentNegativeCompletion, "
+     "category: Unspecified3, detail: Five }) }", (535, None), "bad-credentials"),
+    ("550+5.7.60+SMTP;+Client+does+not+have+permissions+to+send+as+this+sender", (550, "5.7.60"),
+     "m365-send-as-denied"),
+]
+
+
+@pytest.mark.parametrize("text, reply, expected", REPLIES, ids=[row[0][:40] for row in REPLIES])
+def test_the_reply_is_read_in_any_wrapping_and_leads_to_its_entry(text, reply, expected):
+    from helpers.reading import read
+
+    readings = [(seen.code, seen.enhanced) for seen in read(text.replace("+", " ")).replies]
+    assert reply in readings
+    assert diagnose(text)[0].id == expected
+
+
+NETWORK = [
+    # refused
+    ("java.net.ConnectException: Connection refused: connect", "connection-refused"),
+    ("No connection could be made because the target machine actively refused it. [::ffff:10.0.0.1]:587",
+     "connection-refused"),  # an IPv4 address written the IPv6 way: no IPv6 path
+    ("Error: connect ECONNREFUSED ::1:587", "ipv6-path"),
+    ("connect ENETUNREACH 2a00:1450:400c:c06::6c:587 - Local (:::0)", "ipv6-path"),
+    ("System.Net.Sockets.SocketException (10061): No connection could be made", "connection-refused"),
+    ("Errno::ECONNREFUSED: Connection refused - connect(2) for 127.0.0.1:587", "connection-refused"),
+    ("Connection error: Connection refused (os error 111)", "connection-refused"),
+    # timed out, before or after connecting
+    ("Error: connect ETIMEDOUT 192.0.2.1:587", "egress-port-blocked"),
+    ("Net::OpenTimeout: execution expired", "egress-port-blocked"),
+    ("java.net.SocketTimeoutException: connect timed out", "egress-port-blocked"),
+    ("TimeoutError: [WinError 10060] A connection attempt failed because the connected party did not properly "
+     "respond after a period of time", "egress-port-blocked"),
+    ("java.net.SocketTimeoutException: Read timed out", "greeting-timeout"),
+    ("Net::ReadTimeout with #<TCPSocket:(closed)>", "greeting-timeout"),
+    # reset
+    ("Error: read ECONNRESET", "connection-reset"),
+    ("ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the remote host",
+     "connection-reset"),
+    ("curl: (56) Recv failure: Connection reset by peer", "connection-reset"),
+    # name resolution
+    ("socket.gaierror: [Errno -3] Temporary failure in name resolution", "dns-resolution-failed"),
+    ("Error: getaddrinfo ENOTFOUND smtp.gmial.com", "dns-resolution-failed"),
+    ("java.net.UnknownHostException: smtp.gmial.com", "dns-resolution-failed"),
+    ("dial tcp: lookup smtp.gmial.com on 127.0.0.53:53: no such host", "dns-resolution-failed"),
+    ("SocketError: getaddrinfo: nodename nor servname provided, or not known", "dns-resolution-failed"),
+    # unreachable
+    ("OSError: [Errno 101] Network is unreachable", "egress-port-blocked"),
+]
+
+
+@pytest.mark.parametrize("text, expected", NETWORK, ids=[row[0][:40] for row in NETWORK])
+def test_socket_and_resolver_errors_are_read_in_every_platforms_spelling(text, expected):
+    matches = diagnose(text)
+    assert matches[0].id == expected, [m.id for m in matches]
+    assert any(client == "system" for client in matches[0].clients) or matches[0].entry.symptoms
+
+
+def test_the_port_ranks_the_candidates_of_a_general_reply():
+    assert diagnose("554 5.7.1 refused", port=25)[0].id == "relay-denied"
+    assert diagnose("554 5.7.1 refused", port=587)[0].id == "unauthenticated-submission"
+
+
+def test_the_stage_confirms_or_weakens_a_reply():
+    at_mail = diagnose("host x said: 550 Sender address is not allowed (in reply to MAIL FROM command)")
+    at_rcpt = diagnose("host x said: 550 Sender address is not allowed (in reply to RCPT TO command)")
+    assert at_mail[0].id == "sender-identity-mismatch"
+    assert at_rcpt[0].id == "relay-denied"
+
+
+def test_a_timeout_on_465_is_a_plaintext_client_and_the_port_decides():
+    assert diagnose("System.Net.Mail.SmtpException: The operation has timed out.", port=465)[0].id == (
+        "plaintext-to-implicit-tls")
+    assert diagnose("Could not connect to SMTP host: smtp.gmail.com, port: 465, response: -1")[0].id == (
+        "plaintext-to-implicit-tls")
+
+
+# -- the honest fallback --------------------------------------------------------------------------------
+
+
+def test_a_reply_no_entry_explains_is_read_in_plain_words_with_the_next_step():
+    matches = diagnose("smtplib.SMTPRecipientsRefused: {'x@example.org': (550, b'5.1.1 The email account that "
+                       "you tried to reach does not exist.')}")
+    reading = matches[0]
+    assert reading.id == UNMATCHED and "550 5.1.1" in reading.entry.title
+    told = reading.entry.what_happened
+    assert "no such recipient" in told and "permanent" in told and "RCPT" in told
+    assert "The email account that you tried to reach does not exist." in told  # the server's own words
+    assert "record()" in reading.entry.fix and "set_debuglevel(1)" in reading.entry.fix
+    assert "swaks" in reading.entry.fix and "helpers.doctor" in reading.entry.fix
+    assert "from helpers import record" in reading.entry.fix_python and "textproto.Error" in reading.entry.fix_go
+
+
+def test_a_temporary_reply_is_said_to_be_temporary():
+    reading = diagnose("451 4.3.0 Temporary local problem - please try later")[0]
+    assert reading.id == UNMATCHED and "temporary" in reading.entry.what_happened
+
+
+def test_the_reading_never_echoes_an_auth_payload():
+    reading = diagnose("AUTH PLAIN AGFsaWNlAHNlY3JldA==\n599 9.9.9 something odd")[0]
+    assert "AGFsaWNl" not in str(reading.evidence) + reading.entry.what_happened
+
+
 # -- exceptions, as the reader's own code raises them ----------------------------------------------
 
 
@@ -335,9 +455,11 @@ def test_cli_reads_standard_input():
     assert json.loads(done.stdout)["matches"][0]["id"] == "bad-credentials"
 
 
-def test_cli_exit_codes():
+def test_cli_exit_codes_and_an_honest_answer_when_no_entry_fits():
     nothing = cli("everything is fine")
-    assert nothing.returncode == 1 and "No catalog entry matches" in nothing.stdout
+    assert nothing.returncode == 1
+    assert "[none]" in nothing.stdout and "no SMTP reply code" in nothing.stdout and "helpers.doctor" in nothing.stdout
+    assert cli("").returncode == 1 and "Nothing to read" in cli("").stdout
     assert cli("--json").returncode == 2  # no text
     assert cli("EOF", "--port", "seventy").returncode == 2
     assert cli("EOF", "--port", "70000").returncode == 2
