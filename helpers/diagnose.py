@@ -665,15 +665,15 @@ def _reading_match(clues: _Clues) -> Match:
     replies = reading.replies
     first = replies[0] if replies else None
     if first is not None:
-        title = f"No catalog entry: the server refused with {first}"
+        title = f"Unrecognised reply: the server refused with {first}"
         how_long = {True: "temporary: the same attempt may work later",
                     False: "permanent: sending the same again will fail again"}.get(first.temporary, "")
         told = f"{reading.summary()} " + (f"The failure is {how_long}." if how_long else "")
     elif reading.network:
-        title = f"No catalog entry: {reading.network[0].kind.value}"
+        title = f"Unrecognised failure: {reading.network[0].kind.value}"
         told = reading.summary()
     else:
-        title = "No catalog entry matches this text"
+        title = "Unrecognised text: no catalog entry matches it"
         told = (reading.summary() + " " if reading.summary() else "") + (
             "It holds no SMTP reply code, no socket or resolver error and no message a known client prints.")
     port = f" --port {clues.port}" if clues.port else ""

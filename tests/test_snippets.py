@@ -171,3 +171,16 @@ def test_the_go_code_fails_without_the_ca_and_without_starttls(lab, go, tmp_path
                   extra={PASSWORD_VARIABLE: ALICE_PASSWORD})
     assert stripped.returncode == 1 and ("TLS not available" in stripped.stderr or "5.5.1" in stripped.stderr)
     assert len(lab.mailbox) == before  # StartTLS failed, so no password and no mail went in plaintext
+
+
+def test_every_catalog_fix_in_go_is_gofmt_clean(go, tmp_path):
+    """Whole programs as they are; fragments (a retry loop, a size check) inside a function, as a reader
+    would paste them: gofmt reads their syntax and their layout, which is all a fragment has on its own."""
+    for entry in CATALOG:
+        code = entry.fix_go
+        if not code.startswith("package main"):
+            body = "".join(f"\t{line}\n" if line else "\n" for line in code.splitlines())
+            code = f"package fragment\n\nfunc fix() {{\n{body}}}\n"
+        folder = write_go(tmp_path / entry.id, code)
+        formatted = go("gofmt", "-l", "-e", "main.go", cwd=folder)
+        assert formatted.returncode == 0 and formatted.stdout == "", (entry.id, formatted.stderr, code)
