@@ -126,6 +126,8 @@ _JAVA_BAD_GREETING = Symptom(
     "java", "Got bad greeting from SMTP host", JAVA,
     note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
 )
+_RCPT_554_CURL = Symptom("curl", "(55) RCPT failed: 554", CURL,
+                         note="curl shows the code only: on 25 a relay refusal, on 587 or 465 a missing login")
 _WEIRD_REPLY_CURL = Symptom("curl", "(8) Weird server reply", CURL, generic=True,
                             note="curl's message for any refusal after the data; the reply itself shows only with -v")
 
@@ -514,6 +516,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("sendgrid", "Unauthenticated senders not allowed", "https://github.com/sendgrid/docs/issues/6473",
                     note="550: log in with the API key"),
             _MAIL_530_CURL,
+            _RCPT_554_CURL,
         ),
     ),
     # ---------------------------------------------------------------------------------- identity, relay, policy
@@ -704,7 +707,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
                     note="550 5.7.1"),
             Symptom("exim", "relay not permitted", EXIM_CONFIG + "#L515", note="550, from Exim's default ACL"),
             Symptom("node", "Can't send mail - all recipients were rejected: 554 5.7.1", NODE),
-            Symptom("curl", "(55) RCPT failed: 554", CURL),
+            _RCPT_554_CURL,
         ),
     ),
     Entry(

@@ -239,6 +239,36 @@ def test_a_timeout_on_465_is_a_plaintext_client_and_the_port_decides():
         "plaintext-to-implicit-tls")
 
 
+# What a real Postfix 3.7 answers where the lab answered otherwise (../shared/reviews/fidelity.md, "Knock-on for
+# helpers.diagnose"), as each client shows it; the lab is moving to these texts.
+POSTFIX = [
+    ("554 5.7.1 <localhost[127.0.0.1]>: Client host rejected: Access denied", 587, "unauthenticated-submission"),
+    ("smtplib.SMTPRecipientsRefused: {'bob@lab.test': (554, b'5.7.1 <localhost[127.0.0.1]>: Client host rejected: "
+     "Access denied')}", 587, "unauthenticated-submission"),
+    ("curl: (55) RCPT failed: 554", 587, "unauthenticated-submission"),
+    ("curl: (55) RCPT failed: 554", 25, "relay-denied"),
+    ("552 5.3.4 Error: message file too big", None, "message-too-large"),
+    ("Error upgrading connection with STARTTLS: 502 5.5.1 Error: command not implemented", 587,
+     "starttls-unavailable"),
+    ("curl: (28) server response timeout", 465, "plaintext-to-implicit-tls"),
+    ("421 4.4.2 mx.lab.test Error: timeout exceeded", 587, "timeouts-and-idle-drops"),
+    ("503 5.5.1 Error: authentication not enabled", 25, "credentials-missing"),
+    ("530 5.7.0 Must issue a STARTTLS command first", 587, "starttls-required-first"),
+    ("501 5.1.7 Bad sender address syntax", 587, "envelope-display-name"),
+]
+
+
+@pytest.mark.parametrize("text, port, expected", POSTFIX, ids=[f"{row[0][:40]}@{row[1]}" for row in POSTFIX])
+def test_postfixs_own_texts(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
+
+
+def test_curls_weird_server_reply_is_any_refusal_after_the_data():
+    matches = diagnose("curl: (8) Weird server reply", port=587)
+    assert {"from-header-mismatch", "message-too-large", "long-lines", "bare-lf"} <= {m.id for m in matches}
+    assert matches[0].note
+
+
 # -- the honest fallback --------------------------------------------------------------------------------
 
 
