@@ -284,7 +284,7 @@ def run_go(lab: Lab, binary: Path, case: Case, mode: str) -> Ran:
                "-from", _new_sender(case.sender), "-to", case.to, *case.args]
     if case.login:
         command += ["-user", ALICE]
-    env = {**os.environ, "SSL_CERT_FILE": str(lab.ca_file), "LAB_PASSWORD": _password(case.login)}
+    env = {**os.environ, "SSL_CERT_FILE": str(lab.ca_file), "SMTP_PASSWORD": _password(case.login)}
     return _run(command, env=env)
 
 
@@ -365,7 +365,7 @@ def run_node(lab: Lab, script: Path, case: Case) -> Ran:
                "--ca", str(lab.ca_file), "--from", _new_sender(case.sender), "--to", case.to, *case.args]
     if case.login:
         command += ["--user", ALICE]
-    return _run(command, env={**os.environ, "LAB_PASSWORD": _password(case.login)})
+    return _run(command, env={**os.environ, "SMTP_PASSWORD": _password(case.login)})
 
 
 NODE = [
