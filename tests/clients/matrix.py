@@ -168,7 +168,8 @@ class Client:
     name: str  # its folder, and its name in results.json
     library: str
     language: str
-    command: tuple[str, ...]  # run in its folder; {python} and {build} are filled in
+    source: str  # the program, in its folder
+    command: tuple[str, ...]  # run in its folder; {python}, {source} and {build} are filled in
     version: Callable[[], str | None]  # the installed library's version; None when it is missing
     install: str  # what brings it (on Debian)
     prepare: Callable[[Path], str | None] | None = None  # builds into a folder; returns why it could not
@@ -177,8 +178,12 @@ class Client:
     def folder(self) -> Path:
         return HERE / self.name
 
+    @property
+    def program(self) -> Path:
+        return self.folder / self.source
+
     def argv(self, build: Path) -> list[str]:
-        return [part.format(python=sys.executable, build=build) for part in self.command]
+        return [part.format(python=sys.executable, source=self.source, build=build) for part in self.command]
 
     def ready(self, build: Path) -> str | None:
         """Prepare to run from `build`; None when ready, else why not and how to install it."""
@@ -190,29 +195,30 @@ class Client:
 
 
 CLIENTS = {client.name: client for client in (
-    Client("python", "smtplib", "Python", ("{python}", "send.py"),
+    Client("python", "smtplib", "Python", "send.py", ("{python}", "{source}"),
            lambda: f"Python {platform.python_version()}", "Python itself"),
-    Client("django", "Django", "Python", ("{python}", "send.py"), _django, "pip install -r requirements.txt"),
-    Client("go", "net/smtp", "Go", ("{build}/labsend",),
+    Client("django", "Django", "Python", "send.py", ("{python}", "{source}"),
+           _django, "pip install -r requirements.txt"),
+    Client("go", "net/smtp", "Go", "main.go", ("{build}/labsend",),
            lambda: _printed(["go", "version"], r"go version go(\S+)", "Go {}"), "apt-get install golang-go",
-           _build_go),
-    Client("node", "nodemailer", "JavaScript", ("node", "send.js"), _nodemailer, "apt-get install nodejs npm",
-           _install_nodemailer),
-    Client("phpmailer", "PHPMailer", "PHP", ("php", "send.php"), _phpmailer,
-           "apt-get install php-cli libphp-phpmailer"),
-    Client("symfony", "Symfony Mailer", "PHP", ("php", "send.php"), _symfony_mailer,
-           "apt-get install php-cli php-symfony-mailer"),
-    Client("ruby-net-smtp", "Net::SMTP", "Ruby", ("ruby", "send.rb"), _ruby("net/smtp", "Net::SMTP::VERSION"),
-           "apt-get install ruby"),
-    Client("ruby-mail", "mail gem", "Ruby", ("ruby", "send.rb"), _ruby("mail", "Mail::VERSION.version"),
-           "apt-get install ruby ruby-mail"),
-    Client("jakarta-mail", "Jakarta Mail", "Java", ("java", "-cp", ":".join(JAKARTA_JARS), "Send.java"),
+           prepare=_build_go),
+    Client("node", "nodemailer", "JavaScript", "send.js", ("node", "{source}"),
+           _nodemailer, "apt-get install nodejs npm", prepare=_install_nodemailer),
+    Client("phpmailer", "PHPMailer", "PHP", "send.php", ("php", "{source}"),
+           _phpmailer, "apt-get install php-cli libphp-phpmailer"),
+    Client("symfony", "Symfony Mailer", "PHP", "send.php", ("php", "{source}"),
+           _symfony_mailer, "apt-get install php-cli php-symfony-mailer"),
+    Client("ruby-net-smtp", "Net::SMTP", "Ruby", "send.rb", ("ruby", "{source}"),
+           _ruby("net/smtp", "Net::SMTP::VERSION"), "apt-get install ruby"),
+    Client("ruby-mail", "mail gem", "Ruby", "send.rb", ("ruby", "{source}"),
+           _ruby("mail", "Mail::VERSION.version"), "apt-get install ruby ruby-mail"),
+    Client("jakarta-mail", "Jakarta Mail", "Java", "Send.java", ("java", "-cp", ":".join(JAKARTA_JARS), "{source}"),
            _jakarta_mail, "apt-get install default-jdk-headless libjakarta-mail-java libjakarta-activation-java"),
-    Client("curl", "curl", "shell", ("bash", "send.sh"),
+    Client("curl", "curl", "shell", "send.sh", ("bash", "{source}"),
            lambda: _printed(["curl", "--version"], r"^curl (\S+) .*?(OpenSSL/\S+)", "{} ({})"),
            "apt-get install curl"),
-    Client("swaks", "swaks", "shell", ("bash", "send.sh"), _swaks,
-           "apt-get install swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"),
+    Client("swaks", "swaks", "shell", "send.sh", ("bash", "{source}"),
+           _swaks, "apt-get install swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"),
 )}
 
 
@@ -298,18 +304,42 @@ def store(records: Iterable[dict]) -> None:
     RESULTS.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
-def table(records: Iterable[dict]) -> str:
-    """Records as text: each library and version, then what it did in each case."""
+def table(records: Iterable[dict], *, versions: bool = True) -> str:
+    """Records as text: each library (and its version), then what it did in each case."""
     lines: list[str] = []
     library = None
     for entry in records:
-        if (entry["library"], entry["version"]) != library:
-            library = entry["library"], entry["version"]
-            lines += [""] * bool(lines) + [" ".join(library)]
+        heading = f"{entry['library']} {entry['version']}" if versions else entry["library"]
+        if heading != library:
+            library = heading
+            lines += [""] * bool(lines) + [heading]
         said = entry["error"].splitlines() or [entry["outcome"]]
         label = f"  {entry['case']:<14}{entry['settings']:<10}"
         lines += [label + said[0]] + [(" " * len(label) + line).rstrip() for line in said[1:]]
     return "\n".join(lines)
+
+
+def run_clients(names: Iterable[str], lab: Lab) -> tuple[list[dict], dict[str, str]]:
+    """Prepare each named client and run it in every case, a few at a time: the records of those that
+    ran, and why each of the others could not."""
+    with tempfile.TemporaryDirectory(prefix="client-matrix-") as folder:
+        build, ready, skipped = Path(folder), [], {}
+        for client in (CLIENTS[name] for name in names):
+            if why := client.ready(build):
+                skipped[client.name] = why
+            else:
+                ready.append(client)
+        results = run_all(ready, lab, build)
+    versions = {client.name: client.version() for client in ready}
+    return [as_record(result, versions[result.client]) for result in results], skipped
+
+
+def live(lab: Lab, names: Iterable[str] = CLIENTS, *, versions: bool = True) -> str:
+    """Run the named clients against a lab that has the PROFILES, and say what each did (or why it
+    did not run), as text."""
+    records, skipped = run_clients(names, lab)
+    notes = [f"{CLIENTS[name].library}: not run, {why}" for name, why in skipped.items()]
+    return "\n\n".join(filter(None, [table(records, versions=versions), *notes]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,16 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if unknown := set(options.clients) - set(CLIENTS):
         parser.error(f"unknown client {', '.join(sorted(unknown))}; choose from {', '.join(CLIENTS)}")
-    with tempfile.TemporaryDirectory(prefix="client-matrix-") as folder, Lab(*PROFILES) as lab:
-        build, ready = Path(folder), []
-        for client in [CLIENTS[name] for name in options.clients] or CLIENTS.values():
-            if why := client.ready(build):
-                print(f"skipped {client.library}: {why}", file=sys.stderr)
-            else:
-                ready.append(client)
-        results = run_all(ready, lab, build)
-    versions = {client.name: client.version() for client in ready}
-    records = [as_record(result, versions[result.client]) for result in results]
+    with Lab(*PROFILES) as lab:
+        records, skipped = run_clients(options.clients or CLIENTS, lab)
+    for name, why in skipped.items():
+        print(f"skipped {CLIENTS[name].library}: {why}", file=sys.stderr)
     print(table(records))
     if options.refresh:
         store(records)
