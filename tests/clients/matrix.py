@@ -283,6 +283,21 @@ def stored() -> list[dict]:
     return json.loads(RESULTS.read_text())["results"]
 
 
+def listing(name: str):
+    """A client's program as a Markdown code block, which notebooks show highlighted."""
+    from IPython.display import Markdown  # only notebooks ask for this
+
+    client = CLIENTS[name]
+    language = {".py": "python", ".go": "go", ".js": "javascript", ".php": "php", ".rb": "ruby", ".java": "java",
+                ".sh": "bash"}[client.program.suffix]
+    return Markdown(f"`tests/clients/{name}/{client.source}`:\n\n```{language}\n{client.program.read_text()}```")
+
+
+def results(name: str) -> str:
+    """What one client printed in each case at the last refresh, as text (see table)."""
+    return table(entry for entry in stored() if entry["client"] == name)
+
+
 def as_record(result: Result, version: str) -> dict:
     """A result as results.json keeps it."""
     client, case = CLIENTS[result.client], next(case for case in CASES if case.id == result.case)
