@@ -129,6 +129,14 @@ def _jakarta_mail() -> str | None:
     return f"{version[1]} (Java {java})" if version and java else None
 
 
+def _curl() -> str | None:
+    # A curl built without TLS, or without SMTP, lists no smtps among its protocols.
+    said = _printed(["curl", "--version"], r"([\s\S]+)") or ""
+    if not re.search(r"^Protocols:.* smtps\b", said, re.MULTILINE):
+        return None
+    return _printed(["curl", "--version"], r"^curl (\S+) .*?(OpenSSL/\S+)", "{} ({})")
+
+
 def _swaks() -> str | None:
     # Debian's swaks only recommends the Perl modules for TLS and AUTH (Net::SSLeay, IO::Socket::SSL,
     # Authen::SASL). swaks 20201014 lists what it can do, one "=== ... supported" line each.
@@ -214,9 +222,7 @@ CLIENTS = {client.name: client for client in (
            _ruby("mail", "Mail::VERSION.version"), "apt-get install ruby ruby-mail"),
     Client("jakarta-mail", "Jakarta Mail", "Java", "Send.java", ("java", "-cp", ":".join(JAKARTA_JARS), "{source}"),
            _jakarta_mail, "apt-get install default-jdk-headless libjakarta-mail-java libjakarta-activation-java"),
-    Client("curl", "curl", "shell", "send.sh", ("bash", "{source}"),
-           lambda: _printed(["curl", "--version"], r"^curl (\S+) .*?(OpenSSL/\S+)", "{} ({})"),
-           "apt-get install curl"),
+    Client("curl", "curl", "shell", "send.sh", ("bash", "{source}"), _curl, "apt-get install curl"),
     Client("swaks", "swaks", "shell", "send.sh", ("bash", "{source}"),
            _swaks, "apt-get install swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl"),
 )}
