@@ -123,18 +123,20 @@ def _ruby(library: str, version: str) -> Callable[[], str | None]:
 def _jakarta_mail() -> str | None:
     if not all(Path(jar).exists() for jar in JAKARTA_JARS):
         return None
-    manifest = zipfile.ZipFile(JAKARTA_JARS[0]).read("META-INF/MANIFEST.MF").decode()
+    with zipfile.ZipFile(JAKARTA_JARS[0]) as jar:
+        manifest = jar.read("META-INF/MANIFEST.MF").decode()
     version = re.search(r"^Implementation-Version: (\S+)", manifest, re.MULTILINE)
     java = _printed(["javac", "-version"], r"javac (\S+)")  # java runs Send.java from source: a JDK's job
     return f"{version[1]} (Java {java})" if version and java else None
 
 
 def _curl() -> str | None:
-    # A curl built without TLS, or without SMTP, lists no smtps among its protocols.
     said = _printed(["curl", "--version"], r"([\s\S]+)") or ""
-    if not re.search(r"^Protocols:.* smtps\b", said, re.MULTILINE):
+    version = re.search(r"^curl (\S+) .*?(OpenSSL/\S+)", said, re.MULTILINE)
+    # A curl built without TLS, or without SMTP, lists no smtps among its protocols.
+    if version is None or not re.search(r"^Protocols:.* smtps\b", said, re.MULTILINE):
         return None
-    return _printed(["curl", "--version"], r"^curl (\S+) .*?(OpenSSL/\S+)", "{} ({})")
+    return f"{version[1]} ({version[2]})"
 
 
 def _swaks() -> str | None:
