@@ -146,9 +146,10 @@ def _literal_is_valid(literal: str) -> bool:
 
 def parse_path(text: str, *, empty_allowed: bool = False) -> tuple[str, str] | None:
     """The address and the parameters after it in a MAIL FROM / RCPT TO argument ('<a@b> SIZE=10' ->
-    ('a@b', 'SIZE=10')); None if it is not an address. As with Postfix (strict_rfc821_envelopes = no), the
-    angle brackets may be left out; a display name ('Name <a@b>') or half an address ('<a@[') is refused.
-    UTF-8 is taken (RFC 6531); whether the endpoint takes it too is for the caller to say."""
+    ('a@b', 'SIZE=10')); None if it is not an address. The angle brackets may be left out, as Postfix allows by
+    default; a display name ('<Name <a@b>>', 'Name <a@b>') or half an address ('<a@[') is refused, as Postfix
+    refuses it with strict_rfc821_envelopes = yes (by default it takes the address inside a display name:
+    tests/test_postfix_fidelity.py). UTF-8 is taken (RFC 6531); whether the endpoint takes it is for the caller."""
     if empty_allowed and (text == "<>" or text.startswith(("<> ", "<>\t"))):
         return "", text[2:].strip()
     match = (_PATH if text.startswith("<") else _BARE_MAILBOX).match(text)
