@@ -37,7 +37,8 @@ from email.message import EmailMessage
 
 from helpers.catalog import Entry, entry
 from helpers.client import EHLO_NAME
-from helpers.diagnose import Diagnosis, Match, code_block, diagnose, render
+from helpers.diagnose import Diagnosis, Match, diagnose, render
+from helpers.display import code_block
 from helpers.lab import Lab
 from helpers.profiles import (
     FOREIGN_DOMAIN,
