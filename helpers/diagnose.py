@@ -575,8 +575,9 @@ def explain(x: Any, *, port: int | None = None, brief: bool = False) -> Diagnosi
 
 
 def _card(edge: str, inner: str) -> str:
+    # The line height is set because a widget's HTML otherwise spaces lines 28 px apart.
     return f'<div class="smtp-diagnosis" style="border-left:4px solid {edge};padding:2px 12px;margin:6px 0;' \
-           f'max-width:900px">{inner}</div>'
+           f'max-width:900px;line-height:1.45">{inner}</div>'
 
 
 def _wrapped(text: str) -> list[str]:

@@ -646,7 +646,7 @@ class ScenarioResult:
         outcome = "it worked" if self.fixed else f"it failed: {describe_error(self.fix_error)}"
         colour = display.GREEN if self.fixed else display.RED
         parts += [f'<b>The fix</b> (<span style="color:{colour}">{display.escape(outcome)}</span>)', *_code(s.fixed)]
-        return f'<div class="smtp-scenario" style="max-width:900px">{"".join(parts)}</div>'
+        return f'<div class="smtp-scenario" style="max-width:900px;line-height:1.45">{"".join(parts)}</div>'
 
     def _repr_html_(self) -> str:
         return self.html()

@@ -161,10 +161,13 @@ def open_notebook(page, jupyterlab, notebook: Path) -> None:
 
 
 def open_and_run(page, jupyterlab, notebook: Path) -> list[dict]:
-    """Open the notebook, clear its stored outputs, run every cell, and wait for the kernel to finish."""
+    """Open the notebook, clear its stored outputs, run every cell in a fresh kernel (as Restart Kernel
+    and Run All does: a test before may have run it already), and wait for the kernel to finish."""
     open_notebook(page, jupyterlab, notebook)
-    page.wait_for_function(f"{NOTEBOOK}.sessionContext?.session?.kernel"
-                           f" && {NOTEBOOK}.sessionContext.session.kernel.status === 'idle'")
+    idle = f"{NOTEBOOK}.sessionContext?.session?.kernel?.status === 'idle'"
+    page.wait_for_function(idle)
+    page.evaluate(f"{NOTEBOOK}.sessionContext.session.kernel.restart()")
+    page.wait_for_function(idle)
     page.evaluate("window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
     page.wait_for_function(f"{CODE_CELLS}.every(c => c.model.outputs.length === 0)")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -347,10 +350,11 @@ def test_playbook_widgets_answer_clicks_in_jupyterlab(page, jupyterlab, capsys):
 
     doctor = page.locator(widget).filter(has=page.locator("button", has_text="Examine"))
     doctor.locator("button", has_text="Examine").click()
-    doctor.locator("pre", has_text="Recommendation: port 465 with implicit TLS").wait_for()
+    doctor.locator("pre", has_text="Recommendation: port 465 with implicit TLS").first.wait_for()
     assert doctor.locator("details pre", has_text="SMTP doctor for 127.0.0.1").count() == 1  # folded, once
+    screenshot(page, "06-doctor", capsys, element=doctor)
     doctor.locator("input[type='text']").first.fill("nothing.invalid")  # RFC 2606: never resolves
     doctor.locator("button", has_text="Examine").click()
     doctor.get_by_text("Not examined: cannot resolve host 'nothing.invalid'").wait_for()
     assert doctor.locator("button", has_text="Examine").is_enabled()
-    screenshot(page, "06-doctor", capsys, element=doctor)
+    screenshot(page, "06-doctor-unknown-host", capsys, element=doctor)
