@@ -468,7 +468,13 @@ NEXT_STEP = (
     "conversation (record() around your smtplib code, or smtp.set_debuglevel(1)) and explain that; the "
     "decision tree in notebook 06 tells by where it stopped."
 )
-_WHO = {"python": "Python", "go": "Go", "node": "Node", "server": "the server"}  # otherwise the name as it is
+# Whose words a symptom is, as a sentence names them; a name not listed is shown as it is.
+_WHO = {
+    "python": "Python", "go": "Go", "node": "Node", "java": "Java", "dotnet": ".NET", "php": "PHP", "ruby": "Ruby",
+    "rust": "Rust", "server": "the server", "lab": "the lab", "postfix": "Postfix", "exim": "Exim",
+    "exchange": "Exchange", "gmail": "Gmail", "microsoft365": "Microsoft 365", "yahoo": "Yahoo",
+    "sendgrid": "SendGrid", "amazon-ses": "Amazon SES", "zoho": "Zoho", "system": "the operating system",
+}
 
 
 def render(matches: Iterable[Match], *, limit: int = 3) -> str:
@@ -502,8 +508,13 @@ def render(matches: Iterable[Match], *, limit: int = 3) -> str:
 
 
 def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> str:
-    """Which text gave the failure away, as a sentence: 'Recognised by "EOF", in Go's words.'"""
+    """Which text gave the failure away, as a sentence: 'Recognised by "EOF", in Go's words.' (or
+    nothing, when no text did)."""
+    if not match.evidence:
+        return ""
     quoted = _and([quote(evidence) for evidence in match.evidence])
+    if not match.clients:
+        return f"Recognised by {quoted}."
     who = _and([_WHO.get(client, client) for client in match.clients])
     words = f"{who}'s words" if len(match.clients) == 1 else f"the words of {who}"
     return f"Recognised by {quoted}, in {words}."
@@ -558,7 +569,8 @@ class Diagnosis:
         if len(self.matches) > 1:
             footer += " Less likely: " + ", ".join(f"{display.prose(m.entry.title)} (<code>{m.id}</code>)"
                                                    for m in self.matches[1:]) + "."
-        parts.append(display.notice(footer, quiet=True))
+        if footer:
+            parts.append(display.notice(footer.strip(), quiet=True))
         return _card(display.BLUE, "".join(parts))
 
     def __repr__(self) -> str:

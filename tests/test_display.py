@@ -188,3 +188,12 @@ def test_text_tables_align_and_html_tables_fit_their_width():
     assert_survives_untrusted(page)
     assert "table-layout:fixed" in page and "max-width:950px" in page and "<code>x</code>" in page
     assert unstyled_lines(page) == ["a", "b", "x", "y", "one row"]
+
+
+def test_a_card_names_whose_words_it_recognised_and_copes_with_none():
+    words = Match(entry("bad-credentials"), 100.0, ("535 5.7.8", "Username and Password not accepted"),
+                  ("gmail", "dotnet"))
+    assert "in the words of Gmail and .NET." in Diagnosis((words,)).html()
+    silent = Match(entry("bad-credentials"), 100.0, (), ())
+    for shown in (Diagnosis((silent,)).html(), repr(Diagnosis((silent,))), repr(Diagnosis((silent,), brief=True))):
+        assert "Recognised" not in shown and "User name or password refused" in shown
