@@ -164,14 +164,21 @@ def open_and_run(page, jupyterlab, notebook: Path) -> list[dict]:
     """Open the notebook, clear its stored outputs, run every cell in a fresh kernel (as Restart Kernel
     and Run All does: a test before may have run it already), and wait for the kernel to finish."""
     open_notebook(page, jupyterlab, notebook)
-    idle = f"{NOTEBOOK}.sessionContext?.session?.kernel?.status === 'idle'"
-    page.wait_for_function(idle)
+    # A kernel's status can miss the one message that says it is idle again (seen after a restart on a
+    # busy machine); asking for its info makes it report again.
+    idle = (f"(() => {{ const kernel = {NOTEBOOK}.sessionContext?.session?.kernel;"
+            " if (kernel && kernel.status !== 'idle' && kernel.connectionStatus === 'connected')"
+            " kernel.requestKernelInfo().catch(() => null);"
+            " return kernel?.status === 'idle'; })()")
+    page.wait_for_function(idle, polling=1000)
     page.evaluate(f"{NOTEBOOK}.sessionContext.session.kernel.restart()")
-    page.wait_for_function(idle)
+    page.wait_for_function(idle, polling=1000)
     page.evaluate("window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
     page.wait_for_function(f"{CODE_CELLS}.every(c => c.model.outputs.length === 0)")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(f"{CODE_CELLS}.every(c => c.model.executionCount !== null)"
+    # Run All stops at a cell that raises: then the test reports that cell's error.
+    page.wait_for_function(f"({CODE_CELLS}.every(c => c.model.executionCount !== null)"
+                           f" || {CODE_CELLS}.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error')))"
                            f" && {NOTEBOOK}.sessionContext.session.kernel.status === 'idle'")
     return cells_as_held(page)
 
