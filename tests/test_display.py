@@ -105,8 +105,9 @@ def test_a_conversation_is_two_lanes_with_an_arrow_per_command_and_per_reply(lab
     assert all("border-left:9px" in row for row in commands)  # the tip points at the server
     assert all("border-right:9px" in row for row in replies)  # and back at the client
     assert "submission (port 587)" in rows(page, "smtp-head")[0]
+    ehlo_lines = next(text for _, text in transcript.replies() if "SIZE" in text)
     ehlo_reply = next(row for row in replies if "250-SIZE" in row)
-    assert "250-mail.example.com<br>" in ehlo_reply and ehlo_reply.count("<br>") == 5  # six lines, not one
+    assert ehlo_reply.count("<br>") == ehlo_lines.count("\n") > 3  # a line each, not run together
 
 
 def test_tls_rows_are_tinted_below_one_boundary_and_refusals_are_red(lab):
