@@ -209,6 +209,28 @@ def from_header_fixed(lab: Lab, users: Mapping[str, str]) -> None:
         smtp.send_message(hello(sender=ALICE))
 
 
+def envelope_display_name(lab: Lab, users: Mapping[str, str]) -> None:
+    """The From: header's text put in the envelope, "Name <address>", as Go's c.Mail(from) and hand-made
+    clients send it. (smtplib's own mail() and send_message() take the address out of it for you.)"""
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        sender = f"Alice <{ALICE}>"
+        code, reply = smtp.docmd("MAIL", f"FROM:<{sender}>")
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+
+
+def envelope_display_name_fixed(lab: Lab, users: Mapping[str, str]) -> None:
+    """The display name in the From: header only; the envelope gets the bare address."""
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello(sender=f"Alice <{ALICE}>"))   # send_message puts alice@example.com in MAIL FROM
+
+
 def relay_denied(lab: Lab, users: Mapping[str, str]) -> None:
     """Using a domain's MX (port 25) as if it were your outgoing server."""
     host, port = lab["relay"].address
@@ -228,6 +250,14 @@ def relay_fixed(lab: Lab, users: Mapping[str, str]) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # D: network
+
+
+def dns_resolution_failed(lab: Lab, users: Mapping[str, str]) -> None:
+    """A host name that does not exist (RFC 6761 reserves .invalid for that)."""
+    with smtplib.SMTP("smtp.invalid", 587, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
 
 
 def egress_port_blocked(lab: Lab, users: Mapping[str, str]) -> None:
@@ -333,6 +363,17 @@ def cert_expired(lab: Lab, users: Mapping[str, str]) -> None:
     """A server whose certificate expired."""
     host, port = lab["submissions-expired-cert"].address
     context = ssl.create_default_context(cafile=lab.ca_file)
+    with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
+def tls_version_mismatch(lab: Lab, users: Mapping[str, str]) -> None:
+    """Code pinned to an old TLS version, as code written for an old server is: current OpenSSL will not
+    speak TLS 1.0 or 1.1 at all, so no version is left to agree on."""
+    host, port = lab["submissions"].address
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    context.maximum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # TLS 1.0, "to be compatible"
     with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
         smtp.login(ALICE, users[ALICE])
         smtp.send_message(hello())
@@ -542,7 +583,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("unauthenticated-submission", 587, ("submission",), unauthenticated_submission, send_over_587),
     Scenario("sender-identity-mismatch", 587, ("submission",), sender_identity_mismatch, send_over_587),
     Scenario("from-header-mismatch", 587, ("submission-strict-from",), from_header_mismatch, from_header_fixed),
+    Scenario("envelope-display-name", 587, ("submission",), envelope_display_name, envelope_display_name_fixed),
     Scenario("relay-denied", 25, ("relay", "submissions"), relay_denied, relay_fixed),
+    Scenario("dns-resolution-failed", 587, ("submission",), dns_resolution_failed, send_over_587),
     Scenario("egress-port-blocked", 25, ("blackhole", "submissions"), egress_port_blocked, send_over_465),
     Scenario("connection-refused", 468, ("closed", "submissions"), connection_refused, send_over_465),
     Scenario("greeting-timeout", 587, ("slow",), greeting_timeout, greeting_timeout_fixed),
@@ -551,6 +594,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cert-untrusted", 465, ("submissions",), cert_untrusted, send_over_465),
     Scenario("cert-name-mismatch", 465, ("submissions-wrong-host-cert",), cert_name_mismatch, cert_name_fixed),
     Scenario("cert-expired", 465, ("submissions-expired-cert", "submissions"), cert_expired, send_over_465),
+    Scenario("tls-version-mismatch", 465, ("submissions",), tls_version_mismatch, send_over_465),
     Scenario("tls-handshake-aborted", 465, ("submissions-handshake-abort", "submission"), tls_handshake_aborted,
              send_over_587),
     Scenario("message-too-large", 587, ("submission",), message_too_large, message_too_large_fixed),

@@ -32,6 +32,11 @@ RAISED = {
                                 "<bob@example.com>: Sender address rejected: not owned by user alice@example.com')}",
     "from-header-mismatch": "smtplib.SMTPDataError: (550, b'5.7.1 Your FROM address ( , ) must match your "
                             "authenticated email domain ( example.com ). Treating this as a spoofed email.')",
+    # Today's lab answers aiosmtpd's "501 Syntax: MAIL FROM: <address>"; Postfix (and the lab once it answers as
+    # Postfix does) "501 5.1.7 Bad sender address syntax".
+    "envelope-display-name": "smtplib.SMTPSenderRefused: (501, b'",
+    "dns-resolution-failed": "socket.gaierror: [Errno -",  # -2 not found, or -3 where no resolver answers
+    "tls-version-mismatch": "ssl.SSLError: [SSL: NO_PROTOCOLS_AVAILABLE] no protocols available (_ssl.c:",
     "relay-denied": "smtplib.SMTPRecipientsRefused: {'someone@example.net': (554, b'5.7.1 <someone@example.net>: "
                     "Relay access denied')}",
     "egress-port-blocked": "TimeoutError: timed out",
