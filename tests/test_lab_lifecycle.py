@@ -55,7 +55,9 @@ def start_with_an_unwritable_ca_file() -> None:
      (start_with_an_unwritable_ca_file, "cannot write the CA file /proc/lab-ca.pem")],
     ids=["two-profiles-one-port", "busy-port", "unwritable-ca-file"],
 )
-def test_a_failed_start_raises_lab_error_and_leaves_nothing_behind(start, says):
+def test_a_failed_start_raises_lab_error_and_leaves_nothing_behind(start, says, tmp_path, monkeypatch):
+    # A temporary folder of our own: other test runs on the machine make and remove labs' folders in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     Lab().start().stop()  # warm up imports and caches
     mail_log = logging.getLogger("mail.log")
     before = (threading.active_count(), open_fds(), temporary_folders(), list(mail_log.handlers), mail_log.propagate)
