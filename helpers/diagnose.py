@@ -61,6 +61,7 @@ _SYMPTOM = 40.0  # a client's or server's own words are direct evidence: this, p
 _GENERIC_SYMPTOM = 30.0  # words that several failures share (curl's "Login denied"): less, but still words
 _REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
+_REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
 _STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
@@ -133,7 +134,7 @@ def diagnose(failure: Diagnosable, *, port: int | None = None) -> list[Match]:
         return []
     weighed = sorted(_weigh(clues), key=lambda pair: -pair[0].score)  # stable: ties keep the catalog's order
     matches = [match for match, _ in weighed]
-    if not weighed or not (weighed[0][1] or weighed[0][0].score >= _NAMED):
+    if not weighed or not weighed[0][1]:
         matches.insert(0, _reading_match(clues))
     elif len(matches) > 1 and not matches[0].note and matches[0].score - matches[1].score < _CLOSE:
         others = ", ".join(match.id for match in matches[1:4])
@@ -333,8 +334,8 @@ class _Case:
 
 
 def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
-    """Every entry with some evidence, scored, and whether a symptom of its own named it (a reply or a
-    network error alone must also score _NAMED)."""
+    """Every entry with some evidence, scored, and whether the evidence names it: a symptom of its own, or
+    replies, words and network errors that score at least _NAMED."""
     cases = {entry.id: _Case(entry) for entry in CATALOG}
     hits = _suppress_contained(_find(clues))
     for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
@@ -390,7 +391,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
-        matches.append((match, bool(case.texts)))
+        matches.append((match, bool(case.texts) or score >= _NAMED))
     return matches
 
 
@@ -403,6 +404,8 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
     elif same_enhanced and (declared.code is None or seen.code is None):
         weight = _REPLY_ENHANCED
     elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
+        if seen.code in _GENERIC_CODES and declared.enhanced is not None:
+            return 0.0  # a bare 550 is any refusal, not the one 550 5.7.30 names
         weight = _REPLY_CODE
     elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
         if is_generic(seen.enhanced):
@@ -412,6 +415,8 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
         return 0.0
     if is_generic(seen.enhanced) and (seen.code is None or seen.code in _GENERIC_CODES):
         weight = min(weight, _REPLY_GENERIC)  # "550 5.7.1", "554", "5.7.1" alone: any policy refusal
+        if seen.enhanced is None:
+            weight = min(weight, _REPLY_BARE)  # a bare "550": only the stage can make it say more
     if declared.phase is not None and seen.phase is not None:
         weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
     return max(weight, 0.0)

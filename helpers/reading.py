@@ -17,7 +17,7 @@ bounded size: the time is linear in the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from helpers.catalog import Network
 from helpers.terms import Phase
@@ -25,6 +25,7 @@ from helpers.terms import Phase
 __all__ = ["Reading", "ReplySeen", "Seen", "enhanced_meaning", "read", "reply_meaning"]
 
 MAX_FOUND = 50  # replies (and network errors) kept from one text: a log of thousands says no more
+_MAX_LINES = 20_000  # lines of one text read for replies and the conversation
 
 _ENHANCED = r"[245]\.\d{1,3}\.\d{1,3}"
 # A reply code then an enhanced code, as servers write them ("535 5.7.8", "535-5.7.8") and as MailKit
@@ -34,8 +35,19 @@ _CODE_AND_ENHANCED = re.compile(rf"(?<![\w.:])\(?([2-5]\d\d)\)?(?:[ -]|:\s?)({_E
 # was: 5.7.0 ...", PHPMailer's "Additional SMTP info: 5.7.1"): only after punctuation or at a line's start,
 # so that version numbers ("PHPMailer 5.2.28") are not read as codes.
 _ENHANCED_ALONE = re.compile(rf"(?:^|[:(\[#='\"]\s*|\s-\s)({_ENHANCED})(?![\w.])", re.MULTILINE)
-# A reply code on its own: at a line's start as a server writes it (swaks' `<**` and `<~*` marks
-# allowed), or after the words clients put before it.
+# How programs show each line of a conversation: swaks (`->` sent, `<-` received, `~>` and `<~` inside TLS,
+# `<**` an unexpected reply), PHPMailer's SMTPDebug (`CLIENT -> SERVER:`, `SERVER -> CLIENT:`; PHPMailer 5
+# `SMTP -> FROM SERVER:`), the protocol logs of MailKit and nodemailer (`C:`, `S:`), smtplib's
+# set_debuglevel (`send:`, `reply:`), lettre's debug log (`Wrote:`, `<<`), Ruby's debug_output (`<- "..."`
+# sent, `-> "..."` received: the arrows the other way round from swaks'). The direction is told by what follows
+# the mark, not by the mark: a reply starts with its code, a command with its verb.
+_CONVERSATION = re.compile(
+    r"(?:^|(?<=[\s\]>|]))(?:client -> server:|server -> client:|smtp -> from server:|->|~>|<-|<~|<\*\*|<~\*|<<|>>|"
+    r"c:|s:|send:|reply:|wrote:|sent:|got:|received:)\s*b?[\"']?"
+    r"(?:([2-5]\d\d)(?=[ -]|$|[\"'\\])|(ehlo|helo|starttls|auth|mail from|rcpt to|data|bdat|quit|rset|noop)\b)",
+    re.MULTILINE,
+)
+# A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
     r"(?:failed|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
@@ -83,11 +95,22 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"(?:in reply to|after) (?:ehlo|helo)", Phase.EHLO),
         (r"(?:in reply to|after) auth", Phase.AUTH),
         (r"(?:in reply to|after) starttls", Phase.STARTTLS),
-        # PHPMailer: "MAIL FROM command failed", "DATA END command failed".
-        (r"mail from command failed|from address failed", Phase.MAIL),
-        (r"rcpt to command failed|recipients failed", Phase.RCPT),
+        # PHPMailer: "MAIL FROM command failed", "DATA END command failed"; PHPMailer 5: "RCPT not accepted
+        # from server".
+        (r"mail from command failed|from address failed|mail not accepted from server", Phase.MAIL),
+        (r"rcpt to command failed|recipients failed|rcpt not accepted from server", Phase.RCPT),
         (r"data end command failed|data not accepted", Phase.END_OF_DATA),
-        (r"(?:auth|password|username) command failed|could not authenticate", Phase.AUTH),
+        (r"(?:auth|password|username) command failed|could not authenticate|"
+         r"(?:auth|password|username) not accepted from server", Phase.AUTH),
+        # Symfony Mailer and SwiftMailer name the reply they expected, and so the command it answers.
+        (r"expected response code \"?(?:235|334)\b", Phase.AUTH),
+        (r"expected response code \"?250/251/252\b", Phase.RCPT),
+        (r"expected response code \"?354\b", Phase.DATA),
+        (r"expected response code \"?220\b", Phase.GREETING),
+        # MailKit's SmtpErrorCode.
+        (r"sendernotaccepted", Phase.MAIL),
+        (r"recipientnotaccepted", Phase.RCPT),
+        (r"messagenotaccepted", Phase.END_OF_DATA),
         (r"starttls command failed|upgrading connection with starttls|starttls denied", Phase.STARTTLS),
         (r"(?:ehlo|helo) command failed|smtpheloerror|ehlocommand\.send", Phase.EHLO),
         # .NET's stack frames name the command that was being sent.
@@ -112,11 +135,9 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"invalid login|login denied|authentication failed(?! because)", Phase.AUTH),
     )
 )
-# A conversation shown as swaks and the kit show it: the last command sent before the first refusal.
-_SENT = re.compile(r"^\s*[-~]>\s+(\S+)", re.MULTILINE)
-_REFUSED = re.compile(r"^\s*<[*~]\*?\s*[45]\d\d", re.MULTILINE)
 _COMMAND_PHASE = {"ehlo": Phase.EHLO, "helo": Phase.EHLO, "starttls": Phase.STARTTLS, "auth": Phase.AUTH,
-                  "mail": Phase.MAIL, "rcpt": Phase.RCPT, "data": Phase.DATA, ".": Phase.END_OF_DATA}
+                  "mail from": Phase.MAIL, "rcpt to": Phase.RCPT, "data": Phase.DATA, "bdat": Phase.DATA,
+                  ".": Phase.END_OF_DATA}
 
 # Socket and resolver failures. Each platform's spelling, with where it comes from:
 # errno numbers and texts: Linux (asm-generic/errno.h), macOS/BSD (sys/errno.h), Windows Sockets (WSA*);
@@ -217,6 +238,8 @@ class Reading:
     network: tuple[Seen, ...] = ()
     phase: Phase | None = None
     tls: bool = False  # the text reports an error of the TLS layer
+    greeted: bool = False  # a quoted conversation shows a reply from the server
+    tls_started: bool = False  # ...and that STARTTLS was accepted
 
     @property
     def kinds(self) -> set[Network]:
@@ -241,19 +264,23 @@ def read(text: str) -> Reading:
     lowered = text.lower()  # searched without IGNORECASE, which is ten times slower
     if len(lowered) != len(text):  # a rare letter that lower-cases to two: quote the lowered text
         text = lowered
-    phase = _global_phase(lowered)
-    return Reading(replies=_replies(text, lowered, phase), network=_network(text, lowered), phase=phase,
-                   tls=_TLS_LAYER.search(lowered) is not None)
+    lines, lowered_lines = text.splitlines(), lowered.splitlines()
+    conversation = _conversation(lowered_lines)
+    phase = _global_phase(lowered, conversation)
+    return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
+                   phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
+                   tls_started=conversation.tls)
 
 
 # --------------------------------------------------------------------------------------------------
 # Replies
 
 
-def _replies(text: str, lowered: str, phase: Phase | None) -> tuple[ReplySeen, ...]:
+def _replies(lines: list[str], lowered: list[str], phase: Phase | None,
+             conversation: _Conversation) -> tuple[ReplySeen, ...]:
     seen: dict[tuple[int | None, str | None], ReplySeen] = {}
-    for line, lowered_line in zip(text.splitlines(), lowered.splitlines(), strict=True):
-        for reply in _replies_in_line(line, lowered_line, phase):
+    for number, (line, lowered_line) in enumerate(zip(lines[:_MAX_LINES], lowered, strict=False)):
+        for reply in _replies_in_line(line, lowered_line, conversation.phases.get(number, phase)):
             seen.setdefault((reply.code, reply.enhanced), reply)
         if len(seen) >= MAX_FOUND:
             break
@@ -295,6 +322,9 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
             add(code, None, match.start(), match.end())
     for match in _CODE_AT_START.finditer(line):
         add(int(match.group(1)), None, match.start(1), match.end(1))
+    for match in _CONVERSATION.finditer(lowered):
+        if match.group(1):
+            add(int(match.group(1)), None, match.start(1), match.end(1))
     for match in _CODE_AFTER.finditer(lowered):
         if not _NOT_A_CODE_BEFORE.search(lowered[max(0, match.start() - 12):match.start()]):
             add(int(match.group(1)), None, match.start(1), match.end(1))
@@ -337,18 +367,46 @@ def _line_phase(line: str) -> Phase | None:  # `line` lower-cased
     return None
 
 
-def _global_phase(text: str) -> Phase | None:  # `text` lower-cased
-    refused = _REFUSED.search(text)
-    if refused:  # a transcript: the last command sent before the first refusal
-        commands = [match for match in _SENT.finditer(text, 0, refused.start())]
-        for match in reversed(commands):
-            phase = _COMMAND_PHASE.get(match.group(1))
-            if phase is not None:
-                return phase
+def _global_phase(text: str, conversation: _Conversation) -> Phase | None:  # `text` lower-cased
+    if conversation.refused_at is not None:
+        return conversation.refused_at
     for pattern, phase in _STAGE_WORDS:
         if pattern.search(text):
             return phase
     return None
+
+
+@dataclass
+class _Conversation:
+    """What a quoted conversation shows: whether the server greeted, whether TLS began, and the command
+    the first refusal answered."""
+
+    greeted: bool = False
+    tls: bool = False
+    refused_at: Phase | None = None
+    phases: dict[int, Phase] = field(default_factory=dict)  # line number -> the last command sent by then
+
+
+def _conversation(lines: list[str]) -> _Conversation:  # `lines` lower-cased
+    seen = _Conversation()
+    command: str | None = None
+    for number, line in enumerate(lines[:_MAX_LINES]):
+        for match in _CONVERSATION.finditer(line):
+            code, verb = match.group(1), match.group(2)
+            if verb:
+                command = verb
+            elif code == "354":  # the message follows: a refusal now answers its end
+                command = "."
+            elif code == "220":
+                seen.greeted = True
+                seen.tls = seen.tls or command == "starttls"
+            elif code[0] in "45" and seen.refused_at is None and command in _COMMAND_PHASE:
+                seen.refused_at = _COMMAND_PHASE[command]
+            if code:
+                seen.greeted = True
+        if command in _COMMAND_PHASE:
+            seen.phases[number] = _COMMAND_PHASE[command]
+    return seen
 
 
 # --------------------------------------------------------------------------------------------------
