@@ -69,7 +69,15 @@ _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any re
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
-_PORT = re.compile(r"(?:\bport[\s:=]+|[\w\]]:)(\d{2,5})\b", re.IGNORECASE)
+# A port: "port 465", "port=465", JSON's "port":465, Jakarta Mail's "port: smtp.example.com, 587", or after a
+# host ("smtp.example.com:465", "[::1]:25"); never the minutes of a time ("10:25:30").
+_PORT = re.compile(
+    r"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]:)(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
+)
+# Text that was escaped to be carried inside another format: a JSON string (\n, \", \u003c), a quoted
+# repr. Read as it was before.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([nrt\"'/\\]))")
+_ESCAPED = {"n": "\n", "r": "", "t": " ", '"': '"', "'": "'", "/": "/", "\\": "\\"}
 _KNOWN_PORTS = {25, 465, 587, 2525}
 _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
@@ -182,7 +190,7 @@ def _clues(failure: Diagnosable, port: int | None) -> _Clues:
         # (`550+5.7.60+SMTP;+Client+does+not...`), are words again.
         clues.original = _PLUS_JOINED.sub(lambda found: found.group(0).replace("+", " "), "\n".join(clues.lines))
         normal, clues.marks = _normalise(clues.original)
-        clues.text = normal.lower()
+        clues.text = _searchable(normal)
         if len(clues.text) != len(normal):  # a rare letter that lower-cases to two: quote the searched text
             clues.original, clues.marks = clues.text, [(0, 0)]
         _read_structure(clues)
@@ -194,6 +202,10 @@ def _read_structure(clues: _Clues) -> None:
     clues.reading = read(clues.original)
     clues.phase = clues.phase or clues.reading.phase
     if clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
+        clues.tls = True
+    if clues.reading.greeted and clues.greeted is None:  # a quoted conversation shows the server's replies
+        clues.greeted = clues.connected = True
+    if clues.reading.tls_started and clues.tls is None:
         clues.tls = True
     if clues.phase in _AFTER_GREETING and clues.greeted is None:  # a command was answered: a server had greeted
         clues.greeted = clues.connected = True
@@ -213,6 +225,8 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
         text = text[: MAX_TEXT // 2] + "\n" + text[-MAX_TEXT // 2:]
     if _looks_binary(text):
         return _Clues()
+    if "\\" in text:
+        text = _ESCAPE.sub(_unescape, text)
     lines = text.splitlines()
     clues = _Clues(lines=lines)
     clues.port = _port_in(lines)
@@ -224,6 +238,13 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
     if "tls started" in lowered:  # swaks, and our own transcripts
         clues.tls = True
     return clues
+
+
+def _unescape(found: re.Match[str]) -> str:
+    if found.group(1):
+        character = chr(int(found.group(1), 16))
+        return character if character.isprintable() or character == "\n" else " "
+    return _ESCAPED[found.group(2)]
 
 
 def _looks_binary(text: str) -> bool:
@@ -294,6 +315,12 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
         last = found.end()
     pieces.append(text[last:])
     return "".join(pieces), marks
+
+
+def _searchable(text: str) -> str:
+    """Lower-cased, with OpenSSL's reason codes read as its reason strings: `[SSL: WRONG_VERSION_NUMBER]` and
+    `wrong version number` are one symptom (the same length, so positions still line up)."""
+    return text.lower().replace("_", " ")
 
 
 def _quote(clues: _Clues, start: int, end: int) -> str:
@@ -456,7 +483,7 @@ def _patterns() -> tuple[_Pattern, ...]:
     patterns = []
     for entry in CATALOG:
         for symptom in entry.symptoms:
-            normal = _normalise(symptom.text)[0].lower()
+            normal = _searchable(_normalise(symptom.text)[0])
             fragments = tuple(f.strip() for f in normal.split(_WILDCARD) if f.strip())
             patterns.append(_Pattern(entry.id, symptom, fragments))
     return tuple(patterns)

@@ -148,41 +148,46 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.MULTILINE)) for kind, pattern in (
         (Network.NAME_TEMPORARY,
          r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
-         r"wsatry_again|server misbehaving|temporary error during hostname resolution"),
+         r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
+         r"lookup [^\n]{1,120}i/o timeout|query\w* etimeout|dns[^\n]{0,20}timed? ?out"),
         (Network.NAME_NOT_FOUND,
          r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
-         r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could not resolve host|"
+         r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
          r"no address associated with hostname|\[errno -[25]\]|failed to lookup address information|"
-         r"bad hostname|host not found|unknown host|the smtp host was not found|"
-         r"php_network_getaddresses|name resolution failed|nxdomain"),
+         r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
+         r"php_network_getaddresses|name resolution failed|nxdomain|remote name could not be resolved|"
+         r"(?:cannot|unable to|failed to) resolve"),
         (Network.REFUSED,
          r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
-         r"actively refused|couldn't connect to server|refused \(111\)"),
+         r"actively refused|couldn't connect to server|refused \(111\)|connection was refused|connect call failed"),
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception"),
+         r"noroutetohostexception|network unreachable|host unreachable"),
         (Network.CONNECT_TIMEOUT,
          r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
-         r"net::opentimeout|opentimeout|execution expired|dial tcp[^\n]{0,80}i/o timeout|"
+         r"net::opentimeout|opentimeout|execution expired|dial tcp [^\n]{0,80}i/o timeout|"
          r"connection timeout|timeout was reached|failed to connect[^\n]{0,120}timed? ?out|connect: timeout|"
-         r"timed out \(110\)"),
+         r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
          r"with 0 bytes received|waiting for server response|server response timeout|"
-         r"connection to \"[^\"\n]{1,200}\" timed out|"
-         r"unexpectedly closed: timed out|sockettimeoutexception: read"),
+         r"connection to \"[^\"\n]{1,200}\" timed out|timed out waiting for|read operation timed out|"
+         r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
-         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]"),
+         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
+         r"econnaborted|connection was aborted|connection aborted|\b10053\b"),
         (Network.CLOSED,
-         r"(?:^|:\s)eof\s*$|\[eof\]|eoferror|end of file reached|unexpected[ _]eof while reading|"
+         r"(?:^|[:=]\s*)[\"']?eof[\"']?\s*(?:[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
+         r"unexpected[ _]eof(?:[ _]while[ _]reading|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|unexpected end of file|0 bytes from the transport stream|"
          r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
-         r"empty reply from server|connection closed by (?:foreign|remote) host|"
-         r"\(-1, b?(?:''|\"\")"),
+         r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
+         r"\(-1, b?(?:''|\"\")|connection lost|server disconnected|socket hang up|"
+         r"got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
          r"socket\.timeout|timeout::error|timeout error"),
@@ -192,13 +197,15 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
 _TLS_LAYER = re.compile(
     r"ssl routines|tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
     r"tls handshake|handshake fail|\btls: |ssl/tls|secure tls connection|ssl_error_|ssl operation failed|"
-    r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number"
+    r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number|invalid peer certificate|"
+    r"received fatal alert|peer is incompatible|corrupt message|schannel|sec_e_|sslstream|ssl connect error|"
+    r"authentication failed because the remote party|tls error|handshake_failure|the remote certificate"
 )
 # The most specific kind found hides the vaguer ones it implies.
 _IMPLIED = {
     Network.CONNECT_TIMEOUT: {Network.TIMEOUT},
     Network.READ_TIMEOUT: {Network.TIMEOUT, Network.CLOSED},
-    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND},
+    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND, Network.TIMEOUT},
 }
 
 
