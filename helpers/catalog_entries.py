@@ -189,6 +189,14 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="On 587 connect in plaintext and call STARTTLS (smtplib.SMTP + starttls, Go c.StartTLS), or use port 465.",
         **_settings(587),
+        words=(
+            r"wrong version number",
+            r"unrecognized ssl message|unknown protocol|packet length too long",
+            r"first record does not look like a tls handshake",
+            r"corrupt message of type invalidcontenttype|invalidmessage\(invalidcontenttype\)",
+            r"unexpected packet format|token supplied to the function is invalid|sec e invalid token",
+            r"reserved for plain-text connections",
+        ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         symptoms=(
             Symptom("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", PYTHON),
@@ -239,6 +247,11 @@ CATALOG: tuple[Entry, ...] = (
             "STARTTLS is missing; check from another network."
         ),
         **_settings(465),
+        words=(
+            r"starttls[^\n]{0,30}not (?:supported|advertised|offered|available)",
+            r"(?:does not|doesn't|did not|not) (?:support|advertise|offer)[^\n]{0,30}starttls",
+            r"requested ssl level failed|server does not support secure connections",
+        ),
         rfcs=(_RFC3207_4, _RFC3207_6, _RFC8314_33),
         replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
         symptoms=(
@@ -275,6 +288,9 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Retry later, or use port 465; tell the provider. Never continue the session without TLS.",
         **_settings(465),
+        words=(
+            r"tls not available due to|tls (?:is )?(?:currently |temporarily )?unavailable|starttls denied",
+        ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         replies=(Reply(454, "4.7.0", Phase.STARTTLS), Reply(454, None, Phase.STARTTLS)),
         symptoms=(
@@ -303,6 +319,11 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call starttls() (with a verifying context) before login() and sending, or use port 465.",
         **_settings(587),
+        words=(
+            r"must issue a starttls|starttls (?:is |command )?(?:required|first)|use starttls first",
+            r"(?:encryption|tls|ssl) (?:is )?required|requires? (?:encryption|tls|starttls|a tls connection)",
+            r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|before) (?:tls|starttls)",
+        ),
         rfcs=(_RFC3207_4, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
                  Reply(None, "5.7.10")),
@@ -337,6 +358,11 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call starttls() before login(); to send with a login, use the submission port 587 or 465, not 25.",
         **_settings(587),
+        words=(
+            r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth",
+            r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
+            r"does not support authentication|no compatible authentication mechanism",
+        ),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
@@ -367,6 +393,10 @@ CATALOG: tuple[Entry, ...] = (
             "their value); to log in, use the provider's submission port 587 or 465, not 25."
         ),
         **_settings(587),
+        words=(
+            r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|user ?name)",
+            r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
+        ),
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
         replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
         symptoms=(
@@ -395,6 +425,12 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Use a mechanism the server lists: smtplib's login() picks one; in Go use smtp.PlainAuth over TLS.",
         **_settings(465),
+        words=(
+            r"unrecognized authentication type|(?:unsupported|unknown|invalid|unrecognized) (?:sasl |authentication |auth )(?:mechanism|type|method)",
+            r"mechanism[^\n]{0,30}not (?:supported|available|recognized|permitted|allowed)",
+            r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
+            r"no authentication mechanisms supported by both|requested type not available",
+        ),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
         symptoms=(
@@ -423,6 +459,12 @@ CATALOG: tuple[Entry, ...] = (
             "the environment, not from code. Do not retry in a loop: servers block after a few failures."
         ),
         **_settings(465),
+        words=(
+            r"authentication (?:failed(?! because)|unsuccessful|credentials invalid|failure|rejected)",
+            r"(?:invalid|incorrect|bad|wrong) (?:user ?name|login|password|credentials|authentication data|user)",
+            r"(?:user ?name and |user ?name or )?password (?:not accepted|incorrect|is incorrect|is wrong|rejected)",
+            r"login (?:failed|denied|incorrect)|authenticationinvalidcredentials|credentials (?:are )?(?:invalid|incorrect)",
+        ),
         rfcs=(_RFC4954_4, _RFC4954_6),
         replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
                  Reply(None, "5.7.8")),
@@ -450,6 +492,9 @@ CATALOG: tuple[Entry, ...] = (
         why="Accounts with 2-step verification cannot use their normal password over SMTP.",
         fix="Create an app password (or use OAuth2) and log in with it.",
         **_settings(465, host="smtp.gmail.com"),
+        words=(
+            r"application-specific password|app password|log ?in via your web browser|invalidsecondfactor|webloginrequired|less secure app",
+        ),
         rfcs=(_RFC4954_6,),
         replies=(Reply(534, "5.7.9"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
         symptoms=(
@@ -470,6 +515,10 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Have the admin enable authenticated SMTP for the mailbox, or switch to OAuth2 (XOAUTH2) or Graph.",
         **_settings(587, host="smtp.office365.com"),
+        words=(
+            r"smtpclientauthentication is disabled|basic auth(?:entication)? is (?:disabled|not supported|blocked)",
+            r"smtp auth(?:entication)? (?:is )?disabled|authenticated smtp (?:is )?disabled",
+        ),
         rfcs=(_RFC4954_6,),
         replies=(Reply(535, "5.7.139"), Reply(550, "5.7.30"), Reply(None, "5.7.139")),
         symptoms=(
@@ -494,6 +543,10 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call login() (after starttls() on 587) before sending.",
         **_settings(587),
+        words=(
+            r"authentication (?:is )?required|not authenticated|must authenticate|unauthenticated senders",
+            r"please authenticate|requires? authentication|login required|sender address rejected: not logged in",
+        ),
         rfcs=(_RFC6409_43, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.57"), Reply(530, "5.7.1"),
                  Reply(530, None, Phase.MAIL), Reply(554, "5.7.1", Phase.RCPT), Reply(None, "5.7.57")),
@@ -548,6 +601,12 @@ if err := client.Mail(from); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"not owned by user|email address is not verified|identities failed the check|not a verified",
+            r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|doesn't match)",
+            r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
+            r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)",
+        ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
                  Reply(553, None, Phase.MAIL)),
@@ -581,6 +640,9 @@ if err := client.Mail(from); err != nil {
             "as an alias of your mailbox)."
         ),
         **_settings(587, host="smtp.office365.com"),
+        words=(
+            r"sendasdenied|permissions? to send as this sender|not allowed to send as",
+        ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(554, "5.2.0", Phase.END_OF_DATA), Reply(550, "5.7.60"), Reply(554, "5.2.252"),
                  Reply(None, "5.7.60")),
@@ -627,6 +689,9 @@ from := "you@example.com" // an address, not a host name
 msg := []byte("From: You <" + from + ">\\r\\nTo: someone@example.net\\r\\nSubject: Hello\\r\\n" +
 	"Date: " + time.Now().Format(time.RFC1123Z) + "\\r\\n\\r\\nHi!\\r\\n")
 ''',
+        words=(
+            r"must match your authenticated|spoofed email|from header[^\n]{0,30}(?:does not|doesn't|must) match",
+        ),
         rfcs=(Rfc(5322, "3.6.2", "the From: field holds the author's mailbox address"), _RFC6409_63),
         symptoms=(
             Symptom("lab", "must match your authenticated email domain", "../shared/reference/case-study-gist.txt",
@@ -672,6 +737,9 @@ if err := client.Mail(sender.Address); err != nil { // the bare address in the e
 }
 msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name in the header
 ''',
+        words=(
+            r"(?:sender|recipient|mailbox)? ?address syntax|malformed (?:address|mailbox)|not in the form required for an e-mail address",
+        ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
         replies=(Reply(501, "5.1.7", Phase.MAIL), Reply(555, "5.5.2", Phase.MAIL), Reply(501, "5.1.3", Phase.RCPT),
@@ -698,6 +766,10 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         ),
         fix="Submit through your provider's submission port (465 or 587) with a login.",
         **_settings(465),
+        words=(
+            r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed|refused)|unable to relay",
+            r"not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay|allowed rcpthosts",
+        ),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
         replies=(Reply(554, "5.7.1", Phase.RCPT), Reply(550, "5.7.1", Phase.RCPT), Reply(550, None, Phase.RCPT),
                  Reply(550, "5.7.64")),
@@ -730,6 +802,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             "add a DMARC record; or send through the provider that hosts your domain's mail."
         ),
         **_settings(587),
+        words=(
+            r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated (?:mail|email|message)",
+        ),
         rfcs=(Rfc(7208, "2.6", "SPF results: pass, fail, softfail, none"),
               Rfc(6376, "6.3", "DKIM signature verification results"),
               Rfc(7372, "3", "enhanced codes X.7.20-X.7.26 for failed email authentication")),
@@ -960,6 +1035,9 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
 	}
 }
 ''',
+        words=(
+            r"server (?:is )?(?:too )?busy|too busy|shutting down|(?:service|server) (?:is )?temporarily unavailable",
+        ),
         rfcs=(_RFC5321_3_8, _RFC5321_4541),
         replies=(Reply(421, None, Phase.GREETING), Reply(421, "4.3.2"), Reply(421, None)),
         symptoms=(
@@ -980,6 +1058,9 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
         why="A wrong port or host: a web server, a proxy or another service listens there.",
         fix="Check the host and the port in the provider's documentation: 465 or 587 for submission.",
         **_settings(465),
+        words=(
+            r"http/1\.[01] \d{3}|<html|<!doctype",
+        ),
         rfcs=(Rfc(5321, "3.1", "session initiation: the server's first reply is the 220 greeting"),),
         symptoms=(
             Symptom("python", "SMTPConnectError: (-1, b'", PYTHON, note="smtplib could not read a reply code"),
@@ -1019,6 +1100,10 @@ for message in batch:
     send(message)
 ''',
         fix_go=go_code(465),
+        words=(
+            r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|server not connected",
+            r"(?:is|was) not connected|must be connected",
+        ),
         rfcs=(_RFC5321_3_8, _RFC5321_4532),
         replies=(Reply(421, "4.4.2"),),
         network=(Network.CLOSED,),
@@ -1056,6 +1141,12 @@ for message in batch:
             "have the server send its full chain. Never turn verification off."
         ),
         **_settings(465, ca_file="company-ca.pem"),
+        words=(
+            r"self[- ]signed|unknown (?:certificate )?(?:authority|issuer|ca)\b|unable to get (?:local )?issuer certificate",
+            r"unable to verify the first certificate|certification path|pkix path|untrusted ?root|unknownissuer",
+            r"(?:authority|root certificate|ca|certificate) (?:that )?(?:is |was )?not trusted|not issued by a trusted",
+            r"peer certificate cannot be authenticated",
+        ),
         rfcs=(_RFC8314_5, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: unable to get local issuer certificate", PYTHON),
@@ -1098,6 +1189,13 @@ for message in batch:
         ),
         fix="Connect by the name on the certificate (the provider's documented host name); never skip the name check.",
         **_settings(465),
+        words=(
+            r"hostname mismatch|ip address mismatch|host ?name[^\n]{0,30}(?:does not|doesn't|did not) match",
+            r"does not match (?:the )?(?:server |target )?(?:certificate|host)|did not match (?:the )?(?:expected|target)",
+            r"not valid for (?:name|any names)|certificate is valid for [^\n]{1,80}, not|certificate is not valid for",
+            r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames|notvalidforname",
+            r"name ?mismatch|target principal name is incorrect|cn name does not match|no (?:subject alternative )?(?:dns )?name matching|failed host verification",
+        ),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: IP address mismatch, certificate is not valid for", PYTHON),
@@ -1137,6 +1235,9 @@ for message in batch:
             "\"subjectAltName=DNS:mail.example.com\", or any ACME client). Nothing to change in the code."
         ),
         **_settings(465),
+        words=(
+            r"legacy common name",
+        ),
         rfcs=(_RFC6125_6, _RFC5280_san),
         symptoms=(
             Symptom("go", "x509: certificate relies on legacy Common Name field", GO_SRC + "crypto/x509/verify.go#L104",
@@ -1158,6 +1259,9 @@ for message in batch:
             "Nothing to change in the code, and do not disable verification."
         ),
         **_settings(465),
+        words=(
+            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|not within its validity period|validity check failed|cert has expired|certificateexpired",
+        ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
             Symptom("python", "certificate verify failed: certificate has expired", PYTHON),
@@ -1195,6 +1299,9 @@ for message in batch:
             "80), or configure the proxy for them. Do not switch certificate checks off."
         ),
         **_settings(465),
+        words=(
+            r"revocation (?:status|server|function|check)|unable to (?:get certificate crl|check revocation)|revocationstatusunknown|offlinerevocation|\bocsp\b",
+        ),
         rfcs=(Rfc(5280, "6.3", "CRL validation"),
               Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
         symptoms=(
@@ -1231,6 +1338,13 @@ for message in batch:
             "level to reach it."
         ),
         **_settings(465),
+        words=(
+            r"protocol version|unsupported protocol|no protocols available|no appropriate protocol",
+            r"no (?:shared|common) cipher|no cipher suites? (?:supported|in common)|nociphersuitesincommon",
+            r"handshake failure|handshakefailure|common algorithm|dh key too small|inappropriate fallback",
+            r"insufficient security|did not support a suitable tls version|acceptable set of security parameters",
+            r"tls ?(?:v|version )?1\.[01] (?:(?:is|are) )?(?:not supported|disabled|deprecated)|servers?doesnotsupporttls12or13|unsafe legacy renegotiation",
+        ),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
         replies=(Reply(421, "4.7.66"), Reply(None, "4.7.66")),
@@ -1276,6 +1390,10 @@ for message in batch:
         ),
         fix="Connect by host name (so SNI is sent), keep Python/OpenSSL current, try the other submission port.",
         **_settings(587),
+        words=(
+            r"eof occurred in violation of protocol|disconnected before secure tls connection|remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|tls handshake eof",
+            r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes",
+        ),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
         symptoms=(
@@ -1339,6 +1457,9 @@ if err != nil {
 }
 config := &tls.Config{ServerName: host, Certificates: []tls.Certificate{pair}}
 ''',
+        words=(
+            r"unexpected keyword argument '(?:keyfile|certfile)'",
+        ),
         rfcs=(Rfc(8446, "4.4.2", "the client's certificate, when the server asks for one"),),
         symptoms=(
             Symptom("python", "starttls() got an unexpected keyword argument 'keyfile'", CPYTHON_312_SMTPLIB,
@@ -1413,6 +1534,11 @@ if ok, size := client.Extension("SIZE"); ok {
 	}
 }
 ''',
+        words=(
+            r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
+            r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|permitted) (?:message )?size",
+            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation",
+        ),
         rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
               Rfc(3463, "3.4", "X.3.4 message too big for system")),
         replies=(Reply(552, "5.3.4"), Reply(552, "5.2.3"), Reply(None, "5.3.4"), Reply(None, "5.2.3"),
@@ -1465,6 +1591,9 @@ if err := client.Mail(from); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) (?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|exceeded)",
+        ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
@@ -1498,6 +1627,11 @@ if err := client.Auth(auth); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"too many (?:login|auth|authentication|connections?|messages|emails|mails|requests|attempts|concurrent|errors|invalid|bad|failed|sessions|commands)",
+            r"rate ?limit|sending rate|throttl|concurrent connections? limit|connection limit|slow down",
+            r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|minute|second)|ratelimit",
+        ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(
@@ -1543,6 +1677,9 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
 	}
 }
 ''',
+        words=(
+            r"gr[ea]y ?-?list",
+        ),
         rfcs=(Rfc(6647, "1", "greylisting: temporarily degraded service to unknown clients"), _RFC5321_4541),
         replies=(Reply(450, "4.2.0", Phase.RCPT), Reply(451, "4.7.1", Phase.RCPT), Reply(450, "4.7.1", Phase.RCPT),
                  Reply(451, None, Phase.RCPT), Reply(450, None, Phase.RCPT)),
@@ -1579,6 +1716,9 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
 	to = "joerg@example.com" // net/smtp adds SMTPUTF8 to MAIL only when the server offers it
 }
 ''',
+        words=(
+            r"smtputf8|internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
+        ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
               Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),
               Rfc(6531, "3.3", "the extended address syntax that allows UTF-8")),
@@ -1620,6 +1760,9 @@ msg := []byte("From: " + from + "\\r\\nTo: " + to + "\\r\\nSubject: " + subject 
 	"MIME-Version: 1.0\\r\\nContent-Type: text/plain; charset=UTF-8\\r\\n" +
 	"Content-Transfer-Encoding: base64\\r\\n\\r\\n" + body + "\\r\\n")
 ''',
+        words=(
+            r"'ascii' codec can't encode|message contains non-ascii",
+        ),
         rfcs=(Rfc(5321, "2.4", "unextended SMTP carries 7-bit US-ASCII only; 8BITMIME needs MIME encoding"),),
         symptoms=(_UNICODE_PY,),
     ),
@@ -1651,6 +1794,9 @@ if err := w.Close(); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"lines? (?:is |are )?too long|line length|lines? (?:longer than|exceed)|(?:maximum|max) line|too long for transport",
+        ),
         rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
               Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),
         symptoms=(
@@ -1690,6 +1836,9 @@ if err := w.Close(); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"bare (?:<)?lf|bare line ?feed|barelinefeed|smtplf|naked (?:lf|line ?feed)|lone lf",
+        ),
         rfcs=(Rfc(5321, "2.3.8", "lines end in CR LF; a bare CR or LF is not a line ending"),),
         replies=(Reply(550, "5.6.11"), Reply(None, "5.6.11")),
         symptoms=(
@@ -1718,6 +1867,10 @@ if err := w.Close(); err != nil {
         ),
         fix="Introduce yourself with your host's real name: smtplib local_hostname=, Go c.Hello(name).",
         **_settings(587, ehlo_name="app1.example.com"),
+        words=(
+            r"(?:helo|ehlo)[^\n]{0,40}(?:rejected|invalid|not (?:a )?(?:fqdn|fully)|fully.qualified|malformed|forged)",
+            r"need fully.qualified|invalid (?:helo|ehlo)",
+        ),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),
         symptoms=(

@@ -64,6 +64,7 @@ _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itse
 _REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
 _STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
+_WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
@@ -350,6 +351,7 @@ class _Case:
     symptom: float = 0.0
     reply: float = 0.0
     network: float = 0.0
+    words: float = 0.0
     evidence: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -372,6 +374,14 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
+    for entry_id, pattern in _word_patterns():
+        found = pattern.search(clues.text)
+        if found is not None:
+            case = cases[entry_id]
+            case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+            quoted = _quote(clues, found.start(), found.end())
+            if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
+                case.add(quoted, "words")
     for reply in clues.reading.replies:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
@@ -389,7 +399,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     ambiguous = _ambiguous_texts()
     matches = []
     for case in cases.values():
-        score = case.symptom + case.reply + case.network
+        score = case.symptom + case.reply + case.network + case.words
         if score <= 0:
             continue
         notes = []
@@ -398,7 +408,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             adjustment, why = rule(clues)
             # Context decides between the meanings of evidence that has several (an ambiguous symptom, a
             # network error); it rules out anything, but it does not promote a mere reply-code match.
-            if adjustment < 0 or case.texts or case.network:
+            if adjustment < 0 or case.texts or case.network or case.words:
                 score += adjustment
             if why and (case.texts & ambiguous or case.network):
                 notes.append(why)
@@ -418,7 +428,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
-        matches.append((match, bool(case.texts) or score >= _NAMED))
+        matches.append((match, bool(case.texts or case.words) or score >= _NAMED))
     return matches
 
 
@@ -487,6 +497,12 @@ def _patterns() -> tuple[_Pattern, ...]:
             fragments = tuple(f.strip() for f in normal.split(_WILDCARD) if f.strip())
             patterns.append(_Pattern(entry.id, symptom, fragments))
     return tuple(patterns)
+
+
+@functools.cache
+def _word_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((entry.id, re.compile("|".join(f"(?:{words})" for words in entry.words), re.MULTILINE))
+                 for entry in CATALOG if entry.words)
 
 
 @functools.cache
