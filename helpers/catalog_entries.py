@@ -39,9 +39,13 @@ GO_SRC = "https://github.com/golang/go/blob/go1.19.8/src/"
 CPYTHON_SMTPLIB = "https://github.com/python/cpython/blob/v3.11.7/Lib/smtplib.py"
 CPYTHON_312_SMTPLIB = "https://github.com/python/cpython/blob/v3.12.1/Lib/smtplib.py"
 SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
+PHPMAILER_SRC = "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/PHPMailer.php"
 
 # Providers' documentation.
 GMAIL_ERRORS = "https://support.google.com/a/answer/3726730"
+SES_QUOTAS = "https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html"
+DOTNET_SECURITY = ("https://github.com/dotnet/runtime/blob/015510cac22b172696e9c2ac95ffcf18078e1617/src/libraries/"
+                   "System.Net.Security/src/Resources/Strings.resx")
 M365_SMTP_AUTH = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
                   "authenticated-client-smtp-submission")
 
@@ -107,6 +111,11 @@ _PHPMAILER_CONNECT = Symptom(
     "php", "SMTP Error: Could not connect to SMTP host.", PHPMAILER, generic=True,
     note="PHPMailer says this for any failure to connect or to start TLS; set SMTPDebug = 2 to see which",
 )
+_PHPMAILER_CONNECT_FAILED = Symptom(
+    "php", "SMTP connect() failed.", PHPMAILER_SRC, generic=True,
+    note="PHPMailer's other words for a failure to connect or to start TLS (PHPMailer 5 says only this); "
+         "SMTPDebug = 2 shows which",
+)
 _PHPMAILER_AUTH = Symptom(
     "php", "SMTP Error: Could not authenticate.", PHPMAILER, generic=True,
     note="PHPMailer says this for any failed login; set SMTPDebug = 2 to see the server's reply",
@@ -115,6 +124,10 @@ _DOTNET_CERT = Symptom(
     "dotnet", "The remote certificate is invalid according to the validation procedure",
     "https://github.com/i4004/Simplify/issues/92", generic=True,
     note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
+)
+_DOTNET_CERT_REJECTED = Symptom(
+    "dotnet", "The remote certificate was rejected by … RemoteCertificateValidationCallback", DOTNET_SECURITY,
+    generic=True, note=".NET 5 and later, whenever validation fails: the chain status names the reason",
 )
 _DOTNET_TLS_CLOSED = Symptom(
     "dotnet", "Authentication failed because the remote party has closed the transport stream",
@@ -170,6 +183,7 @@ CATALOG: tuple[Entry, ...] = (
             _TIMEOUT_SWAKS,
             _JAVA_BAD_GREETING,
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -225,6 +239,7 @@ CATALOG: tuple[Entry, ...] = (
                     "https://github.com/jstedfast/MailKit/issues/889", generic=True,
                     note="MailKit 2.x offers this or an untrusted certificate; on 587 or 25 it is the port"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -464,6 +479,7 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:invalid|incorrect|bad|wrong) (?:user ?name|login|password|credentials|authentication data|user)",
             r"(?:user ?name and |user ?name or )?password (?:not accepted|incorrect|is incorrect|is wrong|rejected)",
             r"login (?:failed|denied|incorrect)|authenticationinvalidcredentials|credentials (?:are )?(?:invalid|incorrect)",
+            r"could not authenticate",
         ),
         rfcs=(_RFC4954_4, _RFC4954_6),
         replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
@@ -872,9 +888,13 @@ if _, err := net.LookupHost(host); err != nil {
         rfcs=(Rfc(6761, "6.4", "the .invalid top-level domain never resolves"),
               Rfc(5321, "5.1", "locating the target host: MX records, then the address")),
         network=(Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY),
+        words=(
+            r"lookup [^\n]{1,100}(?:no such host|i/o timeout|server misbehaving)",  # Go's resolver, in dial's words
+        ),
         symptoms=(
             Symptom("go", "no such host", GO_SRC + "net/net.go#L621"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -904,6 +924,7 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("swaks", "IO::Socket::…: connect: timeout", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -928,6 +949,7 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("swaks", "IO::Socket::…: connect: Connection refused", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -1037,6 +1059,7 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
 ''',
         words=(
             r"server (?:is )?(?:too )?busy|too busy|shutting down|(?:service|server) (?:is )?temporarily unavailable",
+            r"temporary (?:system|server) (?:problem|error)",
         ),
         rfcs=(_RFC5321_3_8, _RFC5321_4541),
         replies=(Reply(421, None, Phase.GREETING), Reply(421, "4.3.2"), Reply(421, None)),
@@ -1170,7 +1193,9 @@ for message in batch:
                     note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
             _CERT_VERIFY_FAILED,
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -1214,6 +1239,7 @@ for message in batch:
             Symptom("dotnet", "RemoteCertificateNameMismatch", "https://learn.microsoft.com/en-us/dotnet/api/"
                     "system.net.security.sslpolicyerrors", note="SslPolicyErrors"),
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
             # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
         ),
     ),
@@ -1260,7 +1286,8 @@ for message in batch:
         ),
         **_settings(465),
         words=(
-            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|not within its validity period|validity check failed|cert has expired|certificateexpired",
+            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|notvalidyet|"
+            r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|validity check failed|cert has expired|certificateexpired",
         ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
@@ -1276,6 +1303,7 @@ for message in batch:
                     "java.base/java/security/cert/CertificateExpiredException.html"),
             _CERT_VERIFY_FAILED,
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
         ),
     ),
     Entry(
@@ -1339,7 +1367,7 @@ for message in batch:
         ),
         **_settings(465),
         words=(
-            r"protocol version|unsupported protocol|no protocols available|no appropriate protocol",
+            r"protocol ?version|unsupported protocol|no protocols available|no appropriate protocol",
             r"no (?:shared|common) cipher|no cipher suites? (?:supported|in common)|nociphersuitesincommon",
             r"handshake failure|handshakefailure|common algorithm|dh key too small|inappropriate fallback",
             r"insufficient security|did not support a suitable tls version|acceptable set of security parameters",
@@ -1392,7 +1420,7 @@ for message in batch:
         **_settings(587),
         words=(
             r"eof occurred in violation of protocol|disconnected before secure tls connection|remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|tls handshake eof",
-            r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes",
+            r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
         ),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
@@ -1592,12 +1620,16 @@ if err := client.Mail(from); err != nil {
 }
 ''',
         words=(
-            r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) (?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|exceeded)",
+            r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) "
+            r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|exceeded)",
+            r"credits? exceeded|daily message quota",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
             Symptom("gmail", "Daily user sending limit exceeded", GMAIL_ERRORS, note="550 5.4.5"),
+            Symptom("amazon-ses", "454 Throttling failure: Daily message quota exceeded", SES_QUOTAS,
+                    note="a 454, but the 24-hour quota: retrying within the day does not help"),
             Symptom("gmail", "Daily sending quota exceeded", "http://blogjava.net/hwpok/archive/2010/05/28/322111.html",
                     note="550 5.4.5, the older wording"),
         ),
@@ -1636,6 +1668,8 @@ if err := client.Auth(auth); err != nil {
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(
             Symptom("gmail", "454 4.7.0 Too many login attempts", GMAIL_ERRORS),
+            Symptom("amazon-ses", "454 Throttling failure: Maximum sending rate exceeded", SES_QUOTAS,
+                    note="the account's messages-per-second limit"),
             Symptom("gmail", "421-4.7.0 Try again later, closing connection.", GMAIL_ERRORS),
             Symptom("python", "SMTPAuthenticationError: (454, b'4.7.0 Too many login attempts…", PYTHON),
             Symptom("node", "Invalid login: 454 4.7.0 Too many login attempts", NODE),
@@ -1725,6 +1759,7 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
         replies=(Reply(553, "5.6.7"), Reply(None, "5.6.7"), Reply(550, "5.6.7")),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTPUTF8 not supported by server", CPYTHON_SMTPLIB),
+            Symptom("php", "Server does not support SMTPUTF8 needed to send to Unicode addresses", PHPMAILER_SRC),
             Symptom("python", "One or more source or delivery addresses require internationalized email support, "
                     "but the server does not advertise the required SMTPUTF8 capability", PYTHON),
             Symptom("lab", "Error: strict ASCII mode", LAB, note="aiosmtpd's 500 reply, seen by Go and nodemailer"),

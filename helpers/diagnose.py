@@ -657,6 +657,21 @@ def _login_missing(c: _Clues) -> tuple[float, str]:
     return 0.0, ""
 
 
+def _no_auth_offered(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False or c.port == 25:
+        return _LEANING, ("decided by the conversation: the EHLO reply lists no AUTH" if c.port != 25 else
+                          "decided by the port: a port-25 relay takes no logins")
+    if c.reading.auth_offered:
+        return -_LEANING, "the EHLO reply did list AUTH"
+    return _login_missing(c)
+
+
+def _login_refused(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False or c.port == 25:
+        return -_LEANING, "the server offered no login at all: see auth-not-advertised"
+    return 0.0, ""
+
+
 def _not_smtp(c: _Clues) -> tuple[float, str]:
     if "http/1." in c.text:
         return _DECISIVE, "decided by the reply: the server answered in HTTP"
@@ -679,7 +694,8 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "non-ascii-body-as-str": _non_ascii_body,
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
-    "auth-not-advertised": _login_missing,
+    "auth-not-advertised": _no_auth_offered,
+    "bad-credentials": _login_refused,
     "not-smtp": _not_smtp,
     "ipv6-path": _ipv6_path,
 }

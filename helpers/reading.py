@@ -47,6 +47,10 @@ _CONVERSATION = re.compile(
     r"(?:([2-5]\d\d)(?=[ -]|$|[\"'\\])|(ehlo|helo|starttls|auth|mail from|rcpt to|data|bdat|quit|rset|noop)\b)",
     re.MULTILINE,
 )
+# The EHLO reply's lines (RFC 5321 section 4.1.1.1): AUTH among them (RFC 4954 section 3), or other keywords.
+_EHLO_AUTH = re.compile(r"\b250[- ]auth[ =]")
+_EHLO_KEYWORD = re.compile(r"\b250[- ](?:help|pipelining|size|8bitmime|starttls|enhancedstatuscodes|dsn|smtputf8|"
+                           r"chunking|etrn|vrfy)\b")
 # A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
@@ -180,8 +184,8 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
          r"econnaborted|connection was aborted|connection aborted|\b10053\b"),
         (Network.CLOSED,
-         r"(?:^|[:=]\s*)[\"']?eof[\"']?\s*(?:[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
-         r"unexpected[ _]eof(?:[ _]while[ _]reading|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|unexpected end of file|0 bytes from the transport stream|"
+         r"(?:^|[:=]\s*)[\"']?eof[\"']?(?:\s|[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
+         r"unexpected[ _]eof(?:[ _]while[ _]reading| received|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|unexpected end of file|0 bytes from the transport stream|"
          r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
@@ -195,7 +199,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
 )
 # Words of a TLS layer's error: the client was speaking TLS when it failed.
 _TLS_LAYER = re.compile(
-    r"ssl routines|tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
+    r"ssl routines|\[ssl: |tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
     r"tls handshake|handshake fail|\btls: |ssl/tls|secure tls connection|ssl_error_|ssl operation failed|"
     r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number|invalid peer certificate|"
     r"received fatal alert|peer is incompatible|corrupt message|schannel|sec_e_|sslstream|ssl connect error|"
@@ -247,6 +251,7 @@ class Reading:
     tls: bool = False  # the text reports an error of the TLS layer
     greeted: bool = False  # a quoted conversation shows a reply from the server
     tls_started: bool = False  # ...and that STARTTLS was accepted
+    auth_offered: bool | None = None  # ...and whether the EHLO reply listed AUTH (None: no EHLO reply shown)
 
     @property
     def kinds(self) -> set[Network]:
@@ -276,7 +281,7 @@ def read(text: str) -> Reading:
     phase = _global_phase(lowered, conversation)
     return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
                    phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
-                   tls_started=conversation.tls)
+                   tls_started=conversation.tls, auth_offered=_auth_offered(lowered))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -381,6 +386,12 @@ def _global_phase(text: str, conversation: _Conversation) -> Phase | None:  # `t
         if pattern.search(text):
             return phase
     return None
+
+
+def _auth_offered(text: str) -> bool | None:  # `text` lower-cased
+    if _EHLO_AUTH.search(text):
+        return True
+    return False if _EHLO_KEYWORD.search(text) else None
 
 
 @dataclass
