@@ -39,6 +39,7 @@ GO_SRC = "https://github.com/golang/go/blob/go1.19.8/src/"
 CPYTHON_SMTPLIB = "https://github.com/python/cpython/blob/v3.11.7/Lib/smtplib.py"
 CPYTHON_312_SMTPLIB = "https://github.com/python/cpython/blob/v3.12.1/Lib/smtplib.py"
 SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
+CURL_STRERROR = "https://github.com/curl/curl/blob/5c61e168698a72b87437d58ed728bcdea6d5db42/lib/strerror.c"
 PHPMAILER_SRC = "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/PHPMailer.php"
 
 # Providers' documentation.
@@ -94,16 +95,16 @@ _CLOSED_NODE = Symptom("node", "Connection closed unexpectedly", NODE,
                        note="ECONNECTION: the server hung up during a command")
 _GREETING_NODE = Symptom("node", "Greeting never received", NODE,
                          note="ETIMEDOUT after greetingTimeout (30 s by default)")
-_NO_BYTES_CURL = Symptom("curl", "(28) Operation timed out after … with 0 bytes received", CURL,
+_NO_BYTES_CURL = Symptom("curl", "Operation timed out after … with 0 bytes received", CURL,
                          note="connected, then not a byte before --max-time / --connect-timeout")
 _READ_TIMEOUT_GO = Symptom("go", "read tcp …: i/o timeout", GO, note="connected, then nothing before the deadline")
 _CLOSED_SWAKS = Symptom("swaks", "*** Remote host closed connection unexpectedly.", SWAKS,
                         note="swaks's message whenever the server closes")
 _TIMEOUT_SWAKS = Symptom("swaks", "<** Timeout (…) waiting for server response", SWAKS,
                          note="swaks's message when a reply does not come within --timeout")
-_READ_FAILED_CURL = Symptom("curl", "(56) response reading failed", CURL,
+_READ_FAILED_CURL = Symptom("curl", "response reading failed", CURL,
                             note="the errno curl adds varies; the server closed or sent something curl cannot read")
-_MAIL_530_CURL = Symptom("curl", "(55) MAIL failed: 530", CURL,
+_MAIL_530_CURL = Symptom("curl", "MAIL failed: 530", CURL,
                          note="curl shows the code only (add -v for the text); curl logs in only when AUTH is offered")
 _UNICODE_PY = Symptom("python", "UnicodeEncodeError: 'ascii' codec can't encode", PYTHON,
                       note="smtplib encodes commands and str messages as ASCII")
@@ -125,6 +126,16 @@ _DOTNET_CERT = Symptom(
     "https://github.com/i4004/Simplify/issues/92", generic=True,
     note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
 )
+# libcurl's own texts (curl_easy_strerror), as bindings (PHP, R, Python's pycurl) print them without curl's
+# "curl: (NN)" prefix.
+_CURL_PEER_NOT_OK = Symptom(
+    "curl", "SSL peer certificate or SSH remote key was not OK", CURL_STRERROR, generic=True,
+    note="CURLE_PEER_FAILED_VERIFICATION (60): the text after it (SSL certificate problem: ...) says why",
+)
+_CURL_SSL_CONNECT = Symptom(
+    "curl", "SSL connect error", CURL_STRERROR, generic=True,
+    note="CURLE_SSL_CONNECT_ERROR (35): any failed handshake; on 587 or 25 mostly TLS spoken to a plaintext port",
+)
 _DOTNET_CERT_REJECTED = Symptom(
     "dotnet", "The remote certificate was rejected by … RemoteCertificateValidationCallback", DOTNET_SECURITY,
     generic=True, note=".NET 5 and later, whenever validation fails: the chain status names the reason",
@@ -139,9 +150,9 @@ _JAVA_BAD_GREETING = Symptom(
     "java", "Got bad greeting from SMTP host", JAVA,
     note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
 )
-_RCPT_554_CURL = Symptom("curl", "(55) RCPT failed: 554", CURL,
+_RCPT_554_CURL = Symptom("curl", "RCPT failed: 554", CURL,
                          note="curl shows the code only: on 25 a relay refusal, on 587 or 465 a missing login")
-_WEIRD_REPLY_CURL = Symptom("curl", "(8) Weird server reply", CURL, generic=True,
+_WEIRD_REPLY_CURL = Symptom("curl", "Weird server reply", CURL, generic=True,
                             note="curl's message for any refusal after the data; the reply itself shows only with -v")
 
 # --------------------------------------------------------------------------------------------------
@@ -218,7 +229,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("node", "ssl3_get_record:wrong version number", NODE, note="code ESOCKET"),
             Symptom("node", "…wrong version number", "https://github.com/nodemailer/nodemailer/issues/1154",
                     note="ESOCKET"),
-            Symptom("curl", "(35) OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
+            Symptom("curl", "OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A00010B:SSL routines::wrong version number)",
                     SWAKS),
             Symptom("server", "wrong version number", CURL, generic=True,
@@ -238,6 +249,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("dotnet", "you are trying to connect to a port which does not support SSL/TLS",
                     "https://github.com/jstedfast/MailKit/issues/889", generic=True,
                     note="MailKit 2.x offers this or an untrusted certificate; on 587 or 25 it is the port"),
+            _CURL_SSL_CONNECT,
             _PHPMAILER_CONNECT,
             _PHPMAILER_CONNECT_FAILED,
         ),
@@ -279,7 +291,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("postfix", "502 5.5.1 Error: command not implemented", POSTFIX_SMTPD + "#L5561",
                     note="Postfix's answer to STARTTLS where it is not offered"),
             Symptom("exim", "STARTTLS command used when not advertised", EXIM_SMTP_IN + "#L5486", note="503"),
-            Symptom("curl", "(64) STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
+            Symptom("curl", "STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
             Symptom("swaks", "*** Host did not advertise STARTTLS", SWAKS),
             Symptom("java", "STARTTLS is required but host does not support STARTTLS", JAVA),
             Symptom("ruby", "STARTTLS is not supported on this server", RUBY, note="Net::SMTPUnsupportedCommand"),
@@ -315,7 +327,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("exim", "454 TLS currently unavailable", EXIM_SMTP_IN + "#L5587"),
             Symptom("python", "SMTPResponseException: (454, b'4.7.0 TLS not available due to temporary reason')",
                     PYTHON),
-            Symptom("curl", "(64) STARTTLS denied, code 454", CURL),
+            Symptom("curl", "STARTTLS denied, code 454", CURL),
         ),
     ),
     Entry(
@@ -492,7 +504,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("microsoft365", "535 5.7.3 Authentication unsuccessful",
                     "https://github.com/PHPMailer/PHPMailer/discussions/2845"),
             Symptom("node", "Invalid login: 535", NODE, note="code EAUTH"),
-            Symptom("curl", "(67) Login denied", CURL, generic=True,
+            Symptom("curl", "Login denied", CURL, generic=True,
                     note="curl says this for any refused login: a 454 block or a missing mechanism too"),
             Symptom("swaks", "*** No authentication type succeeded", SWAKS, generic=True,
                     note="swaks's summary; the server's reply line above it tells why"),
@@ -632,7 +644,7 @@ if err := client.Mail(from); err != nil {
             Symptom("python", "SMTPRecipientsRefused: {'…': (553, b'5.7.1 <…>: Sender address rejected: "
                     "not owned by user …')}", PYTHON),
             Symptom("node", "Can't send mail - all recipients were rejected: 553 5.7.1", NODE, note="code EENVELOPE"),
-            Symptom("curl", "(55) RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
+            Symptom("curl", "RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
             Symptom("amazon-ses", "Message rejected: Email address is not verified",
                     "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
         ),
@@ -919,8 +931,8 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("python", "TimeoutError: timed out", PYTHON, whole_line=True, note="with timeout= set"),
             Symptom("go", "dial tcp …: i/o timeout", GO, note="with a net.Dialer Timeout"),
             Symptom("node", "Error: Connection timeout", NODE, whole_line=True, note="nodemailer's connectionTimeout"),
-            Symptom("curl", "(28) Connection timed out after", CURL),
-            Symptom("curl", "(28) Failed to connect to … Timeout was reached", CURL),
+            Symptom("curl", "Connection timed out after", CURL),
+            Symptom("curl", "Failed to connect to … Timeout was reached", CURL),
             Symptom("swaks", "IO::Socket::…: connect: timeout", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
@@ -945,7 +957,7 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("python", "ConnectionRefusedError: [Errno 111] Connection refused", PYTHON),
             Symptom("go", "dial tcp …: connect: connection refused", GO),
             Symptom("node", "connect ECONNREFUSED …", NODE),
-            Symptom("curl", "(7) Failed to connect to … Couldn't connect to server", CURL),
+            Symptom("curl", "Failed to connect to … Couldn't connect to server", CURL),
             Symptom("swaks", "IO::Socket::…: connect: Connection refused", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
@@ -1068,7 +1080,7 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
                     "https://www.rfc-editor.org/rfc/rfc5321#section-4.2.3", note="421"),
             Symptom("python", "SMTPConnectError: (421, b'…", PYTHON),
             Symptom("node", "Invalid greeting. response=421", NODE, note="code EPROTOCOL"),
-            Symptom("curl", "(8) Got unexpected smtp-server response: 421", CURL),
+            Symptom("curl", "Got unexpected smtp-server response: 421", CURL),
             _JAVA_BAD_GREETING,
         ),
     ),
@@ -1180,8 +1192,8 @@ for message in batch:
             Symptom("go", "x509: certificate signed by unknown authority", GO),
             Symptom("node", "unable to verify the first certificate", NODE),
             Symptom("node", "self-signed certificate", NODE),
-            Symptom("curl", "(60) SSL certificate problem: unable to get local issuer certificate", CURL),
-            Symptom("curl", "(60) SSL certificate problem: self-signed certificate", CURL),
+            Symptom("curl", "SSL certificate problem: unable to get local issuer certificate", CURL),
+            Symptom("curl", "SSL certificate problem: self-signed certificate", CURL),
             Symptom("server", "self signed certificate", "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/"
                     "crypto/x509/x509_txt.c", note="OpenSSL 1.1's words, also 'self signed certificate in certificate "
                     "chain' (a private root CA)"),
@@ -1192,6 +1204,10 @@ for message in batch:
                     "system.security.cryptography.x509certificates.x509chainstatusflags",
                     note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
             _CERT_VERIFY_FAILED,
+            Symptom("curl", "Peer certificate cannot be authenticated with given CA certificates",
+                    "https://github.com/curl/curl/blob/curl-7_61_1/lib/strerror.c",
+                    note="CURLE_SSL_CACERT, curl before 7.62"),
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
             _DOTNET_CERT_REJECTED,
             _PHPMAILER_CONNECT,
@@ -1230,7 +1246,7 @@ for message in batch:
             Symptom("go", "x509: certificate is valid for …, not …", GO_SRC + "crypto/x509/verify.go#L126"),
             Symptom("go", "x509: certificate is not valid for any names, but wanted to match", GO),
             Symptom("node", "Hostname/IP does not match certificate's altnames", NODE),
-            Symptom("curl", "(60) SSL: no alternative certificate subject name matches target host name", CURL),
+            Symptom("curl", "SSL: no alternative certificate subject name matches target host name", CURL),
             Symptom("server", "hostname mismatch", RUBY, note="OpenSSL's words, as Ruby and PHP quote them"),
             Symptom("php", "Peer certificate subjectAltName did not match expected name", SYMFONY),
             Symptom("java", "Can't verify identity of server", JAVA),
@@ -1238,6 +1254,7 @@ for message in batch:
                     "share/classes/sun/security/util/HostnameChecker.java", note="...DNS name matching x found"),
             Symptom("dotnet", "RemoteCertificateNameMismatch", "https://learn.microsoft.com/en-us/dotnet/api/"
                     "system.net.security.sslpolicyerrors", note="SslPolicyErrors"),
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
             _DOTNET_CERT_REJECTED,
             # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
@@ -1296,12 +1313,13 @@ for message in batch:
             Symptom("go", "x509: certificate has expired or is not yet valid", GO),
             Symptom("node", "certificate has expired", NODE),
             Symptom("node", "certificate is not yet valid", NODE),
-            Symptom("curl", "(60) SSL certificate problem: certificate has expired", CURL),
-            Symptom("curl", "(60) SSL certificate problem: certificate is not yet valid", CURL),
+            Symptom("curl", "SSL certificate problem: certificate has expired", CURL),
+            Symptom("curl", "SSL certificate problem: certificate is not yet valid", CURL),
             Symptom("java", "validity check failed", JAVA, note="CertPathValidatorException"),
             Symptom("java", "CertificateExpiredException", "https://docs.oracle.com/en/java/javase/17/docs/api/"
                     "java.base/java/security/cert/CertificateExpiredException.html"),
             _CERT_VERIFY_FAILED,
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
             _DOTNET_CERT_REJECTED,
         ),
@@ -1400,6 +1418,7 @@ for message in batch:
             Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported",
                     "https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
                     "opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth", note="421 4.7.66"),
+            _CURL_SSL_CONNECT,
             _DOTNET_TLS_CLOSED,
         ),
     ),
@@ -1431,11 +1450,12 @@ for message in batch:
                     "https://github.com/python/cpython/blob/v3.9.18/Modules/_ssl.c", note="older OpenSSL"),
             _EOF_GO,
             Symptom("node", "Client network socket disconnected before secure TLS connection was established", NODE),
-            Symptom("curl", "(35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
+            Symptom("curl", "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A000126:SSL routines::unexpected eof while "
                     "reading)", SWAKS),
             Symptom("ruby", "state=error: unexpected eof while reading", RUBY),
             Symptom("java", "Remote host terminated the handshake", JAVA),
+            _CURL_SSL_CONNECT,
             _DOTNET_TLS_CLOSED,
             Symptom("php", "Failed to enable crypto", SYMFONY, generic=True,
                     note="PHP's words for any failed TLS start; the OpenSSL lines before it (if any) say why"),
@@ -1581,7 +1601,7 @@ if ok, size := client.Extension("SIZE"); ok {
                     "https://www.rfc-editor.org/rfc/rfc1870#section-6", note="RFC 1870's wording, typo included"),
             Symptom("gmail", "Your message exceeded Google's message size limits", GMAIL_ERRORS, note="552 5.2.3"),
             Symptom("python", "SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed limit', …)", PYTHON),
-            Symptom("curl", "(55) MAIL failed: 552", CURL, note="curl declares the size in MAIL FROM"),
+            Symptom("curl", "MAIL failed: 552", CURL, note="curl declares the size in MAIL FROM"),
             _WEIRD_REPLY_CURL,
         ),
     ),
@@ -1722,7 +1742,7 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
             Symptom("server", "Greylisted", LAB, note="postgrey's and the lab's word, 450 or 451 at RCPT"),
             Symptom("python", "SMTPRecipientsRefused: {'…': (451, b'4.7.1 <…>: Recipient address rejected: "
                     "Greylisted, try again later')}", PYTHON),
-            Symptom("curl", "(55) RCPT failed: 451", CURL,
+            Symptom("curl", "RCPT failed: 451", CURL,
                     note="451 at RCPT is usually greylisting; add -v for the text"),
         ),
     ),

@@ -133,7 +133,8 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"smtpsenderfailedexception|mail command failed|\bmail failed", Phase.MAIL),
         (r"smtpaddressfailedexception|recipients were rejected|recipient command failed|\brcpt failed",
          Phase.RCPT),
-        (r"data command failed", Phase.DATA),
+        (r"data command failed|\bdata failed", Phase.DATA),
+        (r"remote access denied: \d", Phase.EHLO),  # curl: EHLO and HELO refused
         (r"message failed", Phase.END_OF_DATA),
         # Not .NET's "Authentication failed because the remote party ...": that is its TLS handshake.
         (r"invalid login|login denied|authentication failed(?! because)", Phase.AUTH),
@@ -191,7 +192,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
          r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
          r"\(-1, b?(?:''|\"\")|connection lost|server disconnected|socket hang up|"
-         r"got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
+         r"failure when receiving data from the peer|got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
          r"socket\.timeout|timeout::error|timeout error"),
