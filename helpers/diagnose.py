@@ -421,6 +421,13 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                 notes.extend(case.notes)
         if score <= 0:
             continue  # the context rules it out
+        # Words a client says for several failures (PHPMailer's "Could not connect to SMTP host."), and
+        # nothing else: whatever ranked them, the card says first that they cannot tell, and how to see more.
+        said = [symptom for symptom in case.entry.symptoms if symptom.text in case.texts]
+        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words):
+            guesses = [f"a guess: {symptom.note}" for symptom in said if symptom.note]
+            notes = guesses + [note.replace("decided by", "likeliest by") for note in notes
+                               if not any(note in guess for guess in guesses)]
         match = Match(
             entry=case.entry,
             score=round(score, 1),
