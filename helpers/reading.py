@@ -168,7 +168,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception|network unreachable|host unreachable"),
+         r"noroutetohostexception|network unreachable|host unreachable|"
+         # Windows' WSAEACCES and SELinux's EACCES: a local firewall, antivirus or policy forbids the connection.
+         r"\b10013\b|forbidden by its access permissions|permission denied \(13\)"),
         (Network.CONNECT_TIMEOUT,
          r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
@@ -177,7 +179,8 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
-         r"with 0 bytes received|waiting for server response|server response timeout|"
+         r"with 0 bytes received|with 0 out of 0 bytes received|waiting for server response|"
+         r"timed out while receiving the initial server greeting|server response timeout|"
          r"connection to \"[^\"\n]{1,200}\" timed out|timed out waiting for|read operation timed out|"
          r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds"),
         (Network.RESET,
@@ -192,10 +195,11 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
          r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
          r"\(-1, b?(?:''|\"\")|connection lost|server disconnected|socket hang up|"
-         r"failure when receiving data from the peer|got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
+         r"failure when receiving data from the peer|lost connection with|eof caught|"
+         r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
-         r"socket\.timeout|timeout::error|timeout error"),
+         r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
     )
 )
 # Words of a TLS layer's error: the client was speaking TLS when it failed.
@@ -204,7 +208,8 @@ _TLS_LAYER = re.compile(
     r"tls handshake|handshake fail|\btls: |ssl/tls|secure tls connection|ssl_error_|ssl operation failed|"
     r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number|invalid peer certificate|"
     r"received fatal alert|peer is incompatible|corrupt message|schannel|sec_e_|sslstream|ssl connect error|"
-    r"authentication failed because the remote party|tls error|handshake_failure|the remote certificate"
+    r"authentication failed because the remote party|tls error|handshake_failure|the remote certificate|"
+    r"sslzeroreturnerror|tls/ssl connection has been closed|upgrading transport"
 )
 # The most specific kind found hides the vaguer ones it implies.
 _IMPLIED = {
