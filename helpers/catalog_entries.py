@@ -637,7 +637,7 @@ if err := client.Mail(from); err != nil {
             r"not owned by user|email address is not verified|identities failed the check|not a verified",
             r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|doesn't match)",
             r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
-            r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)",
+            r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -770,7 +770,8 @@ if err := client.Mail(sender.Address); err != nil { // the bare address in the e
 msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name in the header
 ''',
         words=(
-            r"(?:sender|recipient|mailbox)? ?address syntax|malformed (?:address|mailbox)|not in the form required for an e-mail address",
+            r"(?:sender|recipient|mailbox)? ?address syntax|malformed (?:address|mailbox)",
+            r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
@@ -1651,7 +1652,8 @@ if err := client.Mail(from); err != nil {
         words=(
             r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) "
             r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|exceeded)",
-            r"credits? exceeded|daily message quota",
+            r"credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
+            r"number of (?:allowed )?outgoing messages",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
@@ -1690,7 +1692,7 @@ if err := client.Auth(auth); err != nil {
 ''',
         words=(
             r"too many (?:login|auth|authentication|connections?|messages|emails|mails|requests|attempts|concurrent|errors|invalid|bad|failed|sessions|commands)",
-            r"rate ?limit|sending rate|throttl|concurrent connections? limit|connection limit|slow down",
+            r"rate ?limit|sending rate|rate exceeded|throttl|concurrent connections? limit|connection limit|slow down",
             r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|minute|second)|ratelimit",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
@@ -1933,7 +1935,7 @@ if err := w.Close(); err != nil {
         **_settings(587, ehlo_name="app1.example.com"),
         words=(
             r"(?:helo|ehlo)[^\n]{0,40}(?:rejected|invalid|not (?:a )?(?:fqdn|fully)|fully.qualified|malformed|forged)",
-            r"need fully.qualified|invalid (?:helo|ehlo)",
+            r"need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
         ),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),

@@ -63,7 +63,7 @@ _REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
 _REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
-_STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
+_STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -10.0
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
@@ -463,6 +463,8 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
             weight = min(weight, _REPLY_BARE)  # a bare "550": only the stage can make it say more
     if declared.phase is not None and seen.phase is not None:
         weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
+    elif declared.phase is not None and not is_generic(seen.enhanced):
+        weight += _STAGE_UNKNOWN  # a reply that means this only at one stage, and the text does not say which
     return max(weight, 0.0)
 
 
