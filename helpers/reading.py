@@ -54,7 +54,7 @@ _EHLO_KEYWORD = re.compile(r"\b250[- ](?:help|pipelining|size|8bitmime|starttls|
 # A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
-    r"(?:failed|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
+    r"(?:failed|denied|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
     r"(?![.\d])"
 )
 _NOT_A_CODE_BEFORE = re.compile(r"(?:port|errno|os error|line|winerror)\W*$")
