@@ -84,7 +84,9 @@ _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
 )
 _GREETING_LINE = re.compile(r"^[<~*\-\s]*220[ -]")
-_PLUS_JOINED = re.compile(r"[^\s+]+(?:\+[^\s+]+){3,}")  # a word+joined+with+plus+signs
+# A word+joined+with+plus+signs, tried once per run of non-space (from its start), so that a long run costs
+# its length and not its square.
+_PLUS_JOINED = re.compile(r"(?<![^\s+])[^\s+]+(?:\+[^\s+]+){3,}")
 _TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...')"; others "535 5.7.8 ..."
 # An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
 _IPV6 = re.compile(r"(?<![\w:.])(?!::ffff:\d)(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:.])",

@@ -317,6 +317,8 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
     spans: list[tuple[int, int, int | None, str | None]] = []  # start, end, code, enhanced
 
     def add(code: int | None, enhanced: str | None, start: int, end: int) -> None:
+        if len(spans) >= MAX_FOUND:  # a line of thousands of codes says no more, and would cost their square
+            return
         if code is not None and not 400 <= code <= 599:
             return
         if enhanced is not None and enhanced[0] == "2":
