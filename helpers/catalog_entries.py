@@ -350,7 +350,8 @@ CATALOG: tuple[Entry, ...] = (
         words=(
             r"must issue a starttls|starttls (?:is |command )?(?:required|first)|use starttls first",
             r"(?:encryption|tls|ssl) (?:is )?required|requires? (?:encryption|tls|starttls|a tls connection)",
-            r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|before) (?:tls|starttls)",
+            r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|"
+            r"before) (?:tls|starttls)",
         ),
         rfcs=(_RFC3207_4, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
@@ -422,7 +423,8 @@ CATALOG: tuple[Entry, ...] = (
         ),
         **_settings(587),
         words=(
-            r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|user ?name)",
+            r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|"
+            r"user ?name)",
             r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
         ),
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
@@ -454,7 +456,8 @@ CATALOG: tuple[Entry, ...] = (
         fix="Use a mechanism the server lists: smtplib's login() picks one; in Go use smtp.PlainAuth over TLS.",
         **_settings(465),
         words=(
-            r"unrecognized authentication type|(?:unsupported|unknown|invalid|unrecognized) (?:sasl |authentication |auth )(?:mechanism|type|method)",
+            r"unrecognized authentication type|(?:unsupported|unknown|invalid|unrecognized) (?:sasl |authentication |"
+            r"auth )(?:mechanism|type|method)",
             r"mechanism[^\n]{0,30}not (?:supported|available|recognized|permitted|allowed)",
             r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
             r"no authentication mechanisms supported by both|requested type not available",
@@ -524,7 +527,8 @@ CATALOG: tuple[Entry, ...] = (
         fix="Create an app password (or use OAuth2) and log in with it.",
         **_settings(465, host="smtp.gmail.com"),
         words=(
-            r"application-specific password|app password|log ?in via your web browser|invalidsecondfactor|webloginrequired|less secure app",
+            r"application-specific password|app password|log ?in via your web browser|invalidsecondfactor|"
+            r"webloginrequired|less secure app",
         ),
         rfcs=(_RFC4954_6,),
         replies=(Reply(534, "5.7.9"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
@@ -635,7 +639,8 @@ if err := client.Mail(from); err != nil {
 ''',
         words=(
             r"not owned by user|email address is not verified|identities failed the check|not a verified",
-            r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|doesn't match)",
+            r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|"
+            r"doesn't match)",
             r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
             r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
         ),
@@ -1141,7 +1146,8 @@ for message in batch:
 ''',
         fix_go=go_code(465),
         words=(
-            r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|server not connected",
+            r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|"
+            r"server not connected",
             r"(?:is|was) not connected|must be connected",
         ),
         rfcs=(_RFC5321_3_8, _RFC5321_4532),
@@ -1182,7 +1188,8 @@ for message in batch:
         ),
         **_settings(465, ca_file="company-ca.pem"),
         words=(
-            r"self[- ]signed|unknown (?:certificate )?(?:authority|issuer|ca)\b|unable to get (?:local )?issuer certificate",
+            r"self[- ]signed|unknown (?:certificate )?(?:authority|issuer|ca)\b|"
+            r"unable to get (?:local )?issuer certificate",
             r"unable to verify the first certificate|certification path|pkix path|untrusted ?root|unknownissuer",
             r"untrusted issuer|unable to get issuer cert|unable to verify leaf signature",
             r"(?:authority|root certificate|ca|certificate) (?:that )?(?:is |was )?not trusted|not issued by a trusted",
@@ -1238,10 +1245,12 @@ for message in batch:
         **_settings(465),
         words=(
             r"hostname mismatch|ip address mismatch|host ?name[^\n]{0,30}(?:does not|doesn't|did not) match",
-            r"does not match (?:the )?(?:server |target )?(?:certificate|host)|did not match (?:the )?(?:expected|target)",
+            r"does not match (?:the )?(?:server |target )?(?:certificate|host)|did not match (?:the )?(?:expected|"
+            r"target)",
             r"not valid for (?:name|any names)|certificate is valid for [^\n]{1,80}, not|certificate is not valid for",
             r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
-            r"name ?mismatch|target principal name is incorrect|cn name does not match|no (?:subject alternative )?(?:dns )?name matching|failed host verification",
+            r"name ?mismatch|target principal name is incorrect|cn name does not match|"
+            r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
         ),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
@@ -1309,8 +1318,10 @@ for message in batch:
         ),
         **_settings(465),
         words=(
-            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|notvalidyet|"
-            r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|validity check failed|cert has expired|certificateexpired",
+            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|"
+            r"notvalidyet|"
+            r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
+            r"validity check failed|cert has expired|certificateexpired",
         ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
@@ -1352,7 +1363,8 @@ for message in batch:
         ),
         **_settings(465),
         words=(
-            r"revocation (?:status|server|function|check)|unable to (?:get certificate crl|check revocation)|revocationstatusunknown|offlinerevocation|\bocsp\b",
+            r"revocation (?:status|server|function|check)|unable to (?:get certificate crl|check revocation)|"
+            r"revocationstatusunknown|offlinerevocation|\bocsp\b",
         ),
         rfcs=(Rfc(5280, "6.3", "CRL validation"),
               Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
@@ -1447,7 +1459,9 @@ for message in batch:
         fix="Connect by host name (so SNI is sent), keep Python/OpenSSL current, try the other submission port.",
         **_settings(587),
         words=(
-            r"eof occurred in violation of protocol|disconnected before secure tls connection|remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|tls handshake eof",
+            r"eof occurred in violation of protocol|disconnected before secure tls connection|"
+            r"remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|"
+            r"tls handshake eof",
             r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
             r"unrecognized ?name|tls/ssl connection has been closed",
         ),
@@ -1594,7 +1608,8 @@ if ok, size := client.Extension("SIZE"); ok {
 ''',
         words=(
             r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
-            r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|permitted) (?:message )?size",
+            r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|"
+            r"permitted) (?:message )?size",
             r"maximum (?:message )?size|message length exceeds|exceeded storage allocation",
         ),
         rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
@@ -1651,7 +1666,8 @@ if err := client.Mail(from); err != nil {
 ''',
         words=(
             r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) "
-            r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|exceeded)",
+            r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|"
+            r"exceeded)",
             r"credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
             r"number of (?:allowed )?outgoing messages",
         ),
@@ -1691,9 +1707,11 @@ if err := client.Auth(auth); err != nil {
 }
 ''',
         words=(
-            r"too many (?:login|auth|authentication|connections?|messages|emails|mails|requests|attempts|concurrent|errors|invalid|bad|failed|sessions|commands)",
+            r"too many (?:login|auth|authentication|connections?|messages|emails|mails|requests|attempts|concurrent|"
+            r"errors|invalid|bad|failed|sessions|commands)",
             r"rate ?limit|sending rate|rate exceeded|throttl|concurrent connections? limit|connection limit|slow down",
-            r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|minute|second)|ratelimit",
+            r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|"
+            r"minute|second)|ratelimit",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
@@ -1861,7 +1879,8 @@ if err := w.Close(); err != nil {
 }
 ''',
         words=(
-            r"lines? (?:is |are )?too long|line length|lines? (?:longer than|exceed)|(?:maximum|max) line|too long for transport",
+            r"lines? (?:is |are )?too long|line length|lines? (?:longer than|exceed)|(?:maximum|max) line|"
+            r"too long for transport",
         ),
         rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
               Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),

@@ -189,14 +189,16 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"econnaborted|connection was aborted|connection aborted|\b10053\b"),
         (Network.CLOSED,
          r"(?:^|[:=]\s*)[\"']?eof[\"']?(?:\s|[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
-         r"unexpected[ _]eof(?:[ _]while[ _]reading| received|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|unexpected end of file|0 bytes from the transport stream|"
+         r"unexpected[ _]eof(?:[ _]while[ _]reading| received|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|"
+         r"unexpected end of file|0 bytes from the transport stream|"
          r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
          r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
          r"\(-1, b?(?:''|\"\")|connection lost|server disconnected|socket hang up|"
          r"failure when receiving data from the peer|lost connection with|eof caught|"
-         r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|ssl_connect syscall returned=5"),
+         r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|"
+         r"ssl_connect syscall returned=5"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
          r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
