@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import html
 import json
 import re
 import smtplib
@@ -44,6 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from helpers import display
 from helpers.catalog import CATALOG, Entry, Group, Network, Reply, Rfc, Symptom
 from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, Phase
@@ -780,20 +780,34 @@ def _reading_match(clues: _Clues) -> Match:
 # Rendering and the command line
 
 
+NO_MATCH = "No catalog entry matches this error text."
+NEXT_STEP = (
+    "Paste the whole message, with the server's three-digit reply code if it has one; or record the "
+    "conversation (record() around your smtplib code, or smtp.set_debuglevel(1)) and explain that; the "
+    "decision tree in notebook 06 tells by where it stopped."
+)
+# Whose words a symptom is, as a sentence names them; a name not listed is shown as it is.
+_WHO = {
+    "python": "Python", "go": "Go", "node": "Node", "java": "Java", "dotnet": ".NET", "php": "PHP", "ruby": "Ruby",
+    "rust": "Rust", "server": "the server", "lab": "the lab", "postfix": "Postfix", "exim": "Exim",
+    "exchange": "Exchange", "gmail": "Gmail", "microsoft365": "Microsoft 365", "yahoo": "Yahoo",
+    "sendgrid": "SendGrid", "amazon-ses": "Amazon SES", "zoho": "Zoho", "system": "the operating system",
+}
+
+
 def render(matches: Iterable[Match], *, limit: int = 3) -> str:
     """Plain text for people: for each of the best matches, what happened, why, the fix and the RFCs."""
     matches = list(matches)
     if not matches:
-        return "No catalog entry matches this error text."
+        return NO_MATCH + "\n" + textwrap.fill(NEXT_STEP, width=110)
     best = matches[0].score
     shown = [m for m in matches if m.score >= best / 2][:limit]
     blocks = []
     for number, match in enumerate(shown, 1):
         entry = match.entry
-        lines = [f"{number}. {entry.title} [{entry.id}]"]
-        lines.append(f"   matched: {', '.join(repr(e) for e in match.evidence)} ({', '.join(match.clients)})")
+        lines = [f"{number}. {entry.title} [{entry.id}]", *_wrapped(_recognised(match))]
         if match.note:
-            lines.extend(_wrapped("note: " + match.note))
+            lines.extend(_wrapped("Note: " + match.note))
         lines.extend(_wrapped("What happened: " + entry.what_happened))
         lines.extend(_wrapped("Why: " + entry.why))
         lines.extend(_wrapped("Fix: " + entry.fix))
@@ -805,23 +819,36 @@ def render(matches: Iterable[Match], *, limit: int = 3) -> str:
             lines.append("   RFCs:")
             lines.extend(f"     - {rfc}" for rfc in entry.rfcs)
         blocks.append("\n".join(lines))
-    others = [m.id for m in matches if m not in shown]
+    others = [m for m in matches if m not in shown]
     if others:
-        blocks.append(f"Also matched, less likely: {', '.join(others)}")
+        blocks.append("Less likely: " + ", ".join(f"{m.entry.title} [{m.id}]" for m in others))
     return "\n\n".join(blocks)
 
 
-def code_block(code: str) -> str:
-    """Code as a grey block in HTML, the way the diagnosis cards and scenario pages show it."""
-    return f'<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{html.escape(code)}</pre>'
+def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> str:
+    """Which text gave the failure away, as a sentence: 'Recognised by "EOF", in Go's words.' (or
+    nothing, when no text did)."""
+    if not match.evidence:
+        return ""
+    quoted = _and([quote(evidence) for evidence in match.evidence])
+    if not match.clients:
+        return f"Recognised by {quoted}."
+    who = _and([_WHO.get(client, client) for client in match.clients])
+    words = f"{who}'s words" if len(match.clients) == 1 else f"the words of {who}"
+    return f"Recognised by {quoted}, in {words}."
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook."""
+    """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook.
+    The card reads right in a notebook nobody has run or trusted (helpers.display says how)."""
 
     matches: tuple[Match, ...]
-    brief: bool = False  # only the cause and the fix, without code and references
+    brief: bool = False  # the cause and the fix in words, without code and references: for a second time
 
     @property
     def best(self) -> Match | None:
@@ -831,33 +858,38 @@ class Diagnosis:
         best = self.best
         if self.brief and best:
             e = best.entry
-            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
+            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(_recognised(best)),
+                              *(_wrapped("Note: " + best.note) if best.note else []),
+                              *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
         return render(self.matches, limit=limit)
 
     def html(self) -> str:
         best = self.best
         if best is None:
-            return '<p style="color:#a61b1b"><b>Diagnosis:</b> no catalog entry matches this error.</p>'
+            return _card(display.RED_LINE, display.notice(f"<b>{NO_MATCH}</b>", colour=display.RED)
+                         + display.notice(display.escape(NEXT_STEP)))
         e = best.entry
-        others = [m.id for m in self.matches[1:]]
-        head = (
-            '<div class="smtp-diagnosis" style="border-left:4px solid #2a6ebb;padding:2px 10px;margin:6px 0">'
-            f"<p><b>Diagnosis: {html.escape(e.title)}</b> <code>{html.escape(e.id)}</code></p>"
-        )
-        if self.brief:
-            return head + f"<p>{html.escape(e.what_happened)}</p><p><b>Fix:</b> {html.escape(e.fix)}</p></div>"
-        return (
-            head
-            + (f"<p><i>{html.escape(best.note)}</i></p>" if best.note else "")
-            + f"<p>{html.escape(e.what_happened)}</p><p><b>Why:</b> {html.escape(e.why)}</p>"
-            + f"<p><b>Fix:</b> {html.escape(e.fix)}</p>"
-            + "<b>In Python</b>" + code_block(e.fix_python)
-            + "<b>In Go</b>" + code_block(e.fix_go)
-            + ("<p><b>RFCs:</b> " + "; ".join(html.escape(str(rfc)) for rfc in e.rfcs) + "</p>" if e.rfcs else "")
-            + f"<p><small>matched: {html.escape(', '.join(best.evidence))}"
-            + (f"; also matched, less likely: {html.escape(', '.join(others))}" if others else "")
-            + "</small></p></div>"
-        )
+        parts = [
+            display.notice(f"<b>Diagnosis: {display.prose(e.title)}</b> <code>{e.id}</code>"),
+            display.notice(f"<i>{display.prose(best.note)}</i>") if best.note else "",
+            display.notice(display.prose(e.what_happened)),
+            "" if self.brief else display.notice(f"<b>Why:</b> {display.prose(e.why)}"),
+            display.notice(f"<b>Fix:</b> {display.prose(e.fix)}"),
+        ]
+        if not self.brief:
+            parts += ["<b>In Python</b>", display.code_block(e.fix_python),
+                      "<b>In Go</b>", display.code_block(e.fix_go)]
+            if e.rfcs:
+                items = "".join(f"<li>{display.escape(str(rfc))}</li>" for rfc in e.rfcs)
+                parts.append(f'<b>RFCs</b><ul style="margin:2px 0 6px;padding-left:22px">{items}</ul>')
+        # Only the evidence comes from the input; the rest of the sentence is the catalog's own words.
+        footer = _recognised(best, lambda evidence: f"<code>{display.escape(evidence)}</code>")
+        if len(self.matches) > 1:
+            footer += " Less likely: " + ", ".join(f"{display.prose(m.entry.title)} (<code>{m.id}</code>)"
+                                                   for m in self.matches[1:]) + "."
+        if footer:
+            parts.append(display.notice(footer.strip(), quiet=True))
+        return _card(display.BLUE, "".join(parts))
 
     def __repr__(self) -> str:
         return self.text()
@@ -868,8 +900,14 @@ class Diagnosis:
 
 def explain(x: Any, *, port: int | None = None, brief: bool = False) -> Diagnosis:
     """diagnose(x), ready to show: in a notebook a card with the cause and the fix in Python and Go
-    (with `brief=True`, only the cause and the fix in words)."""
+    (with `brief=True`, only the cause and the fix in words: for a failure whose card was shown before)."""
     return Diagnosis(tuple(diagnose(x, port=port)), brief=brief)
+
+
+def _card(edge: str, inner: str) -> str:
+    # The line height is set because a widget's HTML otherwise spaces lines 28 px apart.
+    return f'<div class="smtp-diagnosis" style="border-left:4px solid {edge};padding:2px 12px;margin:6px 0;' \
+           f'max-width:900px;line-height:1.45">{inner}</div>'
 
 
 def _wrapped(text: str) -> list[str]:
