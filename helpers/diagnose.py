@@ -383,7 +383,10 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
             quoted = _quote(clues, found.start(), found.end())
             if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
-                case.add(quoted, "words")
+                # Whose words they are is known only when they follow a reply: then they are the server's.
+                case.evidence.append(_redact(quoted))
+                if clues.reading.replies:
+                    case.clients.append("server")
     for reply in clues.reading.replies:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
