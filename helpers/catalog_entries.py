@@ -638,7 +638,7 @@ if err := client.Mail(from); err != nil {
 }
 ''',
         words=(
-            r"not owned by user|email address is not verified|identities failed the check|not a verified",
+            r"not owned by (?:auth )?user|email address is not verified|identities failed the check|not a verified",
             r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|"
             r"doesn't match)",
             r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
