@@ -154,13 +154,15 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.NAME_TEMPORARY,
          r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
          r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
-         r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|dns[^\n]{0,20}timed? ?out"),
+         r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|"
+         r"dns[^\n]{0,20}timed? ?out"),
         (Network.NAME_NOT_FOUND,
          r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
          r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
          r"no address associated with hostname|\[errno -[25]\]|failed to lookup address information|"
          r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
-         r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|remote name could not be resolved|"
+         r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|"
+         r"remote name could not be resolved|"
          r"(?:cannot|unable to|failed to) resolve"),
         (Network.REFUSED,
          r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
