@@ -436,12 +436,21 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
         match = Match(
             entry=case.entry,
             score=round(score, 1),
-            evidence=tuple(dict.fromkeys(case.evidence)),
+            evidence=_outermost(case.evidence),
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
         matches.append((match, bool(case.texts or case.words) or score >= _NAMED))
     return matches
+
+
+def _outermost(evidence: list[str]) -> tuple[str, ...]:
+    """Each piece of evidence once, without those a longer piece already quotes ("WRONG_VERSION_NUMBER" inside
+    "[SSL: WRONG_VERSION_NUMBER] wrong version number")."""
+    pieces = list(dict.fromkeys(evidence))
+    searchable = [_searchable(piece) for piece in pieces]
+    return tuple(piece for piece, text in zip(pieces, searchable, strict=True)
+                 if not any(text != other and text in other for other in searchable))
 
 
 def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
