@@ -841,7 +841,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         ),
         **_settings(587),
         words=(
-            r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated (?:mail|email|message)",
+            r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated (?:mail|email|message)|required authentication level",
         ),
         rfcs=(Rfc(7208, "2.6", "SPF results: pass, fail, softfail, none"),
               Rfc(6376, "6.3", "DKIM signature verification results"),
@@ -1463,6 +1463,7 @@ for message in batch:
             r"remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|"
             r"tls handshake eof",
             r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
+            r"handshake (?:operation )?timed out|handshake timeout",
             r"unrecognized ?name|tls/ssl connection has been closed",
         ),
         rfcs=(_RFC8314_33,),
@@ -1668,7 +1669,7 @@ if err := client.Mail(from); err != nil {
             r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) "
             r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|"
             r"exceeded)",
-            r"credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
+            r"maximum credits? exceeded|credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
             r"number of (?:allowed )?outgoing messages",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),

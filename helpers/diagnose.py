@@ -67,6 +67,7 @@ _STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -20.0
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
+_VAGUE_CODES = _GENERIC_CODES | {451}  # alone, these match only a declared reply that is a bare code too
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
@@ -462,7 +463,7 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
     elif same_enhanced and (declared.code is None or seen.code is None):
         weight = _REPLY_ENHANCED
     elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
-        if seen.code in _GENERIC_CODES and declared.enhanced is not None:
+        if seen.code in _VAGUE_CODES and declared.enhanced is not None:
             return 0.0  # a bare 550 is any refusal, not the one 550 5.7.30 names
         weight = _REPLY_CODE
     elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
@@ -477,7 +478,7 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
             weight = min(weight, _REPLY_BARE)  # a bare "550": only the stage can make it say more
     if declared.phase is not None and seen.phase is not None:
         weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
-    elif declared.phase is not None and not is_generic(seen.enhanced):
+    elif declared.phase is not None and not (seen.enhanced and is_generic(seen.enhanced)):
         weight += _STAGE_UNKNOWN  # a reply that means this only at one stage, and the text does not say which
     return max(weight, 0.0)
 
@@ -673,6 +674,8 @@ def _tls_before_auth(c: _Clues) -> tuple[float, str]:
 
 
 def _login_missing(c: _Clues) -> tuple[float, str]:
+    if c.port == 25:
+        return -_LEANING, "port 25 takes no logins: a refusal there is about relaying"
     if c.tls:
         return _LEANING, "decided by the transcript: encrypted, but no login"
     if c.tls is False:
@@ -702,7 +705,10 @@ def _not_smtp(c: _Clues) -> tuple[float, str]:
 
 
 def _ipv6_path(c: _Clues) -> tuple[float, str]:
-    if _IPV6.search(c.text):
+    address = _IPV6.search(c.text)
+    if address and address.group(0) == "::1":  # localhost's IPv6 address: the server listens on 127.0.0.1 only
+        return _DECISIVE, "decided by the address: the client tried ::1, localhost's IPv6 address"
+    if address:
         return _LEANING, "decided by the address: the client tried an IPv6 address"
     return -_DECISIVE, ""
 
