@@ -183,7 +183,8 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
          r"with 0 bytes received|with 0 out of 0 bytes received|waiting for server response|"
          r"timed out while receiving the initial server greeting|server response timeout|"
-         r"connection to \"[^\"\n]{1,200}\" timed out|connection to [a-z]+://\S{1,200} timed out|timed out waiting for|read operation timed out|"
+         r"connection to \"[^\"\n]{1,200}\" timed out|"
+         r"connection to [a-z]+://\S{1,200} timed out|timed out waiting for|read operation timed out|"
          r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
