@@ -6,9 +6,13 @@ helpers.snippets where the fix is a setting), which RFC sections apply, and how 
 - `symptoms`: what each client prints, or a server replies, written exactly as printed (`…` stands for a
   part that changes: a host, a port, a time), each with its source;
 - `replies`: the SMTP replies (code, enhanced status code, stage) that mean this failure;
-- `network`: the socket or resolver errors that can mean it.
+- `network`: the socket or resolver errors that can mean it;
+- `words`: the words that name this cause however a server or a library phrases it (regular expressions
+  over lower-cased text, `_` read as a space): "line too long" and "lines exceed the maximum length" alike.
+  They outweigh a general reply code (a 552 that says a line is too long is about the line), not a quoted
+  symptom.
 
-helpers.diagnose matches pasted errors against all three. This module is the schema; the entries
+helpers.diagnose matches pasted errors against all four. This module is the schema; the entries
 themselves are in helpers.catalog_entries.
 
     entry("bad-credentials").fix_python
@@ -136,6 +140,7 @@ class Entry:
     symptoms: tuple[Symptom, ...] = ()
     replies: tuple[Reply, ...] = ()
     network: tuple[Network, ...] = ()
+    words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.fullmatch(self.id):
@@ -143,6 +148,10 @@ class Entry:
         for name in ("title", "what_happened", "why", "fix", "fix_python", "fix_go"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{self.id}: {name} is empty")
+        for words in self.words:
+            if words != words.lower() or not words.strip():
+                raise ValueError(f"{self.id}: words are lower-case regular expressions, not {words!r}")
+            re.compile(words)
         texts = [symptom.text.lower() for symptom in self.symptoms]
         if len(texts) != len(set(texts)):
             raise ValueError(f"{self.id}: a symptom is listed twice")

@@ -39,9 +39,14 @@ GO_SRC = "https://github.com/golang/go/blob/go1.19.8/src/"
 CPYTHON_SMTPLIB = "https://github.com/python/cpython/blob/v3.11.7/Lib/smtplib.py"
 CPYTHON_312_SMTPLIB = "https://github.com/python/cpython/blob/v3.12.1/Lib/smtplib.py"
 SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
+CURL_STRERROR = "https://github.com/curl/curl/blob/5c61e168698a72b87437d58ed728bcdea6d5db42/lib/strerror.c"
+PHPMAILER_SRC = "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/PHPMailer.php"
 
 # Providers' documentation.
 GMAIL_ERRORS = "https://support.google.com/a/answer/3726730"
+SES_QUOTAS = "https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html"
+DOTNET_SECURITY = ("https://github.com/dotnet/runtime/blob/015510cac22b172696e9c2ac95ffcf18078e1617/src/libraries/"
+                   "System.Net.Security/src/Resources/Strings.resx")
 M365_SMTP_AUTH = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
                   "authenticated-client-smtp-submission")
 
@@ -90,22 +95,27 @@ _CLOSED_NODE = Symptom("node", "Connection closed unexpectedly", NODE,
                        note="ECONNECTION: the server hung up during a command")
 _GREETING_NODE = Symptom("node", "Greeting never received", NODE,
                          note="ETIMEDOUT after greetingTimeout (30 s by default)")
-_NO_BYTES_CURL = Symptom("curl", "(28) Operation timed out after … with 0 bytes received", CURL,
+_NO_BYTES_CURL = Symptom("curl", "Operation timed out after … with 0 bytes received", CURL,
                          note="connected, then not a byte before --max-time / --connect-timeout")
 _READ_TIMEOUT_GO = Symptom("go", "read tcp …: i/o timeout", GO, note="connected, then nothing before the deadline")
 _CLOSED_SWAKS = Symptom("swaks", "*** Remote host closed connection unexpectedly.", SWAKS,
                         note="swaks's message whenever the server closes")
 _TIMEOUT_SWAKS = Symptom("swaks", "<** Timeout (…) waiting for server response", SWAKS,
                          note="swaks's message when a reply does not come within --timeout")
-_READ_FAILED_CURL = Symptom("curl", "(56) response reading failed", CURL,
+_READ_FAILED_CURL = Symptom("curl", "response reading failed", CURL,
                             note="the errno curl adds varies; the server closed or sent something curl cannot read")
-_MAIL_530_CURL = Symptom("curl", "(55) MAIL failed: 530", CURL,
+_MAIL_530_CURL = Symptom("curl", "MAIL failed: 530", CURL,
                          note="curl shows the code only (add -v for the text); curl logs in only when AUTH is offered")
 _UNICODE_PY = Symptom("python", "UnicodeEncodeError: 'ascii' codec can't encode", PYTHON,
                       note="smtplib encodes commands and str messages as ASCII")
 _PHPMAILER_CONNECT = Symptom(
     "php", "SMTP Error: Could not connect to SMTP host.", PHPMAILER, generic=True,
     note="PHPMailer says this for any failure to connect or to start TLS; set SMTPDebug = 2 to see which",
+)
+_PHPMAILER_CONNECT_FAILED = Symptom(
+    "php", "SMTP connect() failed.", PHPMAILER_SRC, generic=True,
+    note="PHPMailer's other words for a failure to connect or to start TLS (PHPMailer 5 says only this); "
+         "SMTPDebug = 2 shows which",
 )
 _PHPMAILER_AUTH = Symptom(
     "php", "SMTP Error: Could not authenticate.", PHPMAILER, generic=True,
@@ -115,6 +125,20 @@ _DOTNET_CERT = Symptom(
     "dotnet", "The remote certificate is invalid according to the validation procedure",
     "https://github.com/i4004/Simplify/issues/92", generic=True,
     note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
+)
+# libcurl's own texts (curl_easy_strerror), as bindings (PHP, R, Python's pycurl) print them without curl's
+# "curl: (NN)" prefix.
+_CURL_PEER_NOT_OK = Symptom(
+    "curl", "SSL peer certificate or SSH remote key was not OK", CURL_STRERROR, generic=True,
+    note="CURLE_PEER_FAILED_VERIFICATION (60): the text after it (SSL certificate problem: ...) says why",
+)
+_CURL_SSL_CONNECT = Symptom(
+    "curl", "SSL connect error", CURL_STRERROR, generic=True,
+    note="CURLE_SSL_CONNECT_ERROR (35): any failed handshake; on 587 or 25 mostly TLS spoken to a plaintext port",
+)
+_DOTNET_CERT_REJECTED = Symptom(
+    "dotnet", "The remote certificate was rejected by … RemoteCertificateValidationCallback", DOTNET_SECURITY,
+    generic=True, note=".NET 5 and later, whenever validation fails: the chain status names the reason",
 )
 _DOTNET_TLS_CLOSED = Symptom(
     "dotnet", "Authentication failed because the remote party has closed the transport stream",
@@ -126,9 +150,9 @@ _JAVA_BAD_GREETING = Symptom(
     "java", "Got bad greeting from SMTP host", JAVA,
     note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
 )
-_RCPT_554_CURL = Symptom("curl", "(55) RCPT failed: 554", CURL,
+_RCPT_554_CURL = Symptom("curl", "RCPT failed: 554", CURL,
                          note="curl shows the code only: on 25 a relay refusal, on 587 or 465 a missing login")
-_WEIRD_REPLY_CURL = Symptom("curl", "(8) Weird server reply", CURL, generic=True,
+_WEIRD_REPLY_CURL = Symptom("curl", "Weird server reply", CURL, generic=True,
                             note="curl's message for any refusal after the data; the reply itself shows only with -v")
 
 # --------------------------------------------------------------------------------------------------
@@ -170,6 +194,7 @@ CATALOG: tuple[Entry, ...] = (
             _TIMEOUT_SWAKS,
             _JAVA_BAD_GREETING,
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -189,6 +214,14 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="On 587 connect in plaintext and call STARTTLS (smtplib.SMTP + starttls, Go c.StartTLS), or use port 465.",
         **_settings(587),
+        words=(
+            r"wrong version number",
+            r"unrecognized ssl message|unknown protocol|packet length too long",
+            r"first record does not look like a tls handshake|oversized record received",
+            r"corrupt message of type invalidcontenttype|invalidmessage\(invalidcontenttype\)",
+            r"unexpected packet format|token supplied to the function is invalid|sec e invalid token",
+            r"reserved for plain-text connections",
+        ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         symptoms=(
             Symptom("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", PYTHON),
@@ -196,7 +229,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("node", "ssl3_get_record:wrong version number", NODE, note="code ESOCKET"),
             Symptom("node", "…wrong version number", "https://github.com/nodemailer/nodemailer/issues/1154",
                     note="ESOCKET"),
-            Symptom("curl", "(35) OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
+            Symptom("curl", "OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A00010B:SSL routines::wrong version number)",
                     SWAKS),
             Symptom("server", "wrong version number", CURL, generic=True,
@@ -216,7 +249,9 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("dotnet", "you are trying to connect to a port which does not support SSL/TLS",
                     "https://github.com/jstedfast/MailKit/issues/889", generic=True,
                     note="MailKit 2.x offers this or an untrusted certificate; on 587 or 25 it is the port"),
+            _CURL_SSL_CONNECT,
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -239,6 +274,12 @@ CATALOG: tuple[Entry, ...] = (
             "STARTTLS is missing; check from another network."
         ),
         **_settings(465),
+        words=(
+            r"starttls[^\n]{0,30}not (?:supported|advertised|offered|available)",
+            r"(?:does not|doesn't|did not|not) (?:support|advertise|offer)[^\n]{0,30}starttls",
+            r"requested ssl level failed|server does not support secure connections",
+            r"tls is required,? but (?:was )?not (?:offered|advertised|available)",
+        ),
         rfcs=(_RFC3207_4, _RFC3207_6, _RFC8314_33),
         replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
         symptoms=(
@@ -251,7 +292,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("postfix", "502 5.5.1 Error: command not implemented", POSTFIX_SMTPD + "#L5561",
                     note="Postfix's answer to STARTTLS where it is not offered"),
             Symptom("exim", "STARTTLS command used when not advertised", EXIM_SMTP_IN + "#L5486", note="503"),
-            Symptom("curl", "(64) STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
+            Symptom("curl", "STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
             Symptom("swaks", "*** Host did not advertise STARTTLS", SWAKS),
             Symptom("java", "STARTTLS is required but host does not support STARTTLS", JAVA),
             Symptom("ruby", "STARTTLS is not supported on this server", RUBY, note="Net::SMTPUnsupportedCommand"),
@@ -275,6 +316,9 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Retry later, or use port 465; tell the provider. Never continue the session without TLS.",
         **_settings(465),
+        words=(
+            r"tls not available due to|tls (?:is )?(?:currently |temporarily )?unavailable|starttls denied",
+        ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         replies=(Reply(454, "4.7.0", Phase.STARTTLS), Reply(454, None, Phase.STARTTLS)),
         symptoms=(
@@ -284,7 +328,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("exim", "454 TLS currently unavailable", EXIM_SMTP_IN + "#L5587"),
             Symptom("python", "SMTPResponseException: (454, b'4.7.0 TLS not available due to temporary reason')",
                     PYTHON),
-            Symptom("curl", "(64) STARTTLS denied, code 454", CURL),
+            Symptom("curl", "STARTTLS denied, code 454", CURL),
         ),
     ),
     Entry(
@@ -303,6 +347,12 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call starttls() (with a verifying context) before login() and sending, or use port 465.",
         **_settings(587),
+        words=(
+            r"must issue a starttls|starttls (?:is |command )?(?:required|first)|use starttls first",
+            r"(?:encryption|tls|ssl) (?:is )?required|requires? (?:encryption|tls|starttls|a tls connection)",
+            r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|"
+            r"before) (?:tls|starttls)",
+        ),
         rfcs=(_RFC3207_4, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
                  Reply(None, "5.7.10")),
@@ -337,6 +387,11 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call starttls() before login(); to send with a login, use the submission port 587 or 465, not 25.",
         **_settings(587),
+        words=(
+            r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth",
+            r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
+            r"does not support authentication|no compatible authentication mechanism",
+        ),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
@@ -367,6 +422,11 @@ CATALOG: tuple[Entry, ...] = (
             "their value); to log in, use the provider's submission port 587 or 465, not 25."
         ),
         **_settings(587),
+        words=(
+            r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|"
+            r"user ?name)",
+            r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
+        ),
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
         replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
         symptoms=(
@@ -395,6 +455,14 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Use a mechanism the server lists: smtplib's login() picks one; in Go use smtp.PlainAuth over TLS.",
         **_settings(465),
+        words=(
+            r"unrecognized authentication type|(?:unsupported|unknown|invalid|unrecognized) (?:sasl |authentication |"
+            r"auth )(?:mechanism|type|method)",
+            r"mechanism[^\n]{0,30}not (?:supported|available|recognized|permitted|allowed)",
+            r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
+            r"no authentication mechanisms supported by both|requested type not available",
+            r"no (?:suitable |sasl )?mechanism available|no worthy mechs",
+        ),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
         symptoms=(
@@ -423,6 +491,14 @@ CATALOG: tuple[Entry, ...] = (
             "the environment, not from code. Do not retry in a loop: servers block after a few failures."
         ),
         **_settings(465),
+        words=(
+            r"authentication (?:failed(?! because)|unsuccessful|credentials invalid|failure|rejected)",
+            r"(?:invalid|incorrect|bad|wrong) (?:user ?name|login|password|credentials|authentication data|user)",
+            r"(?:user ?name and |user ?name or )?password (?:not accepted|incorrect|is incorrect|is wrong|rejected)",
+            r"login (?:failed|denied|incorrect)|authenticationinvalidcredentials|"
+            r"credentials (?:are |were |is )?(?:invalid|incorrect|wrong)",
+            r"could not authenticate|failed to authenticate",
+        ),
         rfcs=(_RFC4954_4, _RFC4954_6),
         replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
                  Reply(None, "5.7.8")),
@@ -434,7 +510,7 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("microsoft365", "535 5.7.3 Authentication unsuccessful",
                     "https://github.com/PHPMailer/PHPMailer/discussions/2845"),
             Symptom("node", "Invalid login: 535", NODE, note="code EAUTH"),
-            Symptom("curl", "(67) Login denied", CURL, generic=True,
+            Symptom("curl", "Login denied", CURL, generic=True,
                     note="curl says this for any refused login: a 454 block or a missing mechanism too"),
             Symptom("swaks", "*** No authentication type succeeded", SWAKS, generic=True,
                     note="swaks's summary; the server's reply line above it tells why"),
@@ -450,6 +526,10 @@ CATALOG: tuple[Entry, ...] = (
         why="Accounts with 2-step verification cannot use their normal password over SMTP.",
         fix="Create an app password (or use OAuth2) and log in with it.",
         **_settings(465, host="smtp.gmail.com"),
+        words=(
+            r"application-specific password|app password|log ?in via your web browser|invalidsecondfactor|"
+            r"webloginrequired|less secure app",
+        ),
         rfcs=(_RFC4954_6,),
         replies=(Reply(534, "5.7.9"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
         symptoms=(
@@ -470,6 +550,11 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Have the admin enable authenticated SMTP for the mailbox, or switch to OAuth2 (XOAUTH2) or Graph.",
         **_settings(587, host="smtp.office365.com"),
+        words=(
+            r"smtpclientauthentication is disabled|basic auth(?:entication)? is (?:disabled|not supported|blocked)",
+            r"smtp auth(?:entication)? (?:is )?disabled|authenticated smtp (?:is )?disabled",
+            r"did not meet the criteria to be authenticated",
+        ),
         rfcs=(_RFC4954_6,),
         replies=(Reply(535, "5.7.139"), Reply(550, "5.7.30"), Reply(None, "5.7.139")),
         symptoms=(
@@ -494,6 +579,10 @@ CATALOG: tuple[Entry, ...] = (
         ),
         fix="Call login() (after starttls() on 587) before sending.",
         **_settings(587),
+        words=(
+            r"authentication (?:is )?required|not authenticated|must authenticate|unauthenticated senders",
+            r"please authenticate|requires? authentication|login required|sender address rejected: not logged in",
+        ),
         rfcs=(_RFC6409_43, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.57"), Reply(530, "5.7.1"),
                  Reply(530, None, Phase.MAIL), Reply(554, "5.7.1", Phase.RCPT), Reply(None, "5.7.57")),
@@ -548,6 +637,13 @@ if err := client.Mail(from); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"not owned by (?:auth )?user|email address is not verified|identities failed the check|not a verified",
+            r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|"
+            r"doesn't match)",
+            r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
+            r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
+        ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
                  Reply(553, None, Phase.MAIL)),
@@ -557,7 +653,7 @@ if err := client.Mail(from); err != nil {
             Symptom("python", "SMTPRecipientsRefused: {'…': (553, b'5.7.1 <…>: Sender address rejected: "
                     "not owned by user …')}", PYTHON),
             Symptom("node", "Can't send mail - all recipients were rejected: 553 5.7.1", NODE, note="code EENVELOPE"),
-            Symptom("curl", "(55) RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
+            Symptom("curl", "RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
             Symptom("amazon-ses", "Message rejected: Email address is not verified",
                     "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
         ),
@@ -581,6 +677,9 @@ if err := client.Mail(from); err != nil {
             "as an alias of your mailbox)."
         ),
         **_settings(587, host="smtp.office365.com"),
+        words=(
+            r"sendasdenied|permissions? to send as this sender|not allowed to send as",
+        ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(554, "5.2.0", Phase.END_OF_DATA), Reply(550, "5.7.60"), Reply(554, "5.2.252"),
                  Reply(None, "5.7.60")),
@@ -627,6 +726,9 @@ from := "you@example.com" // an address, not a host name
 msg := []byte("From: You <" + from + ">\\r\\nTo: someone@example.net\\r\\nSubject: Hello\\r\\n" +
 	"Date: " + time.Now().Format(time.RFC1123Z) + "\\r\\n\\r\\nHi!\\r\\n")
 ''',
+        words=(
+            r"must match your authenticated|spoofed email|from header[^\n]{0,30}(?:does not|doesn't|must) match",
+        ),
         rfcs=(Rfc(5322, "3.6.2", "the From: field holds the author's mailbox address"), _RFC6409_63),
         symptoms=(
             Symptom("lab", "must match your authenticated email domain", "../shared/reference/case-study-gist.txt",
@@ -672,6 +774,10 @@ if err := client.Mail(sender.Address); err != nil { // the bare address in the e
 }
 msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name in the header
 ''',
+        words=(
+            r"(?:sender|recipient|mailbox)? ?address syntax|malformed (?:address|mailbox)",
+            r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
+        ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
         replies=(Reply(501, "5.1.7", Phase.MAIL), Reply(555, "5.5.2", Phase.MAIL), Reply(501, "5.1.3", Phase.RCPT),
@@ -698,6 +804,10 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         ),
         fix="Submit through your provider's submission port (465 or 587) with a login.",
         **_settings(465),
+        words=(
+            r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed|refused)|unable to relay",
+            r"not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay|allowed rcpthosts",
+        ),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
         replies=(Reply(554, "5.7.1", Phase.RCPT), Reply(550, "5.7.1", Phase.RCPT), Reply(550, None, Phase.RCPT),
                  Reply(550, "5.7.64")),
@@ -730,6 +840,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             "add a DMARC record; or send through the provider that hosts your domain's mail."
         ),
         **_settings(587),
+        words=(
+            r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated (?:mail|email|message)|required authentication level",
+        ),
         rfcs=(Rfc(7208, "2.6", "SPF results: pass, fail, softfail, none"),
               Rfc(6376, "6.3", "DKIM signature verification results"),
               Rfc(7372, "3", "enhanced codes X.7.20-X.7.26 for failed email authentication")),
@@ -797,9 +910,13 @@ if _, err := net.LookupHost(host); err != nil {
         rfcs=(Rfc(6761, "6.4", "the .invalid top-level domain never resolves"),
               Rfc(5321, "5.1", "locating the target host: MX records, then the address")),
         network=(Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY),
+        words=(
+            r"lookup [^\n]{1,100}(?:no such host|i/o timeout|server misbehaving)",  # Go's resolver, in dial's words
+        ),
         symptoms=(
             Symptom("go", "no such host", GO_SRC + "net/net.go#L621"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -824,11 +941,12 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("python", "TimeoutError: timed out", PYTHON, whole_line=True, note="with timeout= set"),
             Symptom("go", "dial tcp …: i/o timeout", GO, note="with a net.Dialer Timeout"),
             Symptom("node", "Error: Connection timeout", NODE, whole_line=True, note="nodemailer's connectionTimeout"),
-            Symptom("curl", "(28) Connection timed out after", CURL),
-            Symptom("curl", "(28) Failed to connect to … Timeout was reached", CURL),
+            Symptom("curl", "Connection timed out after", CURL),
+            Symptom("curl", "Failed to connect to … Timeout was reached", CURL),
             Symptom("swaks", "IO::Socket::…: connect: timeout", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -849,10 +967,11 @@ if _, err := net.LookupHost(host); err != nil {
             Symptom("python", "ConnectionRefusedError: [Errno 111] Connection refused", PYTHON),
             Symptom("go", "dial tcp …: connect: connection refused", GO),
             Symptom("node", "connect ECONNREFUSED …", NODE),
-            Symptom("curl", "(7) Failed to connect to … Couldn't connect to server", CURL),
+            Symptom("curl", "Failed to connect to … Couldn't connect to server", CURL),
             Symptom("swaks", "IO::Socket::…: connect: Connection refused", SWAKS,
                     note="INET6, INET or IP, after the Perl socket module swaks found"),
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -960,6 +1079,10 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
 	}
 }
 ''',
+        words=(
+            r"server (?:is )?(?:too )?busy|too busy|shutting down|(?:service|server) (?:is )?temporarily unavailable",
+            r"temporary (?:system|server) (?:problem|error)",
+        ),
         rfcs=(_RFC5321_3_8, _RFC5321_4541),
         replies=(Reply(421, None, Phase.GREETING), Reply(421, "4.3.2"), Reply(421, None)),
         symptoms=(
@@ -967,7 +1090,7 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
                     "https://www.rfc-editor.org/rfc/rfc5321#section-4.2.3", note="421"),
             Symptom("python", "SMTPConnectError: (421, b'…", PYTHON),
             Symptom("node", "Invalid greeting. response=421", NODE, note="code EPROTOCOL"),
-            Symptom("curl", "(8) Got unexpected smtp-server response: 421", CURL),
+            Symptom("curl", "Got unexpected smtp-server response: 421", CURL),
             _JAVA_BAD_GREETING,
         ),
     ),
@@ -980,6 +1103,9 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
         why="A wrong port or host: a web server, a proxy or another service listens there.",
         fix="Check the host and the port in the provider's documentation: 465 or 587 for submission.",
         **_settings(465),
+        words=(
+            r"http/1\.[01] \d{3}|<html|<!doctype",
+        ),
         rfcs=(Rfc(5321, "3.1", "session initiation: the server's first reply is the 220 greeting"),),
         symptoms=(
             Symptom("python", "SMTPConnectError: (-1, b'", PYTHON, note="smtplib could not read a reply code"),
@@ -1019,6 +1145,11 @@ for message in batch:
     send(message)
 ''',
         fix_go=go_code(465),
+        words=(
+            r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|"
+            r"server not connected",
+            r"(?:is|was) not connected|must be connected",
+        ),
         rfcs=(_RFC5321_3_8, _RFC5321_4532),
         replies=(Reply(421, "4.4.2"),),
         network=(Network.CLOSED,),
@@ -1056,6 +1187,14 @@ for message in batch:
             "have the server send its full chain. Never turn verification off."
         ),
         **_settings(465, ca_file="company-ca.pem"),
+        words=(
+            r"self[- ]signed|unknown (?:certificate )?(?:authority|issuer|ca)\b|"
+            r"unable to get (?:local )?issuer certificate",
+            r"unable to verify the first certificate|certification path|pkix path|untrusted ?root|unknownissuer",
+            r"untrusted issuer|unable to get issuer cert|unable to verify leaf signature",
+            r"(?:authority|root certificate|ca|certificate) (?:that )?(?:is |was )?not trusted|not issued by a trusted",
+            r"peer certificate cannot be authenticated",
+        ),
         rfcs=(_RFC8314_5, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: unable to get local issuer certificate", PYTHON),
@@ -1066,8 +1205,8 @@ for message in batch:
             Symptom("go", "x509: certificate signed by unknown authority", GO),
             Symptom("node", "unable to verify the first certificate", NODE),
             Symptom("node", "self-signed certificate", NODE),
-            Symptom("curl", "(60) SSL certificate problem: unable to get local issuer certificate", CURL),
-            Symptom("curl", "(60) SSL certificate problem: self-signed certificate", CURL),
+            Symptom("curl", "SSL certificate problem: unable to get local issuer certificate", CURL),
+            Symptom("curl", "SSL certificate problem: self-signed certificate", CURL),
             Symptom("server", "self signed certificate", "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/"
                     "crypto/x509/x509_txt.c", note="OpenSSL 1.1's words, also 'self signed certificate in certificate "
                     "chain' (a private root CA)"),
@@ -1078,8 +1217,14 @@ for message in batch:
                     "system.security.cryptography.x509certificates.x509chainstatusflags",
                     note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
             _CERT_VERIFY_FAILED,
+            Symptom("curl", "Peer certificate cannot be authenticated with given CA certificates",
+                    "https://github.com/curl/curl/blob/curl-7_61_1/lib/strerror.c",
+                    note="CURLE_SSL_CACERT, curl before 7.62"),
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
             _PHPMAILER_CONNECT,
+            _PHPMAILER_CONNECT_FAILED,
         ),
     ),
     Entry(
@@ -1098,6 +1243,15 @@ for message in batch:
         ),
         fix="Connect by the name on the certificate (the provider's documented host name); never skip the name check.",
         **_settings(465),
+        words=(
+            r"hostname mismatch|ip address mismatch|host ?name[^\n]{0,30}(?:does not|doesn't|did not) match",
+            r"does not match (?:the )?(?:server |target )?(?:certificate|host)|did not match (?:the )?(?:expected|"
+            r"target)",
+            r"not valid for (?:name|any names)|certificate is valid for [^\n]{1,80}, not|certificate is not valid for",
+            r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
+            r"name ?mismatch|target principal name is incorrect|cn name does not match|"
+            r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
+        ),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: IP address mismatch, certificate is not valid for", PYTHON),
@@ -1107,7 +1261,7 @@ for message in batch:
             Symptom("go", "x509: certificate is valid for …, not …", GO_SRC + "crypto/x509/verify.go#L126"),
             Symptom("go", "x509: certificate is not valid for any names, but wanted to match", GO),
             Symptom("node", "Hostname/IP does not match certificate's altnames", NODE),
-            Symptom("curl", "(60) SSL: no alternative certificate subject name matches target host name", CURL),
+            Symptom("curl", "SSL: no alternative certificate subject name matches target host name", CURL),
             Symptom("server", "hostname mismatch", RUBY, note="OpenSSL's words, as Ruby and PHP quote them"),
             Symptom("php", "Peer certificate subjectAltName did not match expected name", SYMFONY),
             Symptom("java", "Can't verify identity of server", JAVA),
@@ -1115,7 +1269,9 @@ for message in batch:
                     "share/classes/sun/security/util/HostnameChecker.java", note="...DNS name matching x found"),
             Symptom("dotnet", "RemoteCertificateNameMismatch", "https://learn.microsoft.com/en-us/dotnet/api/"
                     "system.net.security.sslpolicyerrors", note="SslPolicyErrors"),
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
             # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
         ),
     ),
@@ -1137,6 +1293,9 @@ for message in batch:
             "\"subjectAltName=DNS:mail.example.com\", or any ACME client). Nothing to change in the code."
         ),
         **_settings(465),
+        words=(
+            r"legacy common name",
+        ),
         rfcs=(_RFC6125_6, _RFC5280_san),
         symptoms=(
             Symptom("go", "x509: certificate relies on legacy Common Name field", GO_SRC + "crypto/x509/verify.go#L104",
@@ -1158,6 +1317,12 @@ for message in batch:
             "Nothing to change in the code, and do not disable verification."
         ),
         **_settings(465),
+        words=(
+            r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|"
+            r"notvalidyet|"
+            r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
+            r"validity check failed|cert has expired|certificateexpired",
+        ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
             Symptom("python", "certificate verify failed: certificate has expired", PYTHON),
@@ -1165,13 +1330,15 @@ for message in batch:
             Symptom("go", "x509: certificate has expired or is not yet valid", GO),
             Symptom("node", "certificate has expired", NODE),
             Symptom("node", "certificate is not yet valid", NODE),
-            Symptom("curl", "(60) SSL certificate problem: certificate has expired", CURL),
-            Symptom("curl", "(60) SSL certificate problem: certificate is not yet valid", CURL),
+            Symptom("curl", "SSL certificate problem: certificate has expired", CURL),
+            Symptom("curl", "SSL certificate problem: certificate is not yet valid", CURL),
             Symptom("java", "validity check failed", JAVA, note="CertPathValidatorException"),
             Symptom("java", "CertificateExpiredException", "https://docs.oracle.com/en/java/javase/17/docs/api/"
                     "java.base/java/security/cert/CertificateExpiredException.html"),
             _CERT_VERIFY_FAILED,
+            _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
+            _DOTNET_CERT_REJECTED,
         ),
     ),
     Entry(
@@ -1195,6 +1362,10 @@ for message in batch:
             "80), or configure the proxy for them. Do not switch certificate checks off."
         ),
         **_settings(465),
+        words=(
+            r"revocation (?:status|server|function|check)|unable to (?:get certificate crl|check revocation)|"
+            r"revocationstatusunknown|offlinerevocation|\bocsp\b",
+        ),
         rfcs=(Rfc(5280, "6.3", "CRL validation"),
               Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
         symptoms=(
@@ -1231,6 +1402,16 @@ for message in batch:
             "level to reach it."
         ),
         **_settings(465),
+        words=(
+            r"protocol ?version|unsupported protocol|no protocols available|no appropriate protocol",
+            r"no (?:shared|common) cipher|no cipher suites? (?:supported|in common)|nociphersuitesincommon",
+            r"handshake failure|handshakefailure|common algorithm|dh key too small|inappropriate fallback",
+            r"insufficient security|did not support a suitable tls version|acceptable set of security parameters",
+            r"tls ?(?:v|version )?1\.[01] (?:(?:is|are) )?(?:not supported|disabled|deprecated)",
+            r"servers?doesnotsupporttls12or13|unsafe legacy renegotiation",
+            r"message received was unexpected or badly formatted|sec e illegal message|"
+            r"the function requested is not supported|sec e unsupported function",
+        ),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
         replies=(Reply(421, "4.7.66"), Reply(None, "4.7.66")),
@@ -1258,6 +1439,7 @@ for message in batch:
             Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported",
                     "https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
                     "opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth", note="421 4.7.66"),
+            _CURL_SSL_CONNECT,
             _DOTNET_TLS_CLOSED,
         ),
     ),
@@ -1276,6 +1458,14 @@ for message in batch:
         ),
         fix="Connect by host name (so SNI is sent), keep Python/OpenSSL current, try the other submission port.",
         **_settings(587),
+        words=(
+            r"eof occurred in violation of protocol|disconnected before secure tls connection|"
+            r"remote host terminated the handshake|handshake (?:was )?(?:aborted|terminated|interrupted)|"
+            r"tls handshake eof",
+            r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
+            r"handshake (?:operation )?timed out|handshake timeout",
+            r"unrecognized ?name|tls/ssl connection has been closed",
+        ),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
         symptoms=(
@@ -1285,11 +1475,12 @@ for message in batch:
                     "https://github.com/python/cpython/blob/v3.9.18/Modules/_ssl.c", note="older OpenSSL"),
             _EOF_GO,
             Symptom("node", "Client network socket disconnected before secure TLS connection was established", NODE),
-            Symptom("curl", "(35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
+            Symptom("curl", "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A000126:SSL routines::unexpected eof while "
                     "reading)", SWAKS),
             Symptom("ruby", "state=error: unexpected eof while reading", RUBY),
             Symptom("java", "Remote host terminated the handshake", JAVA),
+            _CURL_SSL_CONNECT,
             _DOTNET_TLS_CLOSED,
             Symptom("php", "Failed to enable crypto", SYMFONY, generic=True,
                     note="PHP's words for any failed TLS start; the OpenSSL lines before it (if any) say why"),
@@ -1339,6 +1530,9 @@ if err != nil {
 }
 config := &tls.Config{ServerName: host, Certificates: []tls.Certificate{pair}}
 ''',
+        words=(
+            r"unexpected keyword argument '(?:keyfile|certfile)'",
+        ),
         rfcs=(Rfc(8446, "4.4.2", "the client's certificate, when the server asks for one"),),
         symptoms=(
             Symptom("python", "starttls() got an unexpected keyword argument 'keyfile'", CPYTHON_312_SMTPLIB,
@@ -1413,6 +1607,12 @@ if ok, size := client.Extension("SIZE"); ok {
 	}
 }
 ''',
+        words=(
+            r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
+            r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|"
+            r"permitted) (?:message )?size",
+            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation",
+        ),
         rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
               Rfc(3463, "3.4", "X.3.4 message too big for system")),
         replies=(Reply(552, "5.3.4"), Reply(552, "5.2.3"), Reply(None, "5.3.4"), Reply(None, "5.2.3"),
@@ -1427,7 +1627,7 @@ if ok, size := client.Extension("SIZE"); ok {
                     "https://www.rfc-editor.org/rfc/rfc1870#section-6", note="RFC 1870's wording, typo included"),
             Symptom("gmail", "Your message exceeded Google's message size limits", GMAIL_ERRORS, note="552 5.2.3"),
             Symptom("python", "SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed limit', …)", PYTHON),
-            Symptom("curl", "(55) MAIL failed: 552", CURL, note="curl declares the size in MAIL FROM"),
+            Symptom("curl", "MAIL failed: 552", CURL, note="curl declares the size in MAIL FROM"),
             _WEIRD_REPLY_CURL,
         ),
     ),
@@ -1465,10 +1665,19 @@ if err := client.Mail(from); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"(?:sending|send|daily|message|outbound|submission|recipient|user) (?:sending )?(?:quota|limit) "
+            r"(?:exceeded|reached)|quotaexceeded|daily (?:user )?sending|(?:per day|24 hours?)[^\n]{0,30}(?:limit|"
+            r"exceeded)",
+            r"maximum credits? exceeded|credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
+            r"number of (?:allowed )?outgoing messages",
+        ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
             Symptom("gmail", "Daily user sending limit exceeded", GMAIL_ERRORS, note="550 5.4.5"),
+            Symptom("amazon-ses", "454 Throttling failure: Daily message quota exceeded", SES_QUOTAS,
+                    note="a 454, but the 24-hour quota: retrying within the day does not help"),
             Symptom("gmail", "Daily sending quota exceeded", "http://blogjava.net/hwpok/archive/2010/05/28/322111.html",
                     note="550 5.4.5, the older wording"),
         ),
@@ -1498,10 +1707,19 @@ if err := client.Auth(auth); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"too many (?:login|auth|authentication|connections?|messages|emails|mails|requests|attempts|concurrent|"
+            r"errors|invalid|bad|failed|sessions|commands)",
+            r"rate ?limit|sending rate|rate exceeded|throttl|concurrent connections? limit|connection limit|slow down",
+            r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|"
+            r"minute|second)|ratelimit",
+        ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(
             Symptom("gmail", "454 4.7.0 Too many login attempts", GMAIL_ERRORS),
+            Symptom("amazon-ses", "454 Throttling failure: Maximum sending rate exceeded", SES_QUOTAS,
+                    note="the account's messages-per-second limit"),
             Symptom("gmail", "421-4.7.0 Try again later, closing connection.", GMAIL_ERRORS),
             Symptom("python", "SMTPAuthenticationError: (454, b'4.7.0 Too many login attempts…", PYTHON),
             Symptom("node", "Invalid login: 454 4.7.0 Too many login attempts", NODE),
@@ -1543,6 +1761,9 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
 	}
 }
 ''',
+        words=(
+            r"gr[ea]y ?-?list",
+        ),
         rfcs=(Rfc(6647, "1", "greylisting: temporarily degraded service to unknown clients"), _RFC5321_4541),
         replies=(Reply(450, "4.2.0", Phase.RCPT), Reply(451, "4.7.1", Phase.RCPT), Reply(450, "4.7.1", Phase.RCPT),
                  Reply(451, None, Phase.RCPT), Reply(450, None, Phase.RCPT)),
@@ -1551,7 +1772,7 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
             Symptom("server", "Greylisted", LAB, note="postgrey's and the lab's word, 450 or 451 at RCPT"),
             Symptom("python", "SMTPRecipientsRefused: {'…': (451, b'4.7.1 <…>: Recipient address rejected: "
                     "Greylisted, try again later')}", PYTHON),
-            Symptom("curl", "(55) RCPT failed: 451", CURL,
+            Symptom("curl", "RCPT failed: 451", CURL,
                     note="451 at RCPT is usually greylisting; add -v for the text"),
         ),
     ),
@@ -1579,12 +1800,16 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
 	to = "joerg@example.com" // net/smtp adds SMTPUTF8 to MAIL only when the server offers it
 }
 ''',
+        words=(
+            r"smtputf8|internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
+        ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
               Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),
               Rfc(6531, "3.3", "the extended address syntax that allows UTF-8")),
         replies=(Reply(553, "5.6.7"), Reply(None, "5.6.7"), Reply(550, "5.6.7")),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTPUTF8 not supported by server", CPYTHON_SMTPLIB),
+            Symptom("php", "Server does not support SMTPUTF8 needed to send to Unicode addresses", PHPMAILER_SRC),
             Symptom("python", "One or more source or delivery addresses require internationalized email support, "
                     "but the server does not advertise the required SMTPUTF8 capability", PYTHON),
             Symptom("lab", "Error: strict ASCII mode", LAB, note="aiosmtpd's 500 reply, seen by Go and nodemailer"),
@@ -1620,6 +1845,9 @@ msg := []byte("From: " + from + "\\r\\nTo: " + to + "\\r\\nSubject: " + subject 
 	"MIME-Version: 1.0\\r\\nContent-Type: text/plain; charset=UTF-8\\r\\n" +
 	"Content-Transfer-Encoding: base64\\r\\n\\r\\n" + body + "\\r\\n")
 ''',
+        words=(
+            r"'ascii' codec can't encode|message contains non-ascii",
+        ),
         rfcs=(Rfc(5321, "2.4", "unextended SMTP carries 7-bit US-ASCII only; 8BITMIME needs MIME encoding"),),
         symptoms=(_UNICODE_PY,),
     ),
@@ -1651,6 +1879,10 @@ if err := w.Close(); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"lines? (?:is |are )?too long|line length|lines? (?:longer than|exceed)|(?:maximum|max) line|"
+            r"too long for transport",
+        ),
         rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
               Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),
         symptoms=(
@@ -1690,6 +1922,9 @@ if err := w.Close(); err != nil {
 	log.Fatal(err)
 }
 ''',
+        words=(
+            r"bare (?:<)?lf|bare line ?feed|barelinefeed|smtplf|naked (?:lf|line ?feed)|lone lf",
+        ),
         rfcs=(Rfc(5321, "2.3.8", "lines end in CR LF; a bare CR or LF is not a line ending"),),
         replies=(Reply(550, "5.6.11"), Reply(None, "5.6.11")),
         symptoms=(
@@ -1718,6 +1953,10 @@ if err := w.Close(); err != nil {
         ),
         fix="Introduce yourself with your host's real name: smtplib local_hostname=, Go c.Hello(name).",
         **_settings(587, ehlo_name="app1.example.com"),
+        words=(
+            r"(?:helo|ehlo)[^\n]{0,40}(?:rejected|invalid|not (?:a )?(?:fqdn|fully)|fully.qualified|malformed|forged)",
+            r"need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
+        ),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),
         symptoms=(

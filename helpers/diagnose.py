@@ -61,20 +61,33 @@ _SYMPTOM = 40.0  # a client's or server's own words are direct evidence: this, p
 _GENERIC_SYMPTOM = 30.0  # words that several failures share (curl's "Login denied"): less, but still words
 _REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
+_REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
-_STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
+_STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -20.0
+_WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
+_VAGUE_CODES = _GENERIC_CODES | {451}  # alone, these match only a declared reply that is a bare code too
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
-_PORT = re.compile(r"(?:\bport[\s:=]+|[\w\]]:)(\d{2,5})\b", re.IGNORECASE)
+# A port: "port 465", "port=465", JSON's "port":465, Jakarta Mail's "port: smtp.example.com, 587", or after a
+# host ("smtp.example.com:465", "[::1]:25"); never the minutes of a time ("10:25:30").
+_PORT = re.compile(
+    r"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]:)(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
+)
+# Text that was escaped to be carried inside another format: a JSON string (\n, \", \u003c), a quoted
+# repr. Read as it was before.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([nrt\"'/\\]))")
+_ESCAPED = {"n": "\n", "r": "", "t": " ", '"': '"', "'": "'", "/": "/", "\\": "\\"}
 _KNOWN_PORTS = {25, 465, 587, 2525}
 _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
 )
 _GREETING_LINE = re.compile(r"^[<~*\-\s]*220[ -]")
-_PLUS_JOINED = re.compile(r"[^\s+]+(?:\+[^\s+]+){3,}")  # a word+joined+with+plus+signs
+# A word+joined+with+plus+signs, tried once per run of non-space (from its start), so that a long run costs
+# its length and not its square.
+_PLUS_JOINED = re.compile(r"(?<![^\s+])[^\s+]+(?:\+[^\s+]+){3,}")
 _TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...')"; others "535 5.7.8 ..."
 # An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
 _IPV6 = re.compile(r"(?<![\w:.])(?!::ffff:\d)(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:.])",
@@ -133,7 +146,7 @@ def diagnose(failure: Diagnosable, *, port: int | None = None) -> list[Match]:
         return []
     weighed = sorted(_weigh(clues), key=lambda pair: -pair[0].score)  # stable: ties keep the catalog's order
     matches = [match for match, _ in weighed]
-    if not weighed or not (weighed[0][1] or weighed[0][0].score >= _NAMED):
+    if not weighed or not weighed[0][1]:
         matches.insert(0, _reading_match(clues))
     elif len(matches) > 1 and not matches[0].note and matches[0].score - matches[1].score < _CLOSE:
         others = ", ".join(match.id for match in matches[1:4])
@@ -181,7 +194,7 @@ def _clues(failure: Diagnosable, port: int | None) -> _Clues:
         # (`550+5.7.60+SMTP;+Client+does+not...`), are words again.
         clues.original = _PLUS_JOINED.sub(lambda found: found.group(0).replace("+", " "), "\n".join(clues.lines))
         normal, clues.marks = _normalise(clues.original)
-        clues.text = normal.lower()
+        clues.text = _searchable(normal)
         if len(clues.text) != len(normal):  # a rare letter that lower-cases to two: quote the searched text
             clues.original, clues.marks = clues.text, [(0, 0)]
         _read_structure(clues)
@@ -193,6 +206,10 @@ def _read_structure(clues: _Clues) -> None:
     clues.reading = read(clues.original)
     clues.phase = clues.phase or clues.reading.phase
     if clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
+        clues.tls = True
+    if clues.reading.greeted and clues.greeted is None:  # a quoted conversation shows the server's replies
+        clues.greeted = clues.connected = True
+    if clues.reading.tls_started and clues.tls is None:
         clues.tls = True
     if clues.phase in _AFTER_GREETING and clues.greeted is None:  # a command was answered: a server had greeted
         clues.greeted = clues.connected = True
@@ -212,6 +229,8 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
         text = text[: MAX_TEXT // 2] + "\n" + text[-MAX_TEXT // 2:]
     if _looks_binary(text):
         return _Clues()
+    if "\\" in text:
+        text = _ESCAPE.sub(_unescape, text)
     lines = text.splitlines()
     clues = _Clues(lines=lines)
     clues.port = _port_in(lines)
@@ -223,6 +242,13 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
     if "tls started" in lowered:  # swaks, and our own transcripts
         clues.tls = True
     return clues
+
+
+def _unescape(found: re.Match[str]) -> str:
+    if found.group(1):
+        character = chr(int(found.group(1), 16))
+        return character if character.isprintable() or character == "\n" else " "
+    return _ESCAPED[found.group(2)]
 
 
 def _looks_binary(text: str) -> bool:
@@ -295,6 +321,12 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(pieces), marks
 
 
+def _searchable(text: str) -> str:
+    """Lower-cased, with OpenSSL's reason codes read as its reason strings: `[SSL: WRONG_VERSION_NUMBER]` and
+    `wrong version number` are one symptom (the same length, so positions still line up)."""
+    return text.lower().replace("_", " ")
+
+
 def _quote(clues: _Clues, start: int, end: int) -> str:
     """The original text behind a stretch of the normalised one."""
 
@@ -322,6 +354,7 @@ class _Case:
     symptom: float = 0.0
     reply: float = 0.0
     network: float = 0.0
+    words: float = 0.0
     evidence: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -333,8 +366,8 @@ class _Case:
 
 
 def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
-    """Every entry with some evidence, scored, and whether a symptom of its own named it (a reply or a
-    network error alone must also score _NAMED)."""
+    """Every entry with some evidence, scored, and whether the evidence names it: a symptom of its own, or
+    replies, words and network errors that score at least _NAMED."""
     cases = {entry.id: _Case(entry) for entry in CATALOG}
     hits = _suppress_contained(_find(clues))
     for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
@@ -344,6 +377,17 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
+    for entry_id, pattern in _word_patterns():
+        found = pattern.search(clues.text)
+        if found is not None:
+            case = cases[entry_id]
+            case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+            quoted = _quote(clues, found.start(), found.end())
+            if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
+                # Whose words they are is known only when they follow a reply: then they are the server's.
+                case.evidence.append(_redact(quoted))
+                if clues.reading.replies:
+                    case.clients.append("server")
     for reply in clues.reading.replies:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
@@ -361,7 +405,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     ambiguous = _ambiguous_texts()
     matches = []
     for case in cases.values():
-        score = case.symptom + case.reply + case.network
+        score = case.symptom + case.reply + case.network + case.words
         if score <= 0:
             continue
         notes = []
@@ -370,7 +414,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             adjustment, why = rule(clues)
             # Context decides between the meanings of evidence that has several (an ambiguous symptom, a
             # network error); it rules out anything, but it does not promote a mere reply-code match.
-            if adjustment < 0 or case.texts or case.network:
+            if adjustment < 0 or case.texts or case.network or case.words:
                 score += adjustment
             if why and (case.texts & ambiguous or case.network):
                 notes.append(why)
@@ -383,15 +427,31 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                 notes.extend(case.notes)
         if score <= 0:
             continue  # the context rules it out
+        # Words a client says for several failures (PHPMailer's "Could not connect to SMTP host."), and
+        # nothing else: whatever ranked them, the card says first that they cannot tell, and how to see more.
+        said = [symptom for symptom in case.entry.symptoms if symptom.text in case.texts]
+        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words):
+            guesses = [f"a guess: {symptom.note}" for symptom in said if symptom.note]
+            notes = guesses + [note.replace("decided by", "likeliest by") for note in notes
+                               if not any(note in guess for guess in guesses)]
         match = Match(
             entry=case.entry,
             score=round(score, 1),
-            evidence=tuple(dict.fromkeys(case.evidence)),
+            evidence=_outermost(case.evidence),
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
-        matches.append((match, bool(case.texts)))
+        matches.append((match, bool(case.texts or case.words) or score >= _NAMED))
     return matches
+
+
+def _outermost(evidence: list[str]) -> tuple[str, ...]:
+    """Each piece of evidence once, without those a longer piece already quotes ("WRONG_VERSION_NUMBER" inside
+    "[SSL: WRONG_VERSION_NUMBER] wrong version number")."""
+    pieces = list(dict.fromkeys(evidence))
+    searchable = [_searchable(piece) for piece in pieces]
+    return tuple(piece for piece, text in zip(pieces, searchable, strict=True)
+                 if not any(text != other and text in other for other in searchable))
 
 
 def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
@@ -403,6 +463,8 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
     elif same_enhanced and (declared.code is None or seen.code is None):
         weight = _REPLY_ENHANCED
     elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
+        if seen.code in _VAGUE_CODES and declared.enhanced is not None:
+            return 0.0  # a bare 550 is any refusal, not the one 550 5.7.30 names
         weight = _REPLY_CODE
     elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
         if is_generic(seen.enhanced):
@@ -412,8 +474,12 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
         return 0.0
     if is_generic(seen.enhanced) and (seen.code is None or seen.code in _GENERIC_CODES):
         weight = min(weight, _REPLY_GENERIC)  # "550 5.7.1", "554", "5.7.1" alone: any policy refusal
+        if seen.enhanced is None:
+            weight = min(weight, _REPLY_BARE)  # a bare "550": only the stage can make it say more
     if declared.phase is not None and seen.phase is not None:
         weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
+    elif declared.phase is not None and not (seen.enhanced and is_generic(seen.enhanced)):
+        weight += _STAGE_UNKNOWN  # a reply that means this only at one stage, and the text does not say which
     return max(weight, 0.0)
 
 
@@ -451,10 +517,16 @@ def _patterns() -> tuple[_Pattern, ...]:
     patterns = []
     for entry in CATALOG:
         for symptom in entry.symptoms:
-            normal = _normalise(symptom.text)[0].lower()
+            normal = _searchable(_normalise(symptom.text)[0])
             fragments = tuple(f.strip() for f in normal.split(_WILDCARD) if f.strip())
             patterns.append(_Pattern(entry.id, symptom, fragments))
     return tuple(patterns)
+
+
+@functools.cache
+def _word_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((entry.id, re.compile("|".join(f"(?:{words})" for words in entry.words), re.MULTILINE))
+                 for entry in CATALOG if entry.words)
 
 
 @functools.cache
@@ -602,10 +674,27 @@ def _tls_before_auth(c: _Clues) -> tuple[float, str]:
 
 
 def _login_missing(c: _Clues) -> tuple[float, str]:
+    if c.port == 25:
+        return -_LEANING, "port 25 takes no logins: a refusal there is about relaying"
     if c.tls:
         return _LEANING, "decided by the transcript: encrypted, but no login"
     if c.tls is False:
         return -_LEANING / 2, "the connection was not encrypted yet"
+    return 0.0, ""
+
+
+def _no_auth_offered(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False or c.port == 25:
+        return _LEANING, ("decided by the conversation: the EHLO reply lists no AUTH" if c.port != 25 else
+                          "decided by the port: a port-25 relay takes no logins")
+    if c.reading.auth_offered:
+        return -_LEANING, "the EHLO reply did list AUTH"
+    return _login_missing(c)
+
+
+def _login_refused(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False or c.port == 25:
+        return -_LEANING, "the server offered no login at all: see auth-not-advertised"
     return 0.0, ""
 
 
@@ -616,7 +705,10 @@ def _not_smtp(c: _Clues) -> tuple[float, str]:
 
 
 def _ipv6_path(c: _Clues) -> tuple[float, str]:
-    if _IPV6.search(c.text):
+    address = _IPV6.search(c.text)
+    if address and address.group(0) == "::1":  # localhost's IPv6 address: the server listens on 127.0.0.1 only
+        return _DECISIVE, "decided by the address: the client tried ::1, localhost's IPv6 address"
+    if address:
         return _LEANING, "decided by the address: the client tried an IPv6 address"
     return -_DECISIVE, ""
 
@@ -631,7 +723,8 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "non-ascii-body-as-str": _non_ascii_body,
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
-    "auth-not-advertised": _login_missing,
+    "auth-not-advertised": _no_auth_offered,
+    "bad-credentials": _login_refused,
     "not-smtp": _not_smtp,
     "ipv6-path": _ipv6_path,
 }

@@ -17,7 +17,7 @@ bounded size: the time is linear in the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from helpers.catalog import Network
 from helpers.terms import Phase
@@ -25,6 +25,7 @@ from helpers.terms import Phase
 __all__ = ["Reading", "ReplySeen", "Seen", "enhanced_meaning", "read", "reply_meaning"]
 
 MAX_FOUND = 50  # replies (and network errors) kept from one text: a log of thousands says no more
+_MAX_LINES = 20_000  # lines of one text read for replies and the conversation
 
 _ENHANCED = r"[245]\.\d{1,3}\.\d{1,3}"
 # A reply code then an enhanced code, as servers write them ("535 5.7.8", "535-5.7.8") and as MailKit
@@ -34,11 +35,26 @@ _CODE_AND_ENHANCED = re.compile(rf"(?<![\w.:])\(?([2-5]\d\d)\)?(?:[ -]|:\s?)({_E
 # was: 5.7.0 ...", PHPMailer's "Additional SMTP info: 5.7.1"): only after punctuation or at a line's start,
 # so that version numbers ("PHPMailer 5.2.28") are not read as codes.
 _ENHANCED_ALONE = re.compile(rf"(?:^|[:(\[#='\"]\s*|\s-\s)({_ENHANCED})(?![\w.])", re.MULTILINE)
-# A reply code on its own: at a line's start as a server writes it (swaks' `<**` and `<~*` marks
-# allowed), or after the words clients put before it.
+# How programs show each line of a conversation: swaks (`->` sent, `<-` received, `~>` and `<~` inside TLS,
+# `<**` an unexpected reply), PHPMailer's SMTPDebug (`CLIENT -> SERVER:`, `SERVER -> CLIENT:`; PHPMailer 5
+# `SMTP -> FROM SERVER:`), the protocol logs of MailKit and nodemailer (`C:`, `S:`), smtplib's
+# set_debuglevel (`send:`, `reply:`), lettre's debug log (`Wrote:`, `<<`), Ruby's debug_output (`<- "..."`
+# sent, `-> "..."` received: the arrows the other way round from swaks'). The direction is told by what follows
+# the mark, not by the mark: a reply starts with its code, a command with its verb.
+_CONVERSATION = re.compile(
+    r"(?:^|(?<=[\s\]>|]))(?:client -> server:|server -> client:|smtp -> from server:|->|~>|<-|<~|<\*\*|<~\*|<<|>>|"
+    r"c:|s:|send:|reply:|wrote:|sent:|got:|received:)\s*b?[\"']?"
+    r"(?:([2-5]\d\d)(?=[ -]|$|[\"'\\])|(ehlo|helo|starttls|auth|mail from|rcpt to|data|bdat|quit|rset|noop)\b)",
+    re.MULTILINE,
+)
+# The EHLO reply's lines (RFC 5321 section 4.1.1.1): AUTH among them (RFC 4954 section 3), or other keywords.
+_EHLO_AUTH = re.compile(r"\b250[- ]auth[ =]")
+_EHLO_KEYWORD = re.compile(r"\b250[- ](?:help|pipelining|size|8bitmime|starttls|enhancedstatuscodes|dsn|smtputf8|"
+                           r"chunking|etrn|vrfy)\b")
+# A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
-    r"(?:failed|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
+    r"(?:failed|denied|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
     r"(?![.\d])"
 )
 _NOT_A_CODE_BEFORE = re.compile(r"(?:port|errno|os error|line|winerror)\W*$")
@@ -83,11 +99,22 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"(?:in reply to|after) (?:ehlo|helo)", Phase.EHLO),
         (r"(?:in reply to|after) auth", Phase.AUTH),
         (r"(?:in reply to|after) starttls", Phase.STARTTLS),
-        # PHPMailer: "MAIL FROM command failed", "DATA END command failed".
-        (r"mail from command failed|from address failed", Phase.MAIL),
-        (r"rcpt to command failed|recipients failed", Phase.RCPT),
+        # PHPMailer: "MAIL FROM command failed", "DATA END command failed"; PHPMailer 5: "RCPT not accepted
+        # from server".
+        (r"mail from command failed|from address failed|mail not accepted from server", Phase.MAIL),
+        (r"rcpt to command failed|recipients failed|rcpt not accepted from server", Phase.RCPT),
         (r"data end command failed|data not accepted", Phase.END_OF_DATA),
-        (r"(?:auth|password|username) command failed|could not authenticate", Phase.AUTH),
+        (r"(?:auth|password|username) command failed|could not authenticate|"
+         r"(?:auth|password|username) not accepted from server", Phase.AUTH),
+        # Symfony Mailer and SwiftMailer name the reply they expected, and so the command it answers.
+        (r"expected response code \"?(?:235|334)\b", Phase.AUTH),
+        (r"expected response code \"?250/251/252\b", Phase.RCPT),
+        (r"expected response code \"?354\b", Phase.DATA),
+        (r"expected response code \"?220\b", Phase.GREETING),
+        # MailKit's SmtpErrorCode.
+        (r"sendernotaccepted", Phase.MAIL),
+        (r"recipientnotaccepted", Phase.RCPT),
+        (r"messagenotaccepted", Phase.END_OF_DATA),
         (r"starttls command failed|upgrading connection with starttls|starttls denied", Phase.STARTTLS),
         (r"(?:ehlo|helo) command failed|smtpheloerror|ehlocommand\.send", Phase.EHLO),
         # .NET's stack frames name the command that was being sent.
@@ -106,17 +133,16 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"smtpsenderfailedexception|mail command failed|\bmail failed", Phase.MAIL),
         (r"smtpaddressfailedexception|recipients were rejected|recipient command failed|\brcpt failed",
          Phase.RCPT),
-        (r"data command failed", Phase.DATA),
+        (r"data command failed|\bdata failed", Phase.DATA),
+        (r"remote access denied: \d", Phase.EHLO),  # curl: EHLO and HELO refused
         (r"message failed", Phase.END_OF_DATA),
         # Not .NET's "Authentication failed because the remote party ...": that is its TLS handshake.
         (r"invalid login|login denied|authentication failed(?! because)", Phase.AUTH),
     )
 )
-# A conversation shown as swaks and the kit show it: the last command sent before the first refusal.
-_SENT = re.compile(r"^\s*[-~]>\s+(\S+)", re.MULTILINE)
-_REFUSED = re.compile(r"^\s*<[*~]\*?\s*[45]\d\d", re.MULTILINE)
 _COMMAND_PHASE = {"ehlo": Phase.EHLO, "helo": Phase.EHLO, "starttls": Phase.STARTTLS, "auth": Phase.AUTH,
-                  "mail": Phase.MAIL, "rcpt": Phase.RCPT, "data": Phase.DATA, ".": Phase.END_OF_DATA}
+                  "mail from": Phase.MAIL, "rcpt to": Phase.RCPT, "data": Phase.DATA, "bdat": Phase.DATA,
+                  ".": Phase.END_OF_DATA}
 
 # Socket and resolver failures. Each platform's spelling, with where it comes from:
 # errno numbers and texts: Linux (asm-generic/errno.h), macOS/BSD (sys/errno.h), Windows Sockets (WSA*);
@@ -127,57 +153,75 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.MULTILINE)) for kind, pattern in (
         (Network.NAME_TEMPORARY,
          r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
-         r"wsatry_again|server misbehaving|temporary error during hostname resolution"),
+         r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
+         r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|"
+         r"dns[^\n]{0,20}timed? ?out"),
         (Network.NAME_NOT_FOUND,
          r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
-         r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could not resolve host|"
+         r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
          r"no address associated with hostname|\[errno -[25]\]|failed to lookup address information|"
-         r"bad hostname|host not found|unknown host|the smtp host was not found|"
-         r"php_network_getaddresses|name resolution failed|nxdomain"),
+         r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
+         r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|"
+         r"remote name could not be resolved|"
+         r"(?:cannot|unable to|failed to) resolve"),
         (Network.REFUSED,
          r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
-         r"actively refused|couldn't connect to server|refused \(111\)"),
+         r"actively refused|couldn't connect to server|refused \(111\)|connection was refused|connect call failed"),
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception"),
+         r"noroutetohostexception|network unreachable|host unreachable|"
+         # Windows' WSAEACCES and SELinux's EACCES: a local firewall, antivirus or policy forbids the connection.
+         r"\b10013\b|forbidden by its access permissions|permission denied \(13\)"),
         (Network.CONNECT_TIMEOUT,
          r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
-         r"net::opentimeout|opentimeout|execution expired|dial tcp[^\n]{0,80}i/o timeout|"
+         r"net::opentimeout|opentimeout|execution expired|dial tcp [^\n]{0,80}i/o timeout|"
          r"connection timeout|timeout was reached|failed to connect[^\n]{0,120}timed? ?out|connect: timeout|"
-         r"timed out \(110\)"),
+         r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
-         r"with 0 bytes received|waiting for server response|server response timeout|"
+         r"with 0 bytes received|with 0 out of 0 bytes received|waiting for server response|"
+         r"timed out while receiving the initial server greeting|server response timeout|"
          r"connection to \"[^\"\n]{1,200}\" timed out|"
-         r"unexpectedly closed: timed out|sockettimeoutexception: read"),
+         r"connection to [a-z]+://\S{1,200} timed out|timed out waiting for|read operation timed out|"
+         r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
-         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]"),
+         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
+         r"econnaborted|connection was aborted|connection aborted|\b10053\b"),
         (Network.CLOSED,
-         r"(?:^|:\s)eof\s*$|\[eof\]|eoferror|end of file reached|unexpected[ _]eof while reading|"
+         r"(?:^|[:=]\s*)[\"']?eof[\"']?(?:\s|[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
+         r"unexpected[ _]eof(?:[ _]while[ _]reading| received|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|"
+         r"unexpected end of file|0 bytes from the transport stream|"
          r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
-         r"empty reply from server|connection closed by (?:foreign|remote) host|"
-         r"\(-1, b?(?:''|\"\")"),
+         r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
+         r"\(-1, b?(?:''|\"\")|connection lost|(?:^|error: )connection closed\s*$|server disconnected|socket hang up|"
+         r"failure when receiving data from the peer|lost connection with|eof caught|"
+         r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|"
+         r"ssl_connect syscall returned=5"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
-         r"socket\.timeout|timeout::error|timeout error"),
+         r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
     )
 )
 # Words of a TLS layer's error: the client was speaking TLS when it failed.
 _TLS_LAYER = re.compile(
-    r"ssl routines|tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
+    r"ssl routines|\[ssl: |tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
     r"tls handshake|handshake fail|\btls: |ssl/tls|secure tls connection|ssl_error_|ssl operation failed|"
-    r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number"
+    r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number|invalid peer certificate|"
+    r"received fatal alert|peer is incompatible|corrupt message|schannel|sec_e_|sslstream|ssl connect error|"
+    r"authentication failed because the remote party|tls error|handshake_failure|the remote certificate|"
+    r"sslzeroreturnerror|tls/ssl connection has been closed|upgrading transport|handshake operation|"
+    r"ssl: handshake"
 )
 # The most specific kind found hides the vaguer ones it implies.
 _IMPLIED = {
     Network.CONNECT_TIMEOUT: {Network.TIMEOUT},
     Network.READ_TIMEOUT: {Network.TIMEOUT, Network.CLOSED},
-    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND},
+    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND, Network.TIMEOUT},
 }
 
 
@@ -217,6 +261,9 @@ class Reading:
     network: tuple[Seen, ...] = ()
     phase: Phase | None = None
     tls: bool = False  # the text reports an error of the TLS layer
+    greeted: bool = False  # a quoted conversation shows a reply from the server
+    tls_started: bool = False  # ...and that STARTTLS was accepted
+    auth_offered: bool | None = None  # ...and whether the EHLO reply listed AUTH (None: no EHLO reply shown)
 
     @property
     def kinds(self) -> set[Network]:
@@ -241,19 +288,23 @@ def read(text: str) -> Reading:
     lowered = text.lower()  # searched without IGNORECASE, which is ten times slower
     if len(lowered) != len(text):  # a rare letter that lower-cases to two: quote the lowered text
         text = lowered
-    phase = _global_phase(lowered)
-    return Reading(replies=_replies(text, lowered, phase), network=_network(text, lowered), phase=phase,
-                   tls=_TLS_LAYER.search(lowered) is not None)
+    lines, lowered_lines = text.splitlines(), lowered.splitlines()
+    conversation = _conversation(lowered_lines)
+    phase = _global_phase(lowered, conversation)
+    return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
+                   phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
+                   tls_started=conversation.tls, auth_offered=_auth_offered(lowered))
 
 
 # --------------------------------------------------------------------------------------------------
 # Replies
 
 
-def _replies(text: str, lowered: str, phase: Phase | None) -> tuple[ReplySeen, ...]:
+def _replies(lines: list[str], lowered: list[str], phase: Phase | None,
+             conversation: _Conversation) -> tuple[ReplySeen, ...]:
     seen: dict[tuple[int | None, str | None], ReplySeen] = {}
-    for line, lowered_line in zip(text.splitlines(), lowered.splitlines(), strict=True):
-        for reply in _replies_in_line(line, lowered_line, phase):
+    for number, (line, lowered_line) in enumerate(zip(lines[:_MAX_LINES], lowered, strict=False)):
+        for reply in _replies_in_line(line, lowered_line, conversation.phases.get(number, phase)):
             seen.setdefault((reply.code, reply.enhanced), reply)
         if len(seen) >= MAX_FOUND:
             break
@@ -272,6 +323,8 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
     spans: list[tuple[int, int, int | None, str | None]] = []  # start, end, code, enhanced
 
     def add(code: int | None, enhanced: str | None, start: int, end: int) -> None:
+        if len(spans) >= MAX_FOUND:  # a line of thousands of codes says no more, and would cost their square
+            return
         if code is not None and not 400 <= code <= 599:
             return
         if enhanced is not None and enhanced[0] == "2":
@@ -295,6 +348,9 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
             add(code, None, match.start(), match.end())
     for match in _CODE_AT_START.finditer(line):
         add(int(match.group(1)), None, match.start(1), match.end(1))
+    for match in _CONVERSATION.finditer(lowered):
+        if match.group(1):
+            add(int(match.group(1)), None, match.start(1), match.end(1))
     for match in _CODE_AFTER.finditer(lowered):
         if not _NOT_A_CODE_BEFORE.search(lowered[max(0, match.start() - 12):match.start()]):
             add(int(match.group(1)), None, match.start(1), match.end(1))
@@ -337,18 +393,52 @@ def _line_phase(line: str) -> Phase | None:  # `line` lower-cased
     return None
 
 
-def _global_phase(text: str) -> Phase | None:  # `text` lower-cased
-    refused = _REFUSED.search(text)
-    if refused:  # a transcript: the last command sent before the first refusal
-        commands = [match for match in _SENT.finditer(text, 0, refused.start())]
-        for match in reversed(commands):
-            phase = _COMMAND_PHASE.get(match.group(1))
-            if phase is not None:
-                return phase
+def _global_phase(text: str, conversation: _Conversation) -> Phase | None:  # `text` lower-cased
+    if conversation.refused_at is not None:
+        return conversation.refused_at
     for pattern, phase in _STAGE_WORDS:
         if pattern.search(text):
             return phase
     return None
+
+
+def _auth_offered(text: str) -> bool | None:  # `text` lower-cased
+    if _EHLO_AUTH.search(text):
+        return True
+    return False if _EHLO_KEYWORD.search(text) else None
+
+
+@dataclass
+class _Conversation:
+    """What a quoted conversation shows: whether the server greeted, whether TLS began, and the command
+    the first refusal answered."""
+
+    greeted: bool = False
+    tls: bool = False
+    refused_at: Phase | None = None
+    phases: dict[int, Phase] = field(default_factory=dict)  # line number -> the last command sent by then
+
+
+def _conversation(lines: list[str]) -> _Conversation:  # `lines` lower-cased
+    seen = _Conversation()
+    command: str | None = None
+    for number, line in enumerate(lines[:_MAX_LINES]):
+        for match in _CONVERSATION.finditer(line):
+            code, verb = match.group(1), match.group(2)
+            if verb:
+                command = verb
+            elif code == "354":  # the message follows: a refusal now answers its end
+                command = "."
+            elif code == "220":
+                seen.greeted = True
+                seen.tls = seen.tls or command == "starttls"
+            elif code[0] in "45" and seen.refused_at is None and command in _COMMAND_PHASE:
+                seen.refused_at = _COMMAND_PHASE[command]
+            if code:
+                seen.greeted = True
+        if command in _COMMAND_PHASE:
+            seen.phases[number] = _COMMAND_PHASE[command]
+    return seen
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ case of clients.matrix.CASES, against the lab.
 - The settings swapped, and the untrusted certificate, fail for the right reason: the lab saw the client
   miss the TLS handshake (465), send a handshake where SMTP was expected (587), or reject the certificate,
   and never a login; the client printed exactly what tests/clients/results.json stored from its last run.
+- Whatever each client printed, `diagnose` names the case's failure (EXPECTED, one entry per case), or,
+  where a client prints the very same words for two failures on one port (PHPMailer's "Could not connect
+  to SMTP host."), lists it and says that the words alone cannot tell.
 
 A program whose library is missing is skipped with the command that installs it. When a change to a
 program, the lab or a library changes what a client prints, store the new texts with one command:
@@ -19,6 +22,7 @@ from __future__ import annotations
 import pytest
 from clients.matrix import CASES, CLIENTS, PROFILES, RESULTS, USER, Case, Client, comparable, run, stored
 
+from helpers.diagnose import diagnose
 from helpers.lab import Lab
 
 pytestmark = pytest.mark.clients
@@ -28,6 +32,10 @@ STORED = {(entry["client"], entry["case"]): entry for entry in stored()}
 # What the lab logs when each case fails the way it should: what it saw instead of a good handshake.
 SERVER_SAW = {"swapped-465": "tls-failed", "swapped-587": "refused", "untrusted-465": "tls-failed",
               "untrusted-587": "tls-failed"}
+# The catalog entry each failing case is, whatever words a client puts it in.
+EXPECTED = {"swapped-465": "plaintext-to-implicit-tls", "swapped-587": "implicit-tls-to-starttls-port",
+            "untrusted-465": "cert-untrusted", "untrusted-587": "cert-untrusted"}
+FAILURES = [entry for entry in stored() if entry["outcome"] == "failed"]
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +92,29 @@ def test_client(lab: Lab, ready, client: Client, case: Case):
 def test_every_stored_result_is_one_the_matrix_runs():
     # A client or case removed from the matrix must leave the stored data too.
     assert set(STORED) == {(client, case.id) for client in CLIENTS for case in CASES}
+
+
+def _same_words_elsewhere(failure: dict, port: int) -> bool:
+    """The client printed exactly this for another failure on the same port: its words cannot tell them apart."""
+    return any(other["client"] == failure["client"] and other["error"] == failure["error"]
+               and other["case"] != failure["case"] and other["case"].endswith(str(port))
+               and EXPECTED[other["case"]] != EXPECTED[failure["case"]] for other in FAILURES)
+
+
+@pytest.mark.parametrize("failure", FAILURES, ids=lambda failure: f"{failure['client']}-{failure['case']}")
+def test_every_stored_failure_is_diagnosed_as_its_case(failure: dict):
+    port = next(case.port for case in CASES if case.id == failure["case"])
+    matches = diagnose(failure["error"], port=port)
+    ids = [match.id for match in matches]
+    expected = EXPECTED[failure["case"]]
+    if _same_words_elsewhere(failure, port):
+        assert expected in ids and matches[0].note, (ids, matches[0].note)
+    else:
+        assert ids[:1] == [expected], f"{failure['client']} printed {failure['error']!r}: diagnosed as {ids[:3]}"
+
+
+def test_a_client_that_hides_the_cause_is_said_to():
+    # PHPMailer says the same words for a plaintext client on 465 and for an untrusted certificate there.
+    hidden = [failure for failure in FAILURES if _same_words_elsewhere(failure, 465)]
+    assert {failure["client"] for failure in hidden} == {"phpmailer"}
+    assert "SMTPDebug" in diagnose(hidden[0]["error"], port=465)[0].note

@@ -263,6 +263,62 @@ def test_postfixs_own_texts(text, port, expected):
     assert diagnose(text, port=port)[0].id == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("552 5.5.2 Error: line too long", "long-lines"),  # 552 alone would be the size
+    ("550 5.7.3 STARTTLS is required to send mail", "starttls-required-first"),  # 5.7.3 alone: a refused login
+    ("535 5.7.0 Unsupported authentication mechanism", "auth-mechanism-mismatch"),  # 535 alone: a wrong password
+    ("454 Throttling failure: Daily message quota exceeded.", "sending-quota-exceeded"),  # 454 alone: try later
+    ("552 5.3.4 Message size exceeds fixed maximum message size", "message-too-large"),
+    ("535 5.7.8 Error: authentication failed: authentication failure", "bad-credentials"),
+])
+def test_words_that_name_the_cause_outweigh_a_general_code(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+@pytest.mark.parametrize("conversation, expected", [
+    # PHPMailer's SMTPDebug: the refusal answers MAIL, after a greeting.
+    ("SERVER -> CLIENT: 220 mail.example.com ESMTP\nCLIENT -> SERVER: MAIL FROM:<a@example.com>\n"
+     "SERVER -> CLIENT: 530 5.7.0 Must issue a STARTTLS command first", "starttls-required-first"),
+    # MailKit's protocol log.
+    ("C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: ********\nS: 535 5.7.3 Authentication unsuccessful", "bad-credentials"),
+    # Ruby's debug_output writes the arrows the other way round from swaks.
+    ('<- "RCPT TO:<b@example.net>\\r\\n"\n-> "554 5.7.1 <b@example.net>: Relay access denied\\r\\n"', "relay-denied"),
+])
+def test_a_quoted_conversation_tells_the_stage_in_any_programs_marks(conversation, expected):
+    assert diagnose(conversation)[0].id == expected
+
+
+def test_the_stage_of_a_conversation_is_the_command_the_refusal_answered():
+    from helpers.reading import read
+    from helpers.terms import Phase
+
+    log = "C: EHLO a\nS: 250-b\nS: 250 HELP\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 550 no"
+    assert read(log).phase == Phase.RCPT and read(log).greeted and read(log).auth_offered is False
+
+
+def test_an_ehlo_reply_without_auth_decides_a_refused_login():
+    log = ("SERVER -> CLIENT: 250-mx.example.com\nSERVER -> CLIENT: 250 HELP\nSMTP Error: Could not authenticate.")
+    assert diagnose(log)[0].id == "auth-not-advertised"
+    assert diagnose("SMTP Error: Could not authenticate.")[0].id == "bad-credentials"  # nothing else said
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"level":"error","msg":"send","error":"550 5.7.1 \\u003cb@example.net\\u003e: Relay access denied"}',
+     "relay-denied"),
+    ('{"error":"smtplib.SMTPAuthenticationError: (535, b\'5.7.8 Username and Password not accepted.\\\\n5.7.8 '
+     'https://support.google.com/mail/?p=BadCredentials\')"}', "bad-credentials"),
+    ('{"level":"error","host":"smtp.example.com","port":465,"error":"EOF"}', "plaintext-to-implicit-tls"),
+    ("time=2024-01-02T10:25:30Z level=error msg=send error=EOF port=465", "plaintext-to-implicit-tls"),
+])
+def test_errors_inside_structured_logs_are_read_with_their_port(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_time_of_day_is_no_port():
+    assert "no port given" in diagnose("2024-01-02 10:25:30 ERROR: EOF")[0].note  # not port 25 from "10:25:30"
+    assert diagnose("ERROR: EOF, port 25")[0].id == "timeouts-and-idle-drops"
+
+
 def test_curls_weird_server_reply_is_any_refusal_after_the_data():
     matches = diagnose("curl: (8) Weird server reply", port=587)
     assert {"from-header-mismatch", "message-too-large", "long-lines", "bare-lf"} <= {m.id for m in matches}
@@ -447,6 +503,15 @@ def test_a_megabyte_of_log_is_read_at_its_ends():
     log = "INFO nothing to see here\n" * (2 * MAX_TEXT // 25) + "x509: certificate signed by unknown authority\n"
     assert len(log) > MAX_TEXT
     assert diagnose(log)[0].id == "cert-untrusted"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a" * MAX_TEXT, UNMATCHED),  # one run of 256 K letters: once cost minutes (a pattern tried at every letter)
+    ("550+5.7.1+x+y+z " * 20_000, UNMATCHED),  # thousands of replies on one line: once cost their square
+    ("535 5.7.8 " * 40_000, "bad-credentials"),
+])
+def test_input_made_to_be_slow_is_read_in_linear_time(text, expected):
+    assert diagnose(text)[0].id == expected
 
 
 def test_something_that_is_not_an_error_is_refused():
