@@ -12,6 +12,11 @@ dates are fixed too, so anything that prints a certificate prints the same text 
     self-signed     self-signed certificate: the server presents a certificate it signed itself, for the
                     lab's host names, as a real self-signed server certificate does (Go then says "signed
                     by unknown authority", as it does against a real server's)
+    cn-only         Go: certificate relies on legacy Common Name field: issued by the lab CA with the host
+                    name (localhost) in its Common Name only, and no subjectAltName (Python, OpenSSL and
+                    curl still read the Common Name; Go since 1.15 does not)
+    incomplete-chain  unable to get local issuer certificate: issued by an intermediate CA under the lab CA,
+                    and the server sends its own certificate without the intermediate's
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed")
+KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed", "cn-only", "incomplete-chain")
 LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
 ORGANIZATION = "SMTP Port Lab"
 
@@ -57,7 +63,7 @@ class ServerCertificate:
             names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             valid_for = ", ".join(str(getattr(name, "value", name)) for name in names)
         except x509.ExtensionNotFound:
-            valid_for = "(no names: " + cert.subject.rfc4514_string() + ")"
+            valid_for = "(no subjectAltName: " + cert.subject.rfc4514_string() + ")"
         return {
             "kind": self.kind,
             "valid for": valid_for,
@@ -66,9 +72,19 @@ class ServerCertificate:
             "not after": f"{cert.not_valid_after_utc:%Y-%m-%d}",
         }
 
-    def server_context(self) -> ssl.SSLContext:
-        """A server-side TLS context presenting this certificate."""
+    def server_context(self, *, versions: tuple[str, str] = ("TLSv1_2", "TLSv1_3")) -> ssl.SSLContext:
+        """A server-side TLS context presenting this certificate, speaking the TLS versions from the oldest
+        to the newest given (ssl.TLSVersion names)."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        oldest, newest = (ssl.TLSVersion[name] for name in versions)
+        if oldest < ssl.TLSVersion.TLSv1_2:
+            # OpenSSL 3 disables TLS 1.0 and 1.1 at its default security level 1 (SSL_CTX_set_security_level(3));
+            # an old server is played here, in the lab's own context only, at level 0. Python warns that the
+            # old versions are deprecated, which is the point of this endpoint.
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version, context.maximum_version = oldest, newest
         _load_chain(context, self.key_pem + self.chain_pem)
         return context
 
@@ -91,6 +107,8 @@ class LabCertificates:
                 not_after=not_after,
             )
 
+        intermediate = trustme.CA(parent_cert=self.ca, organization_name=ORGANIZATION,
+                                  organization_unit_name="Intermediate CA")
         leaves = {
             "valid": issue(self.ca, *LAB_HOST_NAMES),
             "wrong-host": issue(self.ca, "localhost"),
@@ -103,6 +121,13 @@ class LabCertificates:
             for kind, leaf in leaves.items()
         }
         self._certificates["self-signed"] = _self_signed(*LAB_HOST_NAMES)
+        self._certificates["cn-only"] = _common_name_only(self.ca, "localhost")
+        # The server's own certificate alone: the intermediate that signed it, which the server should send
+        # with it (a "full chain"), is left out, as a server configured with cert.pem instead of fullchain.pem does.
+        incomplete = issue(intermediate, *LAB_HOST_NAMES)
+        self._certificates["incomplete-chain"] = ServerCertificate(
+            "incomplete-chain", incomplete.private_key_pem.bytes(), incomplete.cert_chain_pems[0].bytes()
+        )
 
     @property
     def ca_pem(self) -> bytes:
@@ -164,6 +189,36 @@ def _self_signed(*names: str) -> ServerCertificate:
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
     return ServerCertificate("self-signed", key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _common_name_only(ca: trustme.CA, name: str) -> ServerCertificate:
+    """A certificate from `ca` that names its host in the subject's Common Name and nowhere else, as
+    certificates made before RFC 6125 (and `openssl req` without -addext) do. trustme always writes a
+    subjectAltName, so this one is built with cryptography, which trustme itself uses."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
+    ca_certificate = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Common Name only"),
+        x509.NameAttribute(NameOID.COMMON_NAME, name),
+    ])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_LONG_AGO)
+        .not_valid_after(_FAR_AHEAD)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    return ServerCertificate("cn-only", key_pem, certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def _general_name(name: str) -> x509.GeneralName:

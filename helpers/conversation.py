@@ -17,9 +17,11 @@ import asyncio.sslproto as sslproto
 import binascii
 import collections
 import contextlib
+import datetime
 import fcntl
 import functools
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -35,17 +37,18 @@ from aiosmtpd.smtp import Session as AiosmtpdSession
 
 from helpers.certificates import LabCertificates
 from helpers.mailbox import EventLog, Mailbox
+from helpers.oauth import TokenIssuer, parse_oauthbearer, parse_xoauth2
 from helpers.profiles import (
     EVERY_COMMAND,
-    HOSTNAME,
     LAB_DOMAIN,
     LINE_LENGTH_LIMIT,
-    MAX_MESSAGE_SIZE,
     MAX_RECIPIENTS,
     SASL_RESPONSE_LIMIT,
+    Attempt,
     Fault,
     Profile,
     Received,
+    Secret,
     remember_failed_login,
 )
 from helpers.terms import Phase
@@ -53,28 +56,46 @@ from helpers.terms import Phase
 CLIENT_HELLO_WAIT = 1.0  # seconds an implicit-TLS endpoint waits for the client's first byte (see helpers.server)
 TLS_HANDSHAKE_TIMEOUT = 30.0  # seconds a TLS handshake may take once the client has begun it
 IDLE_TIMEOUT = 300.0  # seconds without a command before the lab says 421 and hangs up (Postfix smtpd_timeout)
-IDENT = "ESMTP SMTP Port Lab"
 COMMANDS = ("HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "QUIT")
 DATA_CHUNK = 1 << 20  # bytes asked of the stream at a time during DATA (it holds far less: see _unread)
+_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")  # the SASL mechanisms the lab can play
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets the connection and drops unsent data
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How long the lab waits, and for what."""
+    """How long the lab waits, and for what; and the date it believes it is (None: today's)."""
 
     client_hello_wait: float = CLIENT_HELLO_WAIT
     tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
     idle_timeout: float = IDLE_TIMEOUT
+    today: datetime.date | None = None
+
+    def now(self) -> datetime.datetime:
+        """The lab's clock, in UTC: noon of `today` when one is set, so that what it prints stays the same."""
+        if self.today is None:
+            return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        return datetime.datetime.combine(self.today, datetime.time(12), datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The lab's accounts: each one's password, app password and the other addresses it may send as (the
+    lab's own dicts: an account added to them can log in at once), and the issuer of their OAuth tokens."""
+
+    passwords: Mapping[str, str]
+    app_passwords: Mapping[str, str]
+    send_as: Mapping[str, tuple[str, ...]]
+    tokens: TokenIssuer
 
 
 @dataclass(frozen=True)
 class Shared:
-    """What every endpoint of one lab works with: its settings, its users, where it logs and stores mail,
+    """What every endpoint of one lab works with: its settings, its accounts, where it logs and stores mail,
     and its certificates. The lab builds it; the server side never reaches back into the lab."""
 
     settings: Settings
-    users: Mapping[str, str]  # the lab's own dict: a user added to lab.users can log in at once
+    accounts: Accounts
     events: EventLog
     mailbox: Mailbox
     certificates: LabCertificates
@@ -308,18 +329,21 @@ class Conversation(SMTP):
         on_close: Callable[[], None],
     ) -> None:
         self.command_size_limits = collections.defaultdict(lambda: LINE_LENGTH_LIMIT)  # aiosmtpd's is shared
+        voice = profile.voice
         super().__init__(
             None,
-            hostname=HOSTNAME,
-            ident=IDENT,
+            hostname=voice.hostname,
+            ident=voice.greeting.format(date=shared.settings.now()),
             tls_context=tls_context,
-            data_size_limit=MAX_MESSAGE_SIZE,
+            data_size_limit=voice.size_limit,
             # Arguments are read as UTF-8 everywhere; whether SMTPUTF8 is offered is the profile's business.
             enable_SMTPUTF8=True,
             timeout=shared.settings.idle_timeout,
             authenticator=self._check_credentials,
+            auth_exclude_mechanism=[name for name in _MECHANISMS if name not in voice.mechanisms],
             loop=asyncio.get_running_loop(),
         )
+        self.replies = dict(voice.replies)
         self.profile = profile
         self.number = number
         self.shared = shared
@@ -346,6 +370,26 @@ class Conversation(SMTP):
     @property
     def mail_from(self) -> str | None:
         return self.envelope.mail_from if self.envelope else None
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(self.shared.accounts.send_as.get(self.login or "", ()))
+
+    @property
+    def today(self) -> datetime.date:
+        return self.shared.settings.now().date()
+
+    def secret(self, attempt: Attempt) -> Secret | None:
+        accounts = self.shared.accounts
+        if attempt.with_token:
+            problem = accounts.tokens.problem(attempt.secret, subject=attempt.login, scope=self.profile.logins.scope)
+            if problem:
+                self.log("token-refused", f"{attempt.login} ({attempt.mechanism}): {problem}")
+            return None if problem else Secret.TOKEN
+        for kind, secrets in ((Secret.PASSWORD, accounts.passwords), (Secret.APP_PASSWORD, accounts.app_passwords)):
+            if attempt.login in secrets and secrets[attempt.login] == attempt.secret:
+                return kind
+        return None
 
     @property
     def offers_tls(self) -> bool:
@@ -382,6 +426,8 @@ class Conversation(SMTP):
                 await self._abort_tls_handshake()
             elif reply := self.judge(EVERY_COMMAND, command):
                 await self.push(reply)
+                if reply.startswith("421"):
+                    self.hang_up()
             else:
                 await method(arg)
             self.command = None
@@ -391,6 +437,7 @@ class Conversation(SMTP):
     async def push(self, status: str | bytes) -> None:
         if isinstance(status, str):
             status = _reworded(status)
+            status = self.replies.get(status, status)  # in the endpoint's own words (Profile.voice)
             if status[:1] in ("4", "5"):
                 shown = status.encode("utf-8", "backslashreplace").decode("utf-8")
                 self.log("refused", f"{self.command or 'unrecognised line'}: {shown}")
@@ -411,7 +458,7 @@ class Conversation(SMTP):
 
     def _timeout_cb(self) -> None:
         # Postfix says why it hangs up (smtpd.c: smtpd_timeout); aiosmtpd closes without a word.
-        reply = f"421 4.4.2 {HOSTNAME} Error: timeout exceeded"
+        reply = f"421 4.4.2 {self.profile.voice.hostname} Error: timeout exceeded"
         self.log("timeout", f"no command for {self.shared.settings.idle_timeout:g} s: {reply}")
         unread = _unsent(self.transport)
         self.transport.write(reply.encode() + b"\r\n")
@@ -489,15 +536,18 @@ class Conversation(SMTP):
         self._set_rset_state()
         self.session.extended_smtp = True
         self.session.host_name = hostname
-        in_tls = self.tls_version is not None
-        # What the lab does, in Postfix's order (smtpd.c, ehlo_cmd); no DSN, ETRN, CHUNKING or HELP.
-        keywords = ["PIPELINING", f"SIZE {MAX_MESSAGE_SIZE}", "VRFY"]
-        if self.offers_tls:
-            keywords.append("STARTTLS")
-        if self.profile.auth and (in_tls or not self.tls_context):  # Postfix smtpd_tls_auth_only = yes
-            keywords.append("AUTH PLAIN LOGIN")
-        keywords += ["ENHANCEDSTATUSCODES", "8BITMIME"] + (["SMTPUTF8"] if self.profile.smtputf8 else [])
-        lines = [HOSTNAME, *keywords]
+        voice = self.profile.voice
+        offered = {
+            "SIZE": f"SIZE {voice.size_limit}",
+            "STARTTLS": "STARTTLS" if self.offers_tls else None,
+            # Only over TLS, where the endpoint has TLS (Postfix smtpd_tls_auth_only = yes; RFC 4954 section 4).
+            "AUTH": "AUTH " + " ".join(voice.mechanisms)
+            if self.profile.auth and (self.tls_version or not self.tls_context) else None,
+            "SMTPUTF8": "SMTPUTF8" if self.profile.smtputf8 else None,
+        }
+        # What the lab does, in the endpoint's order (Postfix's: smtpd.c, ehlo_cmd); no DSN, ETRN, CHUNKING.
+        keywords = [offered.get(keyword, keyword) for keyword in voice.keywords]
+        lines = [voice.hello.format(hostname=voice.hostname, peer=self.peer_host), *filter(None, keywords)]
         await self.push("\r\n".join(f"250{'-' if n < len(lines) - 1 else ' '}{line}" for n, line in enumerate(lines)))
 
     async def smtp_STARTTLS(self, arg: str | None) -> None:
@@ -574,17 +624,55 @@ class Conversation(SMTP):
 
     def _check_credentials(self, _: Any, session: Any, envelope: Any, mechanism: str,
                            credentials: LoginPassword) -> AuthResult:
-        # Policies at AUTH are judged here, when the password is checked, not when AUTH begins: nothing
-        # else runs in between (one event loop), so clients that start AUTH at once cannot outrun a limit.
-        refusal = self.judge(Phase.AUTH, mechanism)
+        """A password login (PLAIN, LOGIN), as aiosmtpd hands it over."""
+        login, password = (part.decode("utf-8", "replace") for part in credentials)
+        refused = AuthResult(success=False, handled=False, message=self.profile.logins.refused)
+        return self._log_in(Attempt(mechanism, login, password)) or refused
+
+    def _log_in(self, attempt: Attempt) -> AuthResult | None:
+        """Success, or a policy's refusal; None when the secret is not one this endpoint accepts for the
+        account (the caller says so in the mechanism's way). Policies at AUTH are judged here, when the
+        secret is checked, not when AUTH begins: nothing else runs in between (one event loop), so clients
+        that start AUTH at once cannot outrun a limit."""
+        refusal = self.judge(Phase.AUTH, attempt)
         if refusal:
             return AuthResult(success=False, handled=False, message=refusal)
-        login = credentials.login.decode("utf-8", "replace")
-        if self.shared.users.get(login) == credentials.password.decode("utf-8", "replace"):
-            self.log("login", f"{login} ({mechanism})")
-            return AuthResult(success=True, auth_data=login)
+        if attempt.login and self.secret(attempt) in self.profile.logins.accepts:
+            self.log("login", f"{attempt.login} ({attempt.mechanism})")
+            return AuthResult(success=True, auth_data=attempt.login)
         remember_failed_login(self.memory, self.peer_host)
-        return AuthResult(success=False, handled=False, message="535 5.7.8 Error: authentication failed")
+        return None
+
+    async def auth_XOAUTH2(self, _: Any, args: list[str]) -> AuthResult:
+        """XOAUTH2, as Google documents it and Microsoft uses it (helpers.oauth)."""
+        return await self._token_login(args, parse_xoauth2, self.profile.logins.token_challenge)
+
+    async def auth_OAUTHBEARER(self, _: Any, args: list[str]) -> AuthResult:
+        """OAUTHBEARER (RFC 7628). Its failure is an error in JSON (section 3.2.2: the OAuth error code and
+        the scope that would do), which the client answers with ^A before the server fails the exchange."""
+        error = {"status": "invalid_token", "scope": self.profile.logins.scope}
+        return await self._token_login(args, parse_oauthbearer, json.dumps(error, separators=(",", ":")))
+
+    async def _token_login(self, args: list[str], parse: Callable[[bytes], tuple[str, str] | None],
+                           challenge: str | None) -> AuthResult:
+        if len(args) == 1:
+            blob = await self.challenge_auth("")  # RFC 4954 section 4: an empty challenge asks for the response
+        else:
+            try:
+                blob = b64decode(args[1], validate=True) if args[1] != "=" else b""
+            except binascii.Error:
+                blob = MISSING
+                await self.push("501 5.5.2 Can't decode base64")  # as challenge_auth says it
+        if blob is MISSING:
+            return AuthResult(success=False, handled=True)
+        # What does not parse carries no token: it is refused as a token would be.
+        user, token = parse(blob) or ("", "")
+        result = self._log_in(Attempt(args[0], user, token))
+        if result is not None:
+            return result
+        if challenge and await self.challenge_auth(challenge) is MISSING:
+            return AuthResult(success=False, handled=True)  # the client aborted, and has been told
+        return AuthResult(success=False, handled=False, message=self.profile.logins.token_refused)
 
     async def smtp_MAIL(self, arg: str | None) -> None:  # smtpd.c, mail_cmd
         path = _after_keyword(arg, "FROM:")
@@ -618,7 +706,7 @@ class Conversation(SMTP):
         if not address.isascii() and not self.profile.smtputf8:
             await self.push("553 5.6.7 Must declare SMTPUTF8 to send unicode address")  # RFC 6531 X.6.7
             return
-        if size > MAX_MESSAGE_SIZE:
+        if size > self.profile.voice.size_limit:
             await self.push("552 5.3.4 Message size exceeds fixed limit")  # smtpd_check.c, smtpd_check_size
             return
         refusal = self.judge(Phase.MAIL, address)
@@ -665,8 +753,11 @@ class Conversation(SMTP):
         if arg:
             await self.push("501 5.5.4 Syntax: DATA")
             return
+        if refusal := self.judge(Phase.DATA, len(self.envelope.rcpt_tos)):
+            await self.push(refusal)
+            return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        reader = DataReader(MAX_MESSAGE_SIZE)
+        reader = DataReader(self.profile.voice.size_limit)
         while (after := reader.feed(await self._read_chunk())) is None:
             self._reset_timeout()  # the idle limit is for silence: a message still arriving is not idle
         if after:
@@ -692,12 +783,14 @@ class Conversation(SMTP):
         reply = reply or self.judge(Phase.END_OF_DATA, message)
         if reply:
             return reply
+        for rewrite in self.profile.rewrites:
+            message = rewrite.rewrite(self, message)
         stored = self.shared.mailbox.store(
             message.raw,
             endpoint=self.profile.name,
             acts_as=self.profile.acts_as,
             peer_host=self.peer_host,
-            mail_from=self.envelope.mail_from,
+            mail_from=message.sender or self.envelope.mail_from,
             rcpt_tos=self.envelope.rcpt_tos,
             login=self.login,
             tls_version=self.tls_version,

@@ -3,6 +3,7 @@
     lab = Lab().start()                 # relay (25), submission (587), submissions (465)
     lab["submission"].port              # ports are chosen by the OS; the endpoint knows what it acts as
     lab.mailbox[-1].email["Subject"]    # every accepted message, parsed (helpers.mailbox)
+    lab.tokens.issue(user, scope=...)   # an OAuth access token for an account (helpers.oauth)
     print(lab.events.text())            # what the server saw: connects, TLS, refusals, disconnects
     lab.stop()                          # or use `with Lab() as lab:`
 
@@ -24,6 +25,7 @@ if __name__ == "__main__":
 
 import argparse
 import asyncio
+import datetime
 import ipaddress
 import json
 import socket
@@ -36,9 +38,20 @@ from pathlib import Path
 from typing import Any
 
 from helpers.certificates import LabCertificates
-from helpers.conversation import CLIENT_HELLO_WAIT, IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT, Settings, Shared
+from helpers.conversation import CLIENT_HELLO_WAIT, IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT, Accounts, Settings, Shared
 from helpers.mailbox import Event, EventLog, Mailbox, Message
-from helpers.profiles import LAB_DOMAIN, PROFILES, STANDARD, USERS, Endpoint, Profile, profile_named
+from helpers.oauth import TokenIssuer
+from helpers.profiles import (
+    APP_PASSWORDS,
+    LAB_DOMAIN,
+    PROFILES,
+    SEND_AS,
+    STANDARD,
+    USERS,
+    Endpoint,
+    Profile,
+    profile_named,
+)
 from helpers.server import EndpointServer, route_library_log
 
 __all__ = ["Endpoint", "Event", "EventLog", "Lab", "LabError", "Mailbox", "Message", "main", "start_lab"]
@@ -57,7 +70,11 @@ class Lab:
 
     `client_hello_wait`: seconds an implicit-TLS endpoint waits for a client's first byte before it takes
     it for a plaintext client and hangs up; `tls_handshake_timeout`: seconds a TLS handshake may take once
-    begun; `idle_timeout`: seconds without a command before the lab says 421 and hangs up.
+    begun; `idle_timeout`: seconds without a command before the lab says 421 and hangs up. `today`: the
+    date the lab believes it is (for endpoints whose rules change on a date, and the date they print).
+
+    The accounts: `users` (each one's password), `app_passwords`, `send_as` (the other addresses each may
+    send as), and `tokens`, the issuer of their OAuth access tokens (helpers.oauth).
 
     Raises LabError for an unknown profile, a host that is not a loopback address, or ports it cannot have."""
 
@@ -70,6 +87,7 @@ class Lab:
         client_hello_wait: float = CLIENT_HELLO_WAIT,
         tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
+        today: datetime.date | None = None,
     ) -> None:
         try:
             chosen = [profile_named(p) if isinstance(p, str) else p for p in profiles] or list(STANDARD)
@@ -78,8 +96,11 @@ class Lab:
         self.profiles = {profile.name: profile for profile in chosen}
         self.host = _loopback(host)
         self.requested_ports = _checked_ports(ports or {}, self.profiles)
-        self.settings = Settings(client_hello_wait, tls_handshake_timeout, idle_timeout)
+        self.settings = Settings(client_hello_wait, tls_handshake_timeout, idle_timeout, today)
         self.users = dict(USERS)
+        self.app_passwords = dict(APP_PASSWORDS)
+        self.send_as = dict(SEND_AS)
+        self.tokens = TokenIssuer()
         self.mailbox = Mailbox()
         self.events = EventLog()
         self.certificates: LabCertificates | None = None
@@ -107,7 +128,8 @@ class Lab:
             self.ca_file = self._write_ca_file()
             self.loop = asyncio.new_event_loop()
             self.loop.set_exception_handler(self._loop_exception)
-            shared = Shared(self.settings, self.users, self.events, self.mailbox, self.certificates)
+            accounts = Accounts(self.users, self.app_passwords, self.send_as, self.tokens)
+            shared = Shared(self.settings, accounts, self.events, self.mailbox, self.certificates)
             self._servers = {name: EndpointServer(self.profiles[name], sock, shared)
                              for name, sock in self._sockets.items()}
             route_library_log(self.events, True)

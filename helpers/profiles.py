@@ -9,23 +9,30 @@ with a reply line (a refusal) or None (carry on); faults make a stage fail on pu
     tls           the TLS handshake starts (465, STARTTLS)       -
     greeting      the server is about to send its banner         -
     command       any command arrives (EVERY_COMMAND)            the command's name
-    ehlo ... data the client sends that command                  the command's argument
-    auth          the server checks the credentials              the mechanism
+    ehlo ... rset the client sends that command                  the command's argument
+    auth          the server checks the credentials              the attempt (Attempt)
     mail / rcpt   the client names the sender / recipient        the address
+    data          the client asks to send the message            the number of recipients
     end_of_data   the message has been received                  the message (Received)
 
-The reply texts are those of a real server, each with its source; Postfix 3.7 is the reference
-(its src/smtpd/smtpd.c, smtpd_check.c and postconf(5) documentation).
+Besides its policies, a profile has a voice (how it greets, what its EHLO reply offers, which words it
+uses), its logins (which secrets it takes, what a refused one gets), the TLS versions it speaks, and
+rewrites (changes it makes to a message it accepts). The reply texts are those of a real server, each with
+its source; Postfix 3.7 is the reference (its src/smtpd/smtpd.c, smtpd_check.c and postconf(5)
+documentation); the provider personas (helpers.providers) speak as Gmail and Microsoft 365 do.
 """
 
 from __future__ import annotations
 
 import collections
+import datetime
 import email.parser
 import email.policy
+import functools
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from helpers.certificates import KINDS
@@ -34,7 +41,12 @@ from helpers.terms import Phase, TlsMode
 LAB_DOMAIN = "example.com"
 FOREIGN_DOMAIN = "example.net"
 HOSTNAME = "mail.example.com"
+# The lab's accounts (fake, lab only): each one's own password; the app password an account has once it
+# turned 2-Step Verification on (Gmail's: 16 letters); the addresses it may also send as (a verified "Send
+# mail as" alias at Gmail, the Send As permission at Microsoft 365).
 USERS = {"alice@example.com": "alice-lab-password", "bob@example.com": "bob-lab-password"}
+APP_PASSWORDS = {"alice@example.com": "aliceapppassword"}
+SEND_AS = {"alice@example.com": ("support@example.com",)}
 
 # Limits that real servers have. Postfix's names and defaults (postconf(5)) where it has one.
 MAX_MESSAGE_SIZE = 10_240_000  # message_size_limit: bytes of message a server takes
@@ -52,7 +64,9 @@ FAILED_LOGIN_MEMORY = 1000  # client addresses whose recent failed logins an end
 SILENT_HOLD = 5.0  # seconds a silent endpoint keeps a connection open without a word
 SLOW_REPLY_DELAY = 0.5  # seconds the slow endpoint waits before its greeting
 
+TLS_VERSIONS = ("TLSv1", "TLSv1_1", "TLSv1_2", "TLSv1_3")  # oldest first, as ssl.TLSVersion names them
 EVERY_COMMAND = "command"  # the stage of a policy that judges every command before it runs
+TOKEN_MECHANISMS = frozenset({"XOAUTH2", "OAUTHBEARER"})  # the SASL mechanisms that carry an OAuth token
 
 
 @dataclass(frozen=True)
@@ -99,11 +113,34 @@ class Fault:
 @dataclass(frozen=True)
 class Received:
     """A message as DATA delivered it: its bytes, every line ended with CR LF (Postfix reads a bare LF as a
-    line end and stores CR LF), and what that hid from the bytes."""
+    line end and stores CR LF), and what that hid from the bytes. `sender` is the envelope sender a rewrite
+    chose (None: the client's)."""
 
     raw: bytes
     bare_line_feeds: bool = False  # some line ended in LF alone
     longest_line: int = 0  # characters in the longest line, without its line end
+    sender: str | None = None
+
+
+class Secret(StrEnum):
+    """The kinds of secret an account can log in with."""
+
+    PASSWORD = "password"  # the account's own password (AUTH PLAIN, LOGIN)
+    APP_PASSWORD = "app password"  # one made for a single program (APP_PASSWORDS)
+    TOKEN = "token"  # an OAuth 2.0 access token (XOAUTH2, OAUTHBEARER; helpers.oauth)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login being checked: the mechanism, the account named, and the secret (never shown)."""
+
+    mechanism: str
+    login: str
+    secret: str = field(repr=False)
+
+    @property
+    def with_token(self) -> bool:
+        return self.mechanism in TOKEN_MECHANISMS
 
 
 class Session(Protocol):
@@ -113,13 +150,55 @@ class Session(Protocol):
     tls_version: str | None
     login: str | None
     mail_from: str | None
+    aliases: tuple[str, ...]  # the addresses the logged-in account may also send as (SEND_AS)
+    today: datetime.date  # the lab's date (Lab(today=...)), for policies that change on a date
     memory: dict[str, Any]  # kept per endpoint, shared by all its connections, for stateful policies
+
+    def secret(self, attempt: Attempt) -> Secret | None:
+        """Which of the account's secrets the attempt presents; None if it is none of them."""
 
 
 class Policy(Protocol):
     stage: str
 
     def check(self, session: Session, value: Any) -> str | None: ...
+
+
+class Rewrite(Protocol):
+    """A change an endpoint makes to a message it accepts (Gmail's From: rewriting, say)."""
+
+    def rewrite(self, session: Session, message: Received) -> Received: ...
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How an endpoint introduces itself and what it offers: its host name and greeting, the first line of
+    its EHLO reply and its keywords in its own order (STARTTLS and AUTH appear only when they are on offer),
+    its AUTH mechanisms and size limit, and its words for the replies every endpoint gives (`replies`: the
+    lab's reply, as Postfix words it, and this endpoint's instead). The default is the lab's own, Postfix's."""
+
+    hostname: str = HOSTNAME
+    greeting: str = "ESMTP SMTP Port Lab"  # after the host name; {date}: the lab's clock (a UTC datetime)
+    hello: str = "{hostname}"  # the EHLO reply's first line; {peer}: the client's address
+    keywords: tuple[str, ...] = ("PIPELINING", "SIZE", "VRFY", "STARTTLS", "AUTH", "ENHANCEDSTATUSCODES",
+                                 "8BITMIME", "SMTPUTF8")  # Postfix's order (smtpd.c, ehlo_cmd)
+    mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")
+    size_limit: int = MAX_MESSAGE_SIZE
+    replies: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Logins:
+    """Which secrets log an account in (`accepts`), and what a refused one gets: `refused` for a wrong
+    password, `token_refused` for a token that will not do, after `token_challenge` when there is one (an
+    error in JSON that the server sends in a 334 challenge first, as Gmail does for XOAUTH2). A token must
+    allow `scope`."""
+
+    accepts: frozenset[Secret] = frozenset({Secret.PASSWORD})
+    refused: str = "535 5.7.8 Error: authentication failed"  # Postfix, smtpd_sasl_glue.c
+    token_refused: str = "535 5.7.8 Error: authentication failed"
+    token_challenge: str | None = None
+    scope: str = ""
 
 
 def domain_of(address: str) -> str:
@@ -160,12 +239,11 @@ class TlsFirst:
     smtpd_tls_security_level=encrypt, which also lets HELO through: smtpd.c's SMTPD_CMD_FLAG_PRE_TLS)."""
 
     allowed: frozenset[str] = frozenset({"EHLO", "HELO", "STARTTLS", "NOOP", "QUIT"})
+    reply: str = "530 5.7.0 Must issue a STARTTLS command first"
     stage: str = EVERY_COMMAND
 
     def check(self, session: Session, command: str) -> str | None:
-        if session.tls_version or command in self.allowed:
-            return None
-        return "530 5.7.0 Must issue a STARTTLS command first"
+        return None if session.tls_version or command in self.allowed else self.reply
 
 
 @dataclass(frozen=True)
@@ -174,10 +252,11 @@ class AuthBeforeMail:
     RFC 4954 section 6's reply. (Postfix, with permit_sasl_authenticated,reject, takes MAIL and refuses each
     RCPT with 554 5.7.1 ... Access denied.)"""
 
+    reply: str = "530 5.7.0 Authentication required"
     stage: str = Phase.MAIL
 
     def check(self, session: Session, address: str) -> str | None:
-        return None if session.login else "530 5.7.0 Authentication required"
+        return None if session.login else self.reply
 
 
 @dataclass(frozen=True)
@@ -202,9 +281,7 @@ class FromHeaderMatchesLogin:
     stage: str = Phase.END_OF_DATA
 
     def check(self, session: Session, message: Received) -> str | None:
-        header_block = message.raw.partition(b"\r\n\r\n")[0]  # the body can be megabytes; only headers count
-        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block)
-        addresses = _addresses(headers.get_all("From", []))
+        addresses = from_addresses(message)
         login_domain = domain_of(session.login or "")
         wrong = [a for a in addresses if "@" not in a or domain_of(a) != login_domain]
         if addresses and not wrong:
@@ -216,12 +293,14 @@ class FromHeaderMatchesLogin:
         )
 
 
-def _addresses(values: list[str]) -> list[str]:
-    """Each address in address headers: what is inside <...>, or else the whole of it. Not
+def from_addresses(message: Received) -> list[str]:
+    """Each address in the message's From: header: what is inside <...>, or else the whole of it. Not
     email.utils.getaddresses, whose answer for a malformed header ("a@b.example <host.example>") changed in
-    Python 3.13 and in security releases of 3.11 and 3.12: the refusal must read the same on each."""
+    Python 3.13 and in security releases of 3.11 and 3.12: a refusal must read the same on each."""
+    header_block = message.raw.partition(b"\r\n\r\n")[0]  # the body can be megabytes; only headers count
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block)
     found = []
-    for value in values:
+    for value in headers.get_all("From", []):
         for part in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', str(value)):  # the commas outside quotes
             inside = re.search(r"<([^<>]*)>\s*$", part)
             if part.strip():
@@ -291,7 +370,7 @@ class LoginRateLimit:
     window: float = LOGIN_BLOCK
     stage: str = Phase.AUTH
 
-    def check(self, session: Session, mechanism: str) -> str | None:
+    def check(self, session: Session, attempt: Attempt) -> str | None:
         now = time.monotonic()
         failures = session.memory.get("failed_logins", {}).get(session.peer_host, ())
         recent = [moment for moment in failures if now - moment < self.window]
@@ -301,7 +380,8 @@ class LoginRateLimit:
 @dataclass(frozen=True)
 class Profile:
     """One kind of endpoint. `listening=False` binds the port without listening (connection refused);
-    `black_hole=True` fills its accept queue so new connections time out, like a filtered port."""
+    `black_hole=True` fills its accept queue so new connections time out, like a filtered port.
+    `tls_versions`: the oldest and newest TLS versions it speaks (ssl.TLSVersion names)."""
 
     name: str
     acts_as: int
@@ -311,7 +391,11 @@ class Profile:
     offers_starttls: bool = True  # with tls=STARTTLS: False strips STARTTLS from EHLO, as a downgrade attack does
     smtputf8: bool = True
     auth: bool = False
+    voice: Voice = Voice()
+    logins: Logins = Logins()
+    tls_versions: tuple[str, str] = ("TLSv1_2", "TLSv1_3")  # OpenSSL 3's defaults
     policies: tuple[Policy, ...] = ()
+    rewrites: tuple[Rewrite, ...] = ()
     faults: tuple[Fault, ...] = ()
     listening: bool = True
     black_hole: bool = False
@@ -321,6 +405,8 @@ class Profile:
             raise ValueError(f"unknown TLS mode {self.tls!r}; choose one of: {', '.join(TlsMode)}")
         if self.certificate not in KINDS:
             raise ValueError(f"unknown certificate {self.certificate!r}; choose one of: {', '.join(KINDS)}")
+        if not set(self.tls_versions) <= set(TLS_VERSIONS):
+            raise ValueError(f"unknown TLS versions {self.tls_versions!r}; choose from: {', '.join(TLS_VERSIONS)}")
         object.__setattr__(self, "tls", TlsMode(self.tls))
 
 
@@ -437,11 +523,25 @@ BROKEN = (
     ),
 )
 
-PROFILES = {profile.name: profile for profile in STANDARD + BROKEN}
+PROFILES: dict[str, Profile]  # every profile by name: STANDARD, BROKEN and the provider personas
+
+
+@functools.cache
+def _profiles() -> dict[str, Profile]:
+    # The personas (helpers.providers) are made of this module's pieces, so they are read lazily.
+    from helpers.providers import PERSONAS
+
+    return {profile.name: profile for profile in STANDARD + BROKEN + PERSONAS}
 
 
 def profile_named(name: str) -> Profile:
     try:
-        return PROFILES[name]
+        return _profiles()[name]
     except KeyError:
-        raise KeyError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
+        raise KeyError(f"unknown profile {name!r}; choose one of: {', '.join(_profiles())}") from None
+
+
+def __getattr__(name: str) -> object:
+    if name == "PROFILES":
+        return _profiles()
+    raise AttributeError(f"module 'helpers.profiles' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import socket
 from collections.abc import Iterator
 
 from helpers.conversation import Conversation, Faults, Shared, why_tls_failed
-from helpers.profiles import HOSTNAME, MAX_CONNECTIONS, Endpoint, Profile
+from helpers.profiles import MAX_CONNECTIONS, Endpoint, Profile
 from helpers.terms import Phase, TlsMode
 
 LISTEN_BACKLOG = 512  # connections the kernel holds for the lab to accept (asyncio's default is 100)
@@ -40,7 +40,8 @@ class EndpointServer:
         self.faults = Faults(profile.faults)
         self.memory: dict = {}  # for stateful policies (helpers.profiles.Session.memory)
         has_tls = profile.tls != TlsMode.NONE
-        self.tls_context = shared.certificates[profile.certificate].server_context() if has_tls else None
+        certificate = shared.certificates[profile.certificate]
+        self.tls_context = certificate.server_context(versions=profile.tls_versions) if has_tls else None
         self._visits: set[_Visit] = set()
         self._serving: asyncio.Task | None = None
         self._fillers: list[socket.socket] = []
@@ -158,7 +159,8 @@ class _Visit:
             self.client = None  # the transport has it now
         if server.connections > MAX_CONNECTIONS:
             # Postfix's reply when a client has too many connections (smtpd.c, smtpd_proto).
-            return self._refuse(f"421 4.7.0 {HOSTNAME} Error: too many connections from {self.peer_host}")
+            hostname = server.profile.voice.hostname
+            return self._refuse(f"421 4.7.0 {hostname} Error: too many connections from {self.peer_host}")
         fault = server.faults.take(Phase.GREETING)
         if fault and fault.delay:
             self.log("fault", f"waited {fault.delay:g} s before the greeting")
