@@ -10,7 +10,18 @@ message or a retry are short fragments in its variable names (`smtp` and `messag
 
 from __future__ import annotations
 
+import base64
+
 from helpers.catalog import Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.providers import (
+    GMAIL_APP_PASSWORDS,
+    GMAIL_FROM_REWRITE,
+    GMAIL_XOAUTH2,
+    GMAIL_XOAUTH2_ERROR,
+    M365_LEGACY_TLS,
+    M365_RETIREMENT,
+    M365_TIMELINE,
+)
 from helpers.snippets import go_code, python_code
 from helpers.terms import Phase
 
@@ -522,20 +533,37 @@ CATALOG: tuple[Entry, ...] = (
         title="Gmail wants an app password",
         group=Group.AUTHENTICATION,
         ports=(587, 465),
-        what_happened="Gmail refused the account password for this kind of program and asked for an app password.",
-        why="Accounts with 2-step verification cannot use their normal password over SMTP.",
-        fix="Create an app password (or use OAuth2) and log in with it.",
-        **_settings(465, host="smtp.gmail.com"),
+        what_happened=(
+            "Gmail refused the account's own password for a mail program: the password was right, but Gmail "
+            "takes an app password (or an OAuth token) instead."
+        ),
+        why=(
+            "Google no longer lets programs log in to SMTP with the account password. An account with "
+            "2-Step Verification on can make app passwords (16 letters, each for one program); the others "
+            "must use OAuth 2.0. 5.7.14 (\"Please log in via your web browser\") means Google wants a person "
+            "to sign in on the web first, after a sign-in it found suspicious."
+        ),
+        fix=(
+            "Turn 2-Step Verification on, make an app password at https://myaccount.google.com/apppasswords "
+            "and log in with it (from the environment, not the code); or log in with an OAuth 2.0 token (XOAUTH2)."
+        ),
+        **_settings(465, host="smtp.gmail.com", user="you@gmail.com"),
         words=(
-            r"application-specific password|app password|log ?in via your web browser|invalidsecondfactor|"
+            r"application-specific password|app password|log ?in (?:via|with) your web browser|invalidsecondfactor|"
             r"webloginrequired|less secure app",
         ),
         rfcs=(_RFC4954_6,),
-        replies=(Reply(534, "5.7.9"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
+        replies=(Reply(534, "5.7.9"), Reply(534, "5.7.14"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
         symptoms=(
             Symptom("gmail", "Application-specific password required", GMAIL_ERRORS, note="534 5.7.9"),
+            Symptom("gmail", "https://support.google.com/mail/?p=InvalidSecondFactor", GMAIL_APP_PASSWORDS,
+                    note="the link in Gmail's 534 5.7.9"),
             Symptom("python", "SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required…",
                     "https://www.github.com/kmhmubin/Face-Recognition-Attendance-System/issues/46"),
+            Symptom("gmail", "Please log in via your web browser", "https://github.com/node-red/node-red-nodes/issues/284",
+                    note="534 5.7.14, with a sign-in link: sign in on the web once, then use an app password"),
+            Symptom("gmail", "Please log in with your web browser and then try again",
+                    "https://github.com/mealie-recipes/mealie/issues/2395", note="534 5.7.9 WebLoginRequired"),
         ),
     ),
     Entry(
@@ -543,13 +571,24 @@ CATALOG: tuple[Entry, ...] = (
         title="Microsoft 365 has SMTP password login turned off",
         group=Group.AUTHENTICATION,
         ports=(587,),
-        what_happened="Microsoft 365 refused the login: password (basic) authentication is disabled for SMTP.",
-        why=(
-            "SMTP AUTH is off for the tenant or the mailbox, and Microsoft is retiring basic authentication "
-            "for client submission."
+        what_happened=(
+            "Microsoft 365 refused the login before looking at the password: password (Basic) login to SMTP "
+            "is off for this tenant or mailbox, or blocked by a sign-in policy."
         ),
-        fix="Have the admin enable authenticated SMTP for the mailbox, or switch to OAuth2 (XOAUTH2) or Graph.",
-        **_settings(587, host="smtp.office365.com"),
+        why=(
+            "SMTP AUTH can be off for the tenant or the mailbox (SmtpClientAuthentication), security defaults "
+            "or a Conditional Access policy can block password logins (\"did not meet the criteria\"), and "
+            "Microsoft is retiring Basic authentication for SMTP AUTH: on its timeline of 2026-01-27 it is "
+            "unchanged until the end of December 2026, then off by default for existing tenants (an admin "
+            "can turn it back on) and unavailable for new ones; the final removal (after which the answer "
+            "is 550 5.7.30) is to be announced in the second half of 2027."
+        ),
+        fix=(
+            "Log in with an OAuth 2.0 token (XOAUTH2, scope https://outlook.office365.com/SMTP.Send), or send "
+            "through Microsoft Graph. Until then an admin can enable SMTP AUTH for the mailbox "
+            "(Set-CASMailbox -SmtpClientAuthenticationDisabled $false)."
+        ),
+        **_settings(587, host="smtp.office365.com", oauth=True),
         words=(
             r"smtpclientauthentication is disabled|basic auth(?:entication)? is (?:disabled|not supported|blocked)",
             r"smtp auth(?:entication)? (?:is )?disabled|authenticated smtp (?:is )?disabled",
@@ -560,8 +599,61 @@ CATALOG: tuple[Entry, ...] = (
         symptoms=(
             Symptom("microsoft365", "SmtpClientAuthentication is disabled for the Tenant", M365_SMTP_AUTH,
                     note="535 5.7.139"),
-            Symptom("microsoft365", "Basic authentication is not supported for Client Submission",
-                    "https://github.com/OpenCTI-Platform/opencti/issues/12069", note="550 5.7.30"),
+            Symptom("microsoft365", "Authentication unsuccessful, basic authentication is disabled",
+                    "https://github.com/rpremraj/mailR/issues/107",
+                    note="535 5.7.139; what the lab's m365-like-587 answers from the end of 2026 (Lab(today=...))"),
+            Symptom("microsoft365", "the request did not meet the criteria to be authenticated successfully",
+                    "https://github.com/nodemailer/nodemailer/issues/1617",
+                    note="535 5.7.139: security defaults or Conditional Access block password logins"),
+            Symptom("microsoft365", "Basic authentication is not supported for Client Submission", M365_RETIREMENT,
+                    note="550 5.7.30, once Basic authentication is removed for good"),
+            Symptom("microsoft365", "Updated Exchange Online SMTP AUTH Basic Authentication Deprecation Timeline",
+                    M365_TIMELINE, note="the dates: end of December 2026, final removal announced in 2027"),
+        ),
+    ),
+    Entry(
+        id="oauth-token-refused",
+        title="OAuth 2.0 access token refused (XOAUTH2, OAUTHBEARER)",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened=(
+            "Your program logged in with an OAuth 2.0 access token and the server said no. Gmail first sends "
+            "its reason as JSON in a 334 challenge ({\"status\":\"400\",\"schemes\":\"Bearer\",...}), waits "
+            "for an empty answer, then refuses with 535 5.7.8; Microsoft 365 refuses at once with 535 5.7.3."
+        ),
+        why=(
+            "Neither says which of these it was: the token expired (access tokens last about an hour), it "
+            "lacks the scope SMTP needs (Gmail: https://mail.google.com/, a gmail.send token will not do; "
+            "Microsoft: https://outlook.office365.com/SMTP.Send), it was issued for another account than the "
+            "user= you named, or what was sent is not a token at all (a password, an ID token, a refresh token)."
+        ),
+        fix=(
+            "Get a fresh access token for the same account, with the SMTP scope, just before you connect "
+            "(refresh it with the refresh token; do not keep one past its expiry), and name that account as "
+            "the user. Tokens come from Google's or Microsoft's identity service; never log them."
+        ),
+        **_settings(587, host="smtp.gmail.com", user="you@gmail.com", oauth=True),
+        words=(
+            r"\bauth (?:xoauth2|oauthbearer)\b|xoauth2|oauthbearer|invalid_token|\"schemes\"|"
+            r"(?:access )?token (?:has )?(?:expired|is invalid|invalid)",
+        ),
+        rfcs=(Rfc(7628, "3.2.2", "a failed OAuth login: the server's error in JSON, answered by the client"),
+              Rfc(6750, "3.1", "bearer token errors: invalid_token (expired, revoked, malformed), insufficient_scope"),
+              _RFC4954_4),
+        replies=(Reply(535, "5.7.8", Phase.AUTH), Reply(535, "5.7.3", Phase.AUTH)),
+        symptoms=(
+            Symptom("gmail", GMAIL_XOAUTH2_ERROR, "https://github.com/jstedfast/MailKit/issues/27",
+                    note="Gmail's reason, decoded from the 334 challenge: whatever was wrong with the token"),
+            Symptom("gmail", base64.b64encode(GMAIL_XOAUTH2_ERROR.encode()).decode(),
+                    "https://github.com/dart-lang/pub-dev/issues/6128", note="the same, base64-encoded, after 334"),
+            Symptom("gmail", '{"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"}',
+                    GMAIL_XOAUTH2, note="the example in Google's documentation"),
+            Symptom("php", "AUTH command failed: 334 eyJ", "https://github.com/PHPMailer/PHPMailer/issues/1664",
+                    note="PHPMailer quotes the 334 challenge: decode it to read Gmail's reason"),
+            Symptom("server", '"status":"invalid_token"', "https://www.rfc-editor.org/rfc/rfc7628#section-3.2.2",
+                    note="OAUTHBEARER's error result (RFC 7628)"),
+            Symptom("microsoft365", "535 5.7.3 Authentication unsuccessful", "https://github.com/tarickb/sasl-xoauth2/issues/43",
+                    generic=True, note="Microsoft 365's answer to a refused token, and to a refused password alike"),
         ),
     ),
     Entry(
@@ -590,7 +682,9 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("server", "530 5.7.0 Authentication required", "https://www.rfc-editor.org/rfc/rfc4954#section-6",
                     note="Gmail writes Authentication Required"),
             Symptom("microsoft365", "530 5.7.57 Client not authenticated to send mail",
-                    "https://pastebin.com/SuB30vi5"),
+                    "https://github.com/tarickb/sasl-xoauth2/issues/96", note="to MAIL FROM"),
+            Symptom("gmail", "530-5.7.0 Authentication Required", "https://support.google.com/a/answer/3726730",
+                    note="to MAIL FROM, with a link to ?p=WantAuthError"),
             Symptom("exchange", "Client was not authenticated", "https://github.com/jstedfast/MailKit/issues/1265",
                     note="530 5.7.1"),
             Symptom("server", "must authenticate", "https://github.com/andrewdavey/postal/issues/127", generic=True),
@@ -621,7 +715,9 @@ CATALOG: tuple[Entry, ...] = (
         why=(
             "Submission servers tie sender addresses to logins (Postfix reject_sender_login_mismatch, "
             "SendGrid and SES verified senders; Microsoft 365's own form is m365-send-as-denied) so that "
-            "accounts cannot spoof each other. Postfix answers at RCPT, others at MAIL or after the message."
+            "accounts cannot spoof each other. Postfix answers at RCPT, others at MAIL or after the message. "
+            "Gmail refuses nothing: it replaces an address that is not yours (nor a verified 'Send mail as' "
+            "address) with your own, so the message arrives from you."
         ),
         fix="Send from the address you log in as (or one verified for it); put a different reply address in Reply-To.",
         fix_python='''\
@@ -654,6 +750,8 @@ if err := client.Mail(from); err != nil {
                     "not owned by user …')}", PYTHON),
             Symptom("node", "Can't send mail - all recipients were rejected: 553 5.7.1", NODE, note="code EENVELOPE"),
             Symptom("curl", "RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
+            Symptom("gmail", "replaces the sender with the authenticated user", GMAIL_FROM_REWRITE,
+                    note="nodemailer's documentation of what Gmail does: no error, the From: changes"),
             Symptom("amazon-ses", "Message rejected: Email address is not verified",
                     "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
         ),
@@ -1175,7 +1273,8 @@ for message in batch:
         ports=(465, 587, 25),
         what_happened=(
             "The server showed a certificate, but nobody your program trusts vouches for it: it was signed "
-            "by a private CA, by itself, or the server left out the intermediate certificate."
+            "by a private CA, by itself, or the server left out the intermediate certificate. Clients say "
+            "the same words for all three; the doctor tells them apart (it reports an incomplete chain)."
         ),
         why=(
             "Your program checks certificates against a list of trusted CAs (the system's). Company CAs, "
@@ -1239,7 +1338,9 @@ for message in batch:
         why=(
             "A certificate lists the names (and IP addresses) it is valid for; a client must check that "
             "the name it dialled is one of them, or anyone with any valid certificate could pose as the "
-            "server."
+            "server. A certificate that names its host only in the old Common Name field lists none, for a "
+            "client that reads subjectAltName only (Go, browsers; Python with hostname_checks_common_name "
+            "= False): see cert-cn-without-san."
         ),
         fix="Connect by the name on the certificate (the provider's documented host name); never skip the name check.",
         **_settings(465),
@@ -1282,7 +1383,8 @@ for message in batch:
         ports=(465, 587, 25),
         what_happened=(
             "The server's certificate names its host only in the old Common Name field, with no "
-            "subjectAltName. Go (since 1.15) refuses it; most OpenSSL-based clients still accept it."
+            "subjectAltName. Go (since 1.15) refuses it; Python, Node, curl and swaks still accept it (run "
+            "against the lab's cn-only certificate), so the same server works from one program and not another."
         ),
         why=(
             "RFC 6125 made subjectAltName the place for host names; browsers and Go no longer read the "
@@ -1300,6 +1402,8 @@ for message in batch:
         symptoms=(
             Symptom("go", "x509: certificate relies on legacy Common Name field", GO_SRC + "crypto/x509/verify.go#L104",
                     note="Go 1.15 and later"),
+            Symptom("go", "x509: certificate relies on legacy Common Name field, use SANs instead", GO,
+                    note="the whole message, as Go 1.19 prints it against the lab"),
         ),
     ),
     Entry(
@@ -1408,7 +1512,7 @@ for message in batch:
             r"handshake failure|handshakefailure|common algorithm|dh key too small|inappropriate fallback",
             r"insufficient security|did not support a suitable tls version|acceptable set of security parameters",
             r"tls ?(?:v|version )?1\.[01] (?:(?:is|are) )?(?:not supported|disabled|deprecated)",
-            r"servers?doesnotsupporttls12or13|unsafe legacy renegotiation",
+            r"servers?doesnotsupporttls12or13|unsafe legacy renegotiation|legacy sigalg",
             r"message received was unexpected or badly formatted|sec e illegal message|"
             r"the function requested is not supported|sec e unsupported function",
         ),
@@ -1436,9 +1540,20 @@ for message in batch:
             Symptom("dotnet", "do not possess a common algorithm",
                     "https://learn.microsoft.com/en-us/windows/win32/secauthn/schannel-error-codes-for-tls-and-ssl-alerts",
                     note="Windows SEC_E_ALGORITHM_MISMATCH: no TLS version or cipher in common"),
-            Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported",
-                    "https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
-                    "opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth", note="421 4.7.66"),
+            Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported", M365_LEGACY_TLS, note="421 4.7.66"),
+            Symptom("microsoft365", "Please upgrade/update your client to support TLS 1.2",
+                    "https://github.com/zehm/sendEmail/issues/1",
+                    note="421 4.7.66, after a TLS 1.0 or 1.1 handshake; smtplib then says only 'Connection "
+                         "unexpectedly closed' (the transcript shows the 421)"),
+            # Against a server that speaks only TLS 1.0 and 1.1 (the lab's submissions-old-tls):
+            Symptom("python", "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version", PYTHON,
+                    note="the server refused every version the client offered (1.2 and 1.3)"),
+            Symptom("go", "remote error: tls: protocol version not supported", GO),
+            Symptom("node", "tlsv1 alert protocol version", NODE, note="code ESOCKET"),
+            Symptom("curl", "legacy sigalg disallowed or unsupported", CURL,
+                    note="curl offers TLS 1.0 too, then refuses the old server's SHA-1 signature (OpenSSL 3)"),
+            Symptom("swaks", "*** TLS startup failed (connect(): error:0A00014D:SSL routines::legacy sigalg "
+                    "disallowed or unsupported)", SWAKS),
             _CURL_SSL_CONNECT,
             _DOTNET_TLS_CLOSED,
         ),
@@ -1676,6 +1791,8 @@ if err := client.Mail(from); err != nil {
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
             Symptom("gmail", "Daily user sending limit exceeded", GMAIL_ERRORS, note="550 5.4.5"),
+            Symptom("gmail", "550-5.4.5 sending limits go to",
+                    "https://github.com/onepub-dev/onepub/issues/543", note="550 5.4.5, answered to DATA"),
             Symptom("amazon-ses", "454 Throttling failure: Daily message quota exceeded", SES_QUOTAS,
                     note="a 454, but the 24-hour quota: retrying within the day does not help"),
             Symptom("gmail", "Daily sending quota exceeded", "http://blogjava.net/hwpok/archive/2010/05/28/322111.html",

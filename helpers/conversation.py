@@ -101,6 +101,18 @@ class Shared:
     certificates: LabCertificates
 
 
+class AlertingSSLProtocol(sslproto.SSLProtocol):
+    """asyncio's TLS protocol, which also sends the client OpenSSL's fatal alert when the handshake fails
+    (a TLS version or a cipher the server will not speak), as a server on a blocking ssl socket does:
+    asyncio closes the connection without it (https://github.com/python/cpython/issues/98078, fixed after
+    3.13), and the client would see a bare EOF where a real server's client reads the reason."""
+
+    def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
+        if handshake_exc is not None:
+            self._process_outgoing()  # the alert, which OpenSSL has written for the client
+        super()._on_handshake_complete(handshake_exc)
+
+
 class Faults:
     """An endpoint's faults, and how many times each has been played."""
 
@@ -565,7 +577,7 @@ class Conversation(SMTP):
     async def _start_tls(self) -> None:
         # aiosmtpd's smtp_STARTTLS, with the lab's handshake timeout (asyncio's default is 60 s).
         waiter = self.loop.create_future()
-        self._tls_protocol = sslproto.SSLProtocol(
+        self._tls_protocol = AlertingSSLProtocol(
             self.loop, self, self.tls_context, waiter, server_side=True,
             ssl_handshake_timeout=self.shared.settings.tls_handshake_timeout,
         )

@@ -47,7 +47,7 @@ from helpers import display
 from helpers.catalog import CATALOG, Entry, Group, Network, Reply, Rfc, Symptom
 from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, Phase
-from helpers.transcript import ERROR, NOTE, RECEIVED, Transcript, describe_error
+from helpers.transcript import ERROR, NOTE, RECEIVED, SENT, Transcript, describe_error
 
 MAX_TEXT = 256 * 1024  # characters of a pasted text that are read: its start and its end (where errors go)
 MAX_HITS = 200  # occurrences of one pattern looked at, so repetitive input stays linear
@@ -296,7 +296,11 @@ def _clues_from_transcript(transcript: Transcript, error: BaseException | None) 
     if error is not None:
         clues.lines.extend(_exception_lines(error))
     for line in transcript.lines:
-        if line.direction == ERROR or (line.direction == RECEIVED and line.unexpected):
+        # Errors and refusals; and how the client logged in (redacted: "AUTH XOAUTH2 ********"), with any
+        # challenge, which may carry the server's reason (Gmail's JSON for a refused token).
+        said = line.direction == SENT and line.text[:5].upper() == "AUTH "
+        challenged = line.direction == RECEIVED and line.text.startswith("334 ")
+        if line.direction == ERROR or (line.direction == RECEIVED and line.unexpected) or said or challenged:
             clues.lines.append(line.text)
     clues.connected = any(line.direction == NOTE and line.text.startswith("Connected") for line in transcript.lines)
     clues.greeted = any(line.direction == RECEIVED for line in transcript.lines)
@@ -695,7 +699,20 @@ def _no_auth_offered(c: _Clues) -> tuple[float, str]:
 def _login_refused(c: _Clues) -> tuple[float, str]:
     if c.reading.auth_offered is False or c.port == 25:
         return -_LEANING, "the server offered no login at all: see auth-not-advertised"
+    if _TOKEN_LOGIN.search(c.text):
+        return -_LEANING, "the login was an OAuth token, not a password: see oauth-token-refused"
     return 0.0, ""
+
+
+# A token login as a transcript or a client's log shows it (the command, not the EHLO keyword), or the JSON
+# error a server answers it with (in words, or base64: 'eyJzdGF0dXMi' is '{"status"').
+_TOKEN_LOGIN = re.compile(r"\bauth (?:xoauth2|oauthbearer)\b|\"schemes\"|\"status\":\"invalid_token\"|\beyjzdgf0dxmi")
+
+
+def _token_refused(c: _Clues) -> tuple[float, str]:
+    if _TOKEN_LOGIN.search(c.text):
+        return _DECISIVE, "decided by the conversation: the login was an OAuth access token"
+    return -_DECISIVE, "ruled out: no token was sent (AUTH XOAUTH2 or OAUTHBEARER)"
 
 
 def _not_smtp(c: _Clues) -> tuple[float, str]:
@@ -725,6 +742,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _no_auth_offered,
     "bad-credentials": _login_refused,
+    "oauth-token-refused": _token_refused,
     "not-smtp": _not_smtp,
     "ipv6-path": _ipv6_path,
 }

@@ -431,6 +431,8 @@ _CERTIFICATE_WORDS = {
     "not-yet-valid": "a certificate not valid before 2990-01-01",
     "untrusted": "a certificate from a CA nobody trusts",
     "self-signed": "a self-signed certificate",
+    "cn-only": "a certificate naming its host in the Common Name only (no subjectAltName)",
+    "incomplete-chain": "a certificate from an intermediate CA, sent without the intermediate's",
 }
 
 STANDARD = (
@@ -475,6 +477,14 @@ BROKEN = (
     *(
         _submissions(f"submissions-{kind}-cert", f"465 presenting {words}", certificate=kind)
         for kind, words in _CERTIFICATE_WORDS.items()
+    ),
+    _submissions(
+        "submissions-old-tls", "465 that speaks only TLS 1.0 and 1.1, as a server not updated since 2018 does",
+        tls_versions=("TLSv1", "TLSv1_1"),
+    ),
+    _submission(
+        "submission-old-tls", "587 whose STARTTLS speaks only TLS 1.0 and 1.1",
+        tls_versions=("TLSv1", "TLSv1_1"),
     ),
     _submissions(
         "submissions-handshake-abort", "465 closes the connection in the middle of the TLS handshake",

@@ -379,6 +379,47 @@ def tls_version_mismatch(lab: Lab, users: Mapping[str, str]) -> None:
         smtp.send_message(hello())
 
 
+def old_tls_server(lab: Lab, users: Mapping[str, str]) -> None:
+    """A server not updated in years: it speaks only TLS 1.0 and 1.1, which current OpenSSL (and so
+    Python) will not speak at all."""
+    host, port = lab["submissions-old-tls"].address
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
+def cert_cn_without_san(lab: Lab, users: Mapping[str, str]) -> None:
+    """Names checked as Go (since 1.15) and browsers check them, against a server whose certificate names its
+    host only in the old Common Name field. (Python's default still reads the Common Name, and passes.)"""
+    port = lab["submissions-cn-only-cert"].port
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    context.hostname_checks_common_name = False
+    with smtplib.SMTP_SSL("localhost", port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
+def cert_with_san(lab: Lab, users: Mapping[str, str]) -> None:
+    """The same check, once the server's certificate is reissued with the name in subjectAltName."""
+    port = lab["submissions"].port
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    context.hostname_checks_common_name = False
+    with smtplib.SMTP_SSL("localhost", port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
+def cert_chain_incomplete(lab: Lab, users: Mapping[str, str]) -> None:
+    """A server whose certificate comes from an intermediate CA, and which sends its own certificate without
+    the intermediate's: the client cannot link it to the CA it trusts."""
+    host, port = lab["submissions-incomplete-chain-cert"].address
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
 def tls_handshake_aborted(lab: Lab, users: Mapping[str, str]) -> None:
     """A server that hangs up in the middle of the TLS handshake."""
     host, port = lab["submissions-handshake-abort"].address
@@ -559,15 +600,21 @@ def connection_per_batch(lab: Lab, users: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Scenario:
-    id: str  # the catalog entry it reproduces, and expects as the diagnosis
+    id: str  # the catalog entry it reproduces, and expects as the diagnosis (unless `expects` says otherwise)
     port: int  # the real port the failure is about
     profiles: tuple[str, ...]  # lab endpoints it needs
     action: Action  # the failing code
     fixed: Action  # the same job done right; must succeed
+    expects: str = ""  # the entry the diagnosis must name, when the scenario is one way among others to meet it
+    about: str = ""  # its title, when it is not its entry's
 
     @property
     def entry(self) -> Entry:
-        return entry(self.id)
+        return entry(self.expects or self.id)
+
+    @property
+    def title(self) -> str:
+        return self.about or self.entry.title
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -595,6 +642,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cert-name-mismatch", 465, ("submissions-wrong-host-cert",), cert_name_mismatch, cert_name_fixed),
     Scenario("cert-expired", 465, ("submissions-expired-cert", "submissions"), cert_expired, send_over_465),
     Scenario("tls-version-mismatch", 465, ("submissions",), tls_version_mismatch, send_over_465),
+    Scenario("old-tls-server", 465, ("submissions-old-tls", "submissions"), old_tls_server, send_over_465,
+             expects="tls-version-mismatch", about="A server that speaks only TLS 1.0 and 1.1"),
+    # The certificate's name is missing for a check that reads subjectAltName only: a name mismatch to the client.
+    Scenario("cert-cn-without-san", 465, ("submissions-cn-only-cert", "submissions"), cert_cn_without_san,
+             cert_with_san, expects="cert-name-mismatch"),
+    # The client cannot tell a missing intermediate from a CA it does not trust; the doctor can.
+    Scenario("cert-chain-incomplete", 465, ("submissions-incomplete-chain-cert", "submissions"),
+             cert_chain_incomplete, send_over_465, expects="cert-untrusted",
+             about="A server that leaves its intermediate certificate out"),
     Scenario("tls-handshake-aborted", 465, ("submissions-handshake-abort", "submission"), tls_handshake_aborted,
              send_over_587),
     Scenario("message-too-large", 587, ("submission",), message_too_large, message_too_large_fixed),
@@ -643,7 +699,7 @@ class ScenarioResult:
     @property
     def diagnosed(self) -> bool:
         """True when the scenario's own entry is the best match."""
-        return bool(self.diagnosis) and self.diagnosis[0].id == self.scenario.id
+        return bool(self.diagnosis) and self.diagnosis[0].id == self.scenario.entry.id
 
     @property
     def fixed(self) -> bool:
@@ -657,9 +713,9 @@ class ScenarioResult:
         """Everything about the run, as plain text without timings (so it reads the same every run)."""
         s = self.scenario
         best = self.diagnosis[0] if self.diagnosis else None
-        verdict = "as expected" if self.diagnosed else f"EXPECTED {s.id}"
+        verdict = "as expected" if self.diagnosed else f"EXPECTED {s.entry.id}"
         parts = [
-            f"{s.id} (port {s.port}): {s.entry.title}",
+            f"{s.id} (port {s.port}): {s.title}",
             "Your code:\n" + _indent(inspect.getsource(s.action)),
             "What it raised:\n" + _indent(self.raw_error),
             "On the wire:\n" + _indent(self.recording.text() or "(no connection)"),
@@ -676,7 +732,7 @@ class ScenarioResult:
         diagnosis with its fix, and the fix's code and outcome."""
         s = self.scenario
         parts = [
-            f"<h4>{display.prose(s.entry.title)}</h4>",
+            f"<h4>{display.prose(s.title)}</h4>",
             display.notice(f"Scenario <code>{s.id}</code>, on port {s.port}", quiet=True),
             "<b>Your code</b>", *_code(s.action),
             "<b>What it raised</b>",
@@ -685,7 +741,7 @@ class ScenarioResult:
             "<b>On the wire</b>", *(t.html() for t in self.recording.transcripts),
         ]
         if self.diagnosis and not self.diagnosed:
-            parts.append(display.notice(f"<b>Expected {s.id}</b>", colour=display.RED))
+            parts.append(display.notice(f"<b>Expected {s.entry.id}</b>", colour=display.RED))
         parts.append(Diagnosis(tuple(self.diagnosis)).html())
         outcome = "it worked" if self.fixed else f"it failed: {describe_error(self.fix_error)}"
         colour = display.GREEN if self.fixed else display.RED
@@ -746,7 +802,7 @@ def table(results: list[ScenarioResult], *, times: bool = False) -> display.View
         rows.append([r.scenario.id, str(r.scenario.port), _shorten(r.raw_error, 52), _verdict(r)]
                     + ([f"{r.seconds:.2f}s"] if times else []))
     cells = [
-        [f'<span title="{r.scenario.id}">{display.prose(r.scenario.entry.title)}</span>', str(r.scenario.port),
+        [f'<span title="{r.scenario.id}">{display.prose(r.scenario.title)}</span>', str(r.scenario.port),
          f'<code style="font-size:12px">{display.escape(_shorten(r.raw_error, 90))}</code>',
          _mark(r.diagnosed, "" if r.diagnosed else f"as {_best(r)}"), _mark(r.fixed)]
         for r in results

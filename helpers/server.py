@@ -20,7 +20,7 @@ import logging
 import socket
 from collections.abc import Iterator
 
-from helpers.conversation import Conversation, Faults, Shared, why_tls_failed
+from helpers.conversation import AlertingSSLProtocol, Conversation, Faults, Shared, why_tls_failed
 from helpers.profiles import MAX_CONNECTIONS, Endpoint, Profile
 from helpers.terms import Phase, TlsMode
 
@@ -225,14 +225,19 @@ class _Visit:
             with contextlib.suppress(OSError):
                 self.client.recv(65536)  # read, so that the close is a plain FIN (EOF), not a reset
             return False
-        client, self.client = self.client, None  # the transport has it now (asyncio closes it on failure)
+        client, self.client = self.client, None  # the transport has it now (and closes it on failure)
+        loop = asyncio.get_running_loop()
+        handshake = loop.create_future()
+        # What connect_accepted_socket(ssl=...) does, with the protocol that tells a refused client why.
+        tls = AlertingSSLProtocol(loop, _Holder(), self.server.tls_context, handshake, server_side=True,
+                                  ssl_handshake_timeout=settings.tls_handshake_timeout)
         try:
-            self.transport, _ = await asyncio.get_running_loop().connect_accepted_socket(
-                _Holder, client, ssl=self.server.tls_context, ssl_handshake_timeout=settings.tls_handshake_timeout,
-            )
+            await loop.connect_accepted_socket(lambda: tls, client)
+            await handshake
         except (OSError, EOFError) as error:
             self.log("tls-failed", why_tls_failed(error, settings))
             return False
+        self.transport = tls._app_transport
         self.log("tls", self.transport.get_extra_info("ssl_object").version())
         return True
 

@@ -11,7 +11,9 @@ server's certificate and host name (against the system's trust store, or the CA 
 wait (TIMEOUT seconds: neither smtplib nor net/smtp has a timeout of its own), start TLS at once on an
 implicit-TLS port and refuse to go on without STARTTLS elsewhere, and read the password from the
 environment (PASSWORD_VARIABLE), never from the code. Without a user they send without logging in, as a
-server does on port 25.
+server does on port 25. With `oauth=True` they log in with an OAuth 2.0 access token instead (XOAUTH2, as
+Gmail and Microsoft 365 take it), read from TOKEN_VARIABLE: in Python an auth object for smtplib's auth(),
+in Go an smtp.Auth of its own (net/smtp has none).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import json
 
 from helpers.terms import Security, security_for_port
 
-__all__ = ["EXAMPLE_HOST", "EXAMPLE_USER", "PASSWORD_VARIABLE", "TIMEOUT", "go_code", "python_code"]
+__all__ = ["EXAMPLE_HOST", "EXAMPLE_USER", "PASSWORD_VARIABLE", "TIMEOUT", "TOKEN_VARIABLE", "go_code",
+           "python_code"]
 
 TIMEOUT = 30  # seconds, for connecting and for the whole conversation
 PASSWORD_VARIABLE = "SMTP_PASSWORD"  # the environment variable the code reads the password from
+TOKEN_VARIABLE = "SMTP_ACCESS_TOKEN"  # ...and the OAuth 2.0 access token, with oauth=True
 EXAMPLE_HOST = "smtp.example.com"
 EXAMPLE_USER = "you@example.com"  # the login, and the sender when none is given
 
@@ -42,10 +46,12 @@ def python_code(
     ca_file: str | None = None,
     ehlo_name: str | None = None,
     timeout: int = TIMEOUT,
+    oauth: bool = False,
 ) -> str:
     """A Python program that sends one message to `host` on the port that acts as `acts_as` (465, 587, 25):
     `port` when the real port differs (the lab's are chosen by the OS). TLS as `security` says, or as the
-    port calls for (implicit on 465, STARTTLS elsewhere). `user=None` sends without logging in."""
+    port calls for (implicit on 465, STARTTLS elsewhere). `user=None` sends without logging in; `oauth=True`
+    logs in with an access token (XOAUTH2)."""
     security, port, sender, to = _settings(acts_as, port, security, user, sender, to)
     context = f"ssl.create_default_context(cafile={_q(ca_file)})" if ca_file else "ssl.create_default_context()"
     options = (f", local_hostname={_q(ehlo_name)}" if ehlo_name else "") + f", timeout={timeout}"
@@ -55,11 +61,28 @@ def python_code(
         connect = [f"with smtplib.SMTP({_q(host)}, {port}{options}) as smtp:",
                    "    smtp.starttls(context=context)  # raises if the server does not offer STARTTLS"]
     login = [f"    smtp.login({_q(user)}, os.environ[{_q(PASSWORD_VARIABLE)}])"] if user else []
+    xoauth2 = []
+    if user and oauth:
+        login = ["    smtp.ehlo()  # auth(), unlike login(), does not say EHLO first",
+                 '    smtp.auth("XOAUTH2", xoauth2)']
+        xoauth2 = [
+            "",
+            "",
+            "def xoauth2(challenge=None):",
+            '    """smtplib\'s auth object for XOAUTH2: the user and the token; to an error (a 334 reply with JSON',
+            '    in it), the empty answer after which the server says why it refused."""',
+            "    if challenge is not None:",
+            '        return ""',
+            f'    token = os.environ[{_q(TOKEN_VARIABLE)}]',
+            f'    return "user=" + {_q(user)} + "\\x01auth=Bearer " + token + "\\x01\\x01"',
+            "",
+        ]
     return "\n".join([
         *(["import os"] if user else []),
         "import smtplib",
         "import ssl",
         "from email.message import EmailMessage",
+        *xoauth2,
         "",
         "message = EmailMessage()",
         f'message["From"] = {_q(sender)}',
@@ -88,9 +111,11 @@ def go_code(
     ehlo_name: str | None = None,
     timeout: int = TIMEOUT,
     plain_auth: bool = True,
+    oauth: bool = False,
 ) -> str:
     """The same program in Go. `plain_auth=False` says the server offers no AUTH PLAIN (net/smtp has
-    PlainAuth and CRAMMD5Auth only), so that the code warns the reader."""
+    PlainAuth and CRAMMD5Auth only), so that the code warns the reader; `oauth=True` logs in with an access
+    token, through an smtp.Auth for XOAUTH2 that the program defines."""
     security, port, sender, to = _settings(acts_as, port, security, user, sender, to)
     check = ["\tif err != nil {", "\t\tlog.Fatal(err)", "\t}"]
 
@@ -120,8 +145,11 @@ def go_code(
         *([] if plain_auth else ["\t// This server offers no AUTH PLAIN, which PlainAuth needs: AUTH may fail."]),
         *must(f"client.Auth(smtp.PlainAuth(\"\", {_q(user)}, os.Getenv({_q(PASSWORD_VARIABLE)}), host))"),
     ] if user else []
-    imports = ["crypto/tls", *(["crypto/x509"] if ca_file else []), "log", "net", "net/smtp",
-               *(["os"] if user or ca_file else []), "time"]
+    oauth = bool(oauth and user)
+    if oauth:
+        login = must(f"client.Auth(xoauth2{{{_q(user)}, os.Getenv({_q(TOKEN_VARIABLE)})}})")
+    imports = ["crypto/tls", *(["crypto/x509"] if ca_file else []), *(["errors"] if oauth else []), "log", "net",
+               "net/smtp", *(["os"] if user or ca_file else []), "time"]
     return "\n".join([
         "package main",
         "",
@@ -158,7 +186,30 @@ def go_code(
         *must("w.Close()"),
         *must("client.Quit()"),
         "}",
+        *(_GO_XOAUTH2 if oauth else []),
     ]) + "\n"
+
+
+_GO_XOAUTH2 = [
+    "",
+    "// xoauth2 logs in with an OAuth 2.0 access token (XOAUTH2, as Gmail and Microsoft 365 take it);",
+    "// net/smtp has no smtp.Auth for it.",
+    "type xoauth2 struct{ user, token string }",
+    "",
+    "func (a xoauth2) Start(server *smtp.ServerInfo) (string, []byte, error) {",
+    "\tif !server.TLS { // as smtp.PlainAuth does: a token is as good as a password to whoever reads it",
+    '\t\treturn "", nil, errors.New("unencrypted connection")',
+    "\t}",
+    '\treturn "XOAUTH2", []byte("user=" + a.user + "\\x01auth=Bearer " + a.token + "\\x01\\x01"), nil',
+    "}",
+    "",
+    "func (a xoauth2) Next(fromServer []byte, more bool) ([]byte, error) {",
+    "\tif more { // an error in JSON, in a 334 challenge: answer with nothing, and the server says why it refused",
+    "\t\treturn []byte{}, nil",
+    "\t}",
+    "\treturn nil, nil",
+    "}",
+]
 
 
 def _settings(acts_as: int, port: int | None, security: Security | None, user: str | None, sender: str | None,

@@ -144,7 +144,7 @@ def _working(button: w.Button, result: w.HTML, doing: str) -> Iterator[None]:
 
 def scenario_explorer(lab: Lab) -> Panel:
     """Pick a failure, press Run, and see it happen against the lab (which needs scenarios.PROFILES)."""
-    choice = w.Dropdown(options=[(f"{s.entry.title} (port {s.port})", s.id) for s in scenarios.SCENARIOS],
+    choice = w.Dropdown(options=[(f"{s.title} (port {s.port})", s.id) for s in scenarios.SCENARIOS],
                         description="Failure:", layout=WIDE)
     button = w.Button(description="Run", button_style="primary", icon="play")
     result = w.HTML()

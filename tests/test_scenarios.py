@@ -37,6 +37,12 @@ RAISED = {
     "envelope-display-name": "smtplib.SMTPSenderRefused: (501, b'",
     "dns-resolution-failed": "socket.gaierror: [Errno -",  # -2 not found, or -3 where no resolver answers
     "tls-version-mismatch": "ssl.SSLError: [SSL: NO_PROTOCOLS_AVAILABLE] no protocols available (_ssl.c:",
+    # The old server's alert reaches the client (the lab sends it where asyncio alone would not).
+    "old-tls-server": "ssl.SSLError: [SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:",
+    "cert-cn-without-san": "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                           "failed: Hostname mismatch, certificate is not valid for 'localhost'. (_ssl.c:",
+    "cert-chain-incomplete": "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                             "failed: unable to get local issuer certificate (_ssl.c:",
     "relay-denied": "smtplib.SMTPRecipientsRefused: {'someone@example.net': (554, b'5.7.1 <someone@example.net>: "
                     "Relay access denied')}",
     "egress-port-blocked": "TimeoutError: timed out",
@@ -87,7 +93,7 @@ def test_scenario_fails_as_expected_is_diagnosed_fixed_and_leaks_no_secret(lab, 
     result = run(scenario_id, lab)
     assert qualified(type(result.error)) == RAISED[scenario_id].split(":")[0]
     assert result.raw_error.startswith(RAISED[scenario_id])
-    assert result.diagnosis[0].id == scenario_id, [m.id for m in result.diagnosis]
+    assert result.diagnosis[0].id == (result.scenario.expects or scenario_id), [m.id for m in result.diagnosis]
     assert result.diagnosed and result.fixed and result.ok, result.fix_error
     assert result.recording.transcripts, "the failing code's conversation was recorded"
     # No credential, in any form, in any rendering of either conversation.

@@ -2,11 +2,12 @@
 // (net/smtp and crypto/tls), and prints the error exactly as err.Error() says it.
 //
 //	labsend -mode sendmail|starttls|implicit|plain -addr 127.0.0.1:587 [-user alice@example.com] \
-//	        [-auth plain|cram-md5] [-auth-host NAME] [-from ADDR] [-to ADDR] [-no-from] [-timeout 2s]
+//	        [-auth plain|cram-md5|xoauth2] [-auth-host NAME] [-from ADDR] [-to ADDR] [-no-from] [-timeout 2s]
 //
 // Every flag but -auth, -auth-host and -no-from defaults to its SMTP_* environment variable
 // (tests/clients/README.md), so `SMTP_MODE=implicit SMTP_HOST=... labsend` works like the other clients.
-// The password comes from SMTP_PASSWORD, never from the command line.
+// The password comes from SMTP_PASSWORD, never from the command line; with -auth xoauth2, an OAuth 2.0
+// access token comes from SMTP_ACCESS_TOKEN instead.
 // Certificates are always verified: against SMTP_CA_FILE alone when it is set (modes starttls and
 // implicit), else against the system roots, which SSL_CERT_FILE replaces (the only way for sendmail
 // mode: smtp.SendMail takes no tls.Config).
@@ -34,7 +35,7 @@ func main() {
 	mode := flag.String("mode", env("SMTP_MODE", "sendmail"), "sendmail (smtp.SendMail), starttls, implicit (TLS from the first byte) or plain")
 	addr := flag.String("addr", net.JoinHostPort(os.Getenv("SMTP_HOST"), os.Getenv("SMTP_PORT")), "host:port of the server")
 	user := flag.String("user", os.Getenv("SMTP_USER"), "log in as this user (password from SMTP_PASSWORD)")
-	mechanism := flag.String("auth", "plain", "plain (smtp.PlainAuth) or cram-md5 (smtp.CRAMMD5Auth)")
+	mechanism := flag.String("auth", "plain", "plain (smtp.PlainAuth), cram-md5 (smtp.CRAMMD5Auth) or xoauth2 (a token)")
 	authHost := flag.String("auth-host", "", "host name given to smtp.PlainAuth (default: the host in -addr)")
 	from := flag.String("from", env("SMTP_FROM", "alice@example.com"), "envelope sender and From: header")
 	to := flag.String("to", env("SMTP_TO", "bob@example.com"), "recipient")
@@ -62,6 +63,8 @@ func main() {
 			auth = smtp.PlainAuth("", *user, os.Getenv("SMTP_PASSWORD"), *authHost)
 		case "cram-md5":
 			auth = smtp.CRAMMD5Auth(*user, os.Getenv("SMTP_PASSWORD"))
+		case "xoauth2":
+			auth = xoauth2{*user, os.Getenv("SMTP_ACCESS_TOKEN")}
 		default:
 			fmt.Fprintln(os.Stderr, "usage: unknown -auth", *mechanism)
 			os.Exit(2)
@@ -167,4 +170,22 @@ func send(mode, addr string, config *tls.Config, timeout time.Duration, auth smt
 		return err
 	}
 	return c.Quit()
+}
+
+// xoauth2 logs in with an OAuth 2.0 access token (XOAUTH2, as Gmail and Microsoft 365 take it);
+// net/smtp has no smtp.Auth for it.
+type xoauth2 struct{ user, token string }
+
+func (a xoauth2) Start(server *smtp.ServerInfo) (string, []byte, error) {
+	if !server.TLS { // as smtp.PlainAuth does: a token is as good as a password to whoever reads it
+		return "", nil, errors.New("unencrypted connection")
+	}
+	return "XOAUTH2", []byte("user=" + a.user + "\x01auth=Bearer " + a.token + "\x01\x01"), nil
+}
+
+func (a xoauth2) Next(fromServer []byte, more bool) ([]byte, error) {
+	if more { // an error in JSON, in a 334 challenge: answer with nothing, and the server says why it refused
+		return []byte{}, nil
+	}
+	return nil, nil
 }

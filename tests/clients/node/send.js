@@ -5,7 +5,8 @@
 //
 // Without arguments the settings come from the SMTP_* environment variables (tests/clients/README.md):
 // SMTP_MODE=implicit is --secure, SMTP_MODE=starttls is --require-tls, SMTP_TIMEOUT is in seconds.
-// The password comes from SMTP_PASSWORD. With --ca only that CA is trusted (tls.ca replaces the
+// The password comes from SMTP_PASSWORD; when SMTP_ACCESS_TOKEN is set, the user logs in with that OAuth 2.0
+// access token instead (nodemailer's XOAUTH2). With --ca only that CA is trusted (tls.ca replaces the
 // default roots). Exit status: 0 sent, 1 failed (error name, message and code on stderr), 2 bad usage.
 'use strict';
 
@@ -48,6 +49,13 @@ function parse(argv) {
     return options;
 }
 
+function credentials(user, env) {
+    if (env.SMTP_ACCESS_TOKEN) {
+        return { type: 'OAuth2', user, accessToken: env.SMTP_ACCESS_TOKEN };
+    }
+    return { user, pass: env.SMTP_PASSWORD };
+}
+
 async function main() {
     let options;
     try {
@@ -65,7 +73,7 @@ async function main() {
         ignoreTLS: Boolean(options.ignoreTLS),
         name: 'client.example.com',
         authMethod: options['auth-method'],
-        auth: options.user ? { user: options.user, pass: process.env.SMTP_PASSWORD } : undefined,
+        auth: options.user ? credentials(options.user, process.env) : undefined,
         tls: options.ca ? { ca: fs.readFileSync(options.ca) } : undefined,
         connectionTimeout: timeout,
         greetingTimeout: timeout,
