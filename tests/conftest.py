@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers.lab import Endpoint, Lab
-from helpers.profiles import USERS
+from helpers.profiles import APP_PASSWORDS, USERS
 from helpers.scenarios import hello
 
 ALICE = "alice@example.com"
@@ -115,23 +115,31 @@ CERTIFICATE_ERRORS = {
 }
 
 
-def secret_forms() -> list[str]:
-    """Every form in which a lab credential could leak into an output: each password, raw and in base64,
-    the AUTH PLAIN blob around it, and the user name line AUTH LOGIN sends in base64."""
+def secret_forms(*tokens: str) -> list[str]:
+    """Every form in which a lab credential could leak into an output: each password and app password, raw
+    and in base64, the AUTH PLAIN blob around it, and the user name line AUTH LOGIN sends in base64; and for
+    each OAuth token given, the token, in base64, and the XOAUTH2 blob around it (an OAUTHBEARER blob holds
+    the token with a different prefix: only its base64 would hide the token, and no output shows a blob whole)."""
     forms = []
-    for login, password in USERS.items():
+    secrets = [*USERS.items(), *APP_PASSWORDS.items()]
+    for login, password in secrets:
         forms += [
             password,
             base64.b64encode(password.encode()).decode(),
             base64.b64encode(f"\0{login}\0{password}".encode()).decode(),
             base64.b64encode(login.encode()).decode(),
         ]
+    for token in tokens:
+        forms += [token, base64.b64encode(token.encode()).decode()]
+        forms += [base64.b64encode(f"user={login}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+                  for login, _ in secrets]
     return forms
 
 
-def leaked(*texts: str) -> list[str]:
-    """The credential forms found in any of the texts (an empty list is the only good answer)."""
-    return [form for form in secret_forms() for text in texts if form in text]
+def leaked(*texts: str, tokens: tuple[str, ...] = ()) -> list[str]:
+    """The credential forms found in any of the texts (an empty list is the only good answer); `tokens`:
+    the OAuth tokens the test issued."""
+    return [form for form in secret_forms(*tokens) for text in texts if form in text]
 
 
 def connect(lab: Lab, name: str, *, timeout: float = CLIENT_TIMEOUT, secure: bool = True) -> smtplib.SMTP:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import smtplib
 import ssl
 import subprocess
 import sys
@@ -119,3 +120,43 @@ def test_no_command_line_prints_a_password():
     outputs = [subprocess.run(command, capture_output=True, text=True, timeout=60) for command in runs]
     assert [run.returncode for run in outputs] == [0, 0]
     assert leaked(*(run.stdout + run.stderr for run in outputs)) == []
+
+
+def test_no_token_app_password_or_xoauth2_blob_in_any_output(make_lab):
+    """A token is as good as a password for an hour: the lab's transcripts, event log and diagnoses show
+    neither it, nor the XOAUTH2 blob that carries it, nor an app password, whether the login worked or not."""
+    from helpers.diagnose import explain
+    from helpers.oauth import GMAIL_SCOPE, oauthbearer, xoauth2
+    from helpers.profiles import APP_PASSWORDS
+    from helpers.transcript import record
+
+    lab = make_lab("gmail-like-587", "m365-like-587")
+    good = lab.tokens.issue(ALICE, scope=GMAIL_SCOPE)
+    expired = lab.tokens.issue(ALICE, scope=GMAIL_SCOPE, lifetime=-60)
+    host, port = lab["gmail-like-587"].address
+    attempts = [
+        ("gmail-like-587", lambda client: client.auth("XOAUTH2", xoauth2(ALICE, good))),
+        ("gmail-like-587", lambda client: client.auth("XOAUTH2", xoauth2(ALICE, expired))),
+        ("gmail-like-587", lambda client: client.auth("OAUTHBEARER", oauthbearer(ALICE, expired, host=host,
+                                                                                 port=port))),
+        ("gmail-like-587", lambda client: client.login(ALICE, APP_PASSWORDS[ALICE])),
+        ("gmail-like-587", lambda client: client.login(ALICE, APP_PASSWORDS[ALICE] + "x")),
+        ("m365-like-587", lambda client: client.auth("XOAUTH2", xoauth2(ALICE, expired))),
+    ]
+    texts = []
+    for name, log_in in attempts:
+        error = None
+        with record(names=lab.names) as recording, connect(lab, name) as client:
+            client.ehlo()
+            try:
+                log_in(client)
+            except smtplib.SMTPAuthenticationError as refused:
+                error = refused
+        transcript = recording.transcript
+        texts += [transcript.text(), transcript.html(), transcript.json(), repr(error), str(error)]
+        if error is not None:
+            diagnosis = explain(recording)
+            texts += [diagnosis.text(limit=3), diagnosis.html()]
+    texts.append(lab.events.text())
+    assert leaked(*texts, tokens=(good, expired)) == []
+    assert good not in repr(lab.tokens)
