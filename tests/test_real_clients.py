@@ -25,6 +25,7 @@ from clients.matrix import CLIENTS
 
 from helpers.diagnose import diagnose
 from helpers.lab import Endpoint, Lab
+from helpers.oauth import GMAIL_SCOPE, M365_SCOPE
 from helpers.profiles import FOREIGN_DOMAIN, MAX_FAILED_LOGINS, USERS, LoginRateLimit, profile_named
 
 pytestmark = pytest.mark.clients
@@ -40,6 +41,8 @@ PROFILES = (
     "submissions-wrong-host-cert", "submissions-expired-cert", "submissions-not-yet-valid-cert",
     "submissions-untrusted-cert", "submissions-self-signed-cert", "submissions-handshake-abort", "silent", "closed",
     "blackhole", "busy", "greylisting", "rate-limited", "slow", "not-smtp", "tls-not-smtp",
+    "submissions-old-tls", "submission-old-tls", "submissions-cn-only-cert", "submissions-incomplete-chain-cert",
+    "gmail-like-587", "gmail-like-465", "m365-like-587",
 )
 _fresh = itertools.count(1)
 
@@ -173,6 +176,9 @@ SWAKS = [
     Case("cert-expired", "submissions-expired-cert", ("--tls-on-connect",), ambiguous=True),
     Case("cert-expired", "submissions-not-yet-valid-cert", ("--tls-on-connect",), ambiguous=True),
     Case("tls-handshake-aborted", "submissions-handshake-abort", ("--tls-on-connect",)),
+    Case("tls-version-mismatch", "submissions-old-tls", ("--tls-on-connect",)),
+    Case("tls-version-mismatch", "submission-old-tls", ("--tls",)),
+    Case("cert-untrusted", "submissions-incomplete-chain-cert", ("--tls-on-connect",), ambiguous=True),
     Case("rate-limited", "rate-limited", ("--tls",), login="wrong"),
     Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE),
     Case("non-ascii-address", "submission-no-smtputf8", ("--tls",), login="right", to="jörg@example.com"),
@@ -248,6 +254,8 @@ CURL = [
     (Case("cert-expired", "submissions-expired-cert"), "smtps", "message.txt"),
     (Case("cert-expired", "submissions-not-yet-valid-cert"), "smtps", "message.txt"),
     (Case("tls-handshake-aborted", "submissions-handshake-abort"), "smtps", "message.txt"),
+    (Case("tls-version-mismatch", "submissions-old-tls"), "smtps", "message.txt"),
+    (Case("cert-untrusted", "submissions-incomplete-chain-cert"), "smtps", "message.txt"),
     (Case("message-too-large", "submission", ("--ssl-reqd",), "right"), "smtp", "large.txt"),
     (Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE), "smtp", "message.txt"),
 ]
@@ -331,6 +339,11 @@ GO = [
     (Case("cert-expired", "submissions-not-yet-valid-cert", login="right"), "implicit"),
     # Go's bare EOF cannot tell a dropped handshake from a plaintext client on 465.
     (Case("tls-handshake-aborted", "submissions-handshake-abort", login="right", ambiguous=True), "implicit"),
+    (Case("tls-version-mismatch", "submissions-old-tls", login="right"), "implicit"),
+    (Case("tls-version-mismatch", "submission-old-tls", login="right"), "starttls"),
+    # Go alone reads subjectAltName only (since 1.15): the certificate names localhost in its Common Name.
+    (Case("cert-cn-without-san", "submissions-cn-only-cert", login="right", host="localhost"), "implicit"),
+    (Case("cert-untrusted", "submissions-incomplete-chain-cert", login="right"), "implicit"),
     (Case("rate-limited", "rate-limited", login="wrong"), "starttls"),
     (Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE), "plain"),
     (Case("non-ascii-address", "submission-no-smtputf8", login="right", to="jörg@example.com"), "starttls"),
@@ -400,6 +413,8 @@ NODE = [
     Case("cert-expired", "submissions-expired-cert", ("--secure",), "right"),
     Case("cert-expired", "submissions-not-yet-valid-cert", ("--secure",), "right"),
     Case("tls-handshake-aborted", "submissions-handshake-abort", ("--secure",), "right"),
+    Case("tls-version-mismatch", "submissions-old-tls", ("--secure",), "right"),
+    Case("cert-untrusted", "submissions-incomplete-chain-cert", ("--secure",), "right"),
     Case("rate-limited", "rate-limited", login="wrong"),
     Case("greylisted", "greylisting", sender=NEW_SENDER, to=ALICE),
     Case("non-ascii-address", "submission-no-smtputf8", login="right", to="jörg@example.com"),
@@ -476,3 +491,71 @@ def test_each_client_sends_through_the_lab_when_done_right(lab, request, client,
     assert lab.mailbox.wait_for(before + 1, timeout=5)
     stored = lab.mailbox[-1]
     assert (stored.endpoint, stored.login, stored.tls_version) == (case.profile, ALICE, "TLSv1.3")
+
+
+# --------------------------------------------------------------------------------------------------
+# A certificate with a Common Name and no subjectAltName: only Go refuses it
+
+
+@pytest.mark.parametrize("client", ["swaks", "curl", "node"])
+def test_every_client_but_go_accepts_a_common_name_without_subjectaltname(lab, request, client):
+    tool = request.getfixturevalue(client)
+    case = Case("", "submissions-cn-only-cert", login="right", host="localhost")
+    before = len(lab.mailbox)
+    if client == "swaks":
+        ran = run_swaks(lab, Case("", case.profile, ("--tls-on-connect",), "right"))
+    elif client == "curl":
+        (tool / "netrc-cn").write_text(f"machine localhost login {ALICE} password {_password('right')}\n")
+        endpoint = lab[case.profile]
+        ran = _run(["curl", "--silent", "--show-error", "--max-time", "5", "--cacert", str(lab.ca_file),
+                    "--mail-from", ALICE, "--mail-rcpt", BOB, "--upload-file", str(tool / "message.txt"),
+                    "--netrc-file", str(tool / "netrc-cn"), f"smtps://localhost:{endpoint.port}"])
+    else:
+        ran = run_node(lab, tool, Case("", case.profile, ("--secure",), "right", host="localhost"))
+    assert ran.returncode == 0, _scrub(ran.output)
+    assert lab.mailbox.wait_for(before + 1) and lab.mailbox[-1].endpoint == case.profile
+
+
+# --------------------------------------------------------------------------------------------------
+# OAuth 2.0 (XOAUTH2): Go with an smtp.Auth of its own, nodemailer with type 'OAuth2'
+
+
+def run_with_token(lab: Lab, client: str, tool: Path, profile: str, token: str) -> Ran:
+    endpoint = lab[profile]
+    env = {**os.environ, "SMTP_ACCESS_TOKEN": token, "SMTP_CA_FILE": str(lab.ca_file)}
+    if client == "go":
+        command = [str(tool), "-mode", "starttls", "-addr", f"localhost:{endpoint.port}", "-user", ALICE,
+                   "-auth", "xoauth2", "-timeout", "5s"]
+    else:
+        command = ["node", str(tool), "--host", "localhost", "--port", str(endpoint.port), "--require-tls",
+                   "--ca", str(lab.ca_file), "--user", ALICE, "--timeout", "5000"]
+    return _run(command, env=env)
+
+
+PROVIDERS = {"gmail-like-587": GMAIL_SCOPE, "m365-like-587": M365_SCOPE}
+# What each client prints when the provider refuses a token: the provider's words for a refused password.
+REFUSED = {
+    ("go", "gmail-like-587"): "535 5.7.8 Username and Password not accepted.",
+    ("node", "gmail-like-587"): "Error: Invalid login: 535-5.7.8 Username and Password not accepted.",
+    ("go", "m365-like-587"): "535 5.7.3 Authentication unsuccessful [",
+    ("node", "m365-like-587"): "Error: Invalid login: 535 5.7.3 Authentication unsuccessful [",
+}
+
+
+@pytest.mark.parametrize("client", ["go", "node"])
+@pytest.mark.parametrize("profile", list(PROVIDERS))
+def test_a_token_logs_in_with_go_and_nodemailer_and_a_bad_one_is_refused(lab, request, client, profile):
+    tool = request.getfixturevalue(client)
+    before = len(lab.mailbox)
+    good = lab.tokens.issue(ALICE, scope=PROVIDERS[profile])
+    ran = run_with_token(lab, client, tool, profile, good)
+    assert ran.returncode == 0 and "sent" in ran.output, _scrub(ran.output)
+    assert lab.mailbox.wait_for(before + 1)
+    assert (lab.mailbox[-1].endpoint, lab.mailbox[-1].login) == (profile, ALICE)
+    expired = lab.tokens.issue(ALICE, scope=PROVIDERS[profile], lifetime=-60)
+    for bad in (expired, lab.tokens.issue(BOB, scope=PROVIDERS[profile]), _password("right")):
+        refused = run_with_token(lab, client, tool, profile, bad)
+        assert refused.returncode == 1 and REFUSED[client, profile] in refused.output, _scrub(refused.output)
+        assert bad not in refused.output
+        # The client's words are a refused password's: only the conversation (record()) shows it was a token.
+        assert diagnose(refused.output, port=587)[0].id == "bad-credentials"
