@@ -16,7 +16,8 @@ from conftest import ALICE, ALICE_PASSWORD, BOB
 
 from helpers.catalog import CATALOG
 from helpers.lab import Lab
-from helpers.snippets import PASSWORD_VARIABLE, go_code, python_code
+from helpers.oauth import GMAIL_SCOPE, M365_SCOPE
+from helpers.snippets import PASSWORD_VARIABLE, TOKEN_VARIABLE, go_code, python_code
 from helpers.terms import Security
 
 RUN_TIMEOUT = 120  # seconds for one go build, vet or run: a cold build cache takes a few seconds
@@ -28,6 +29,8 @@ VARIANTS = {  # what the catalog and the doctor ask of the generator
     "465-ca-ehlo": dict(acts_as=465, ca_file="company-ca.pem", ehlo_name="app1.example.com"),
     "587-no-plain": dict(acts_as=587, plain_auth=False),
     "2525-implicit": dict(acts_as=2525, security=Security.IMPLICIT, port=12465, timeout=60),
+    "587-oauth": dict(acts_as=587, oauth=True),
+    "465-oauth-ca": dict(acts_as=465, oauth=True, ca_file="company-ca.pem"),
 }
 
 
@@ -93,7 +96,8 @@ def test_nothing_printed_turns_verification_off_or_holds_a_password():
             assert "InsecureSkipVerify" not in code and "CERT_NONE" not in code and "check_hostname" not in code
             assert ALICE_PASSWORD not in code
             if options.get("user", "x") is not None:
-                assert PASSWORD_VARIABLE in code, variant
+                # The secret comes from the environment: a password, or with oauth=True a token.
+                assert (TOKEN_VARIABLE if options.get("oauth") else PASSWORD_VARIABLE) in code, variant
 
 
 # -- run as printed, against the lab --------------------------------------------------------------
@@ -184,3 +188,49 @@ def test_every_catalog_fix_in_go_is_gofmt_clean(go, tmp_path):
         folder = write_go(tmp_path / entry.id, code)
         formatted = go("gofmt", "-l", "-e", "main.go", cwd=folder)
         assert formatted.returncode == 0 and formatted.stdout == "", (entry.id, formatted.stderr, code)
+
+
+# -- with an OAuth token, against the provider personas ------------------------------------------
+
+PERSONAS = {"gmail-like-587": GMAIL_SCOPE, "gmail-like-465": GMAIL_SCOPE, "m365-like-587": M365_SCOPE}
+
+
+@pytest.fixture(scope="module")
+def persona_lab():
+    with Lab(*PERSONAS) as lab:
+        yield lab
+
+
+def oauth_settings(lab: Lab, name: str) -> dict:
+    endpoint = lab[name]
+    return dict(acts_as=endpoint.acts_as, host=endpoint.host, port=endpoint.port, user=ALICE, oauth=True,
+                ca_file=str(lab.ca_file))
+
+
+@pytest.mark.parametrize("name", list(PERSONAS))
+def test_the_python_code_logs_in_with_a_token_and_fails_with_an_expired_one(persona_lab, monkeypatch, name):
+    lab = persona_lab
+    options = oauth_settings(lab, name)
+    code = python_code(options.pop("acts_as"), **options)
+    monkeypatch.setenv(TOKEN_VARIABLE, lab.tokens.issue(ALICE, scope=PERSONAS[name]))
+    before = len(lab.mailbox)
+    exec(code, {})
+    assert lab.mailbox.wait_for(before + 1) and (lab.mailbox[-1].endpoint, lab.mailbox[-1].login) == (name, ALICE)
+    monkeypatch.setenv(TOKEN_VARIABLE, lab.tokens.issue(ALICE, scope=PERSONAS[name], lifetime=-60))
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        exec(code, {})
+    assert refused.value.smtp_code == 535
+
+
+@pytest.mark.clients
+@pytest.mark.parametrize("name", list(PERSONAS))
+def test_the_go_code_logs_in_with_a_token_through_its_own_smtp_auth(persona_lab, go, tmp_path, name):
+    lab = persona_lab
+    options = oauth_settings(lab, name)
+    folder = write_go(tmp_path, go_code(options.pop("acts_as"), **options))
+    before = len(lab.mailbox)
+    ran = go("go", "run", "main.go", cwd=folder, extra={TOKEN_VARIABLE: lab.tokens.issue(ALICE, scope=PERSONAS[name])})
+    assert ran.returncode == 0, ran.stderr
+    assert lab.mailbox.wait_for(before + 1) and (lab.mailbox[-1].endpoint, lab.mailbox[-1].login) == (name, ALICE)
+    refused = go("go", "run", "main.go", cwd=folder, extra={TOKEN_VARIABLE: "not-a-token"})
+    assert refused.returncode == 1 and " 535 5.7." in refused.stderr
