@@ -213,7 +213,8 @@ CATALOG: tuple[Entry, ...] = (
             r"the tls connection was non-properly terminated|an unexpected tls packet was received|"
             r"a tls packet with unexpected length was received)|ssl accept: tcp connection closed by peer",
             r"(?:tls library problem|tls error on connection from)[^\n]{0,160}(?:wrong version number|unknown protocol|"
-            r"http request)",
+            r"http request|unexpected eof while reading)",
+            r"lost connection after connect from",  # Postfix's smtpd: the client left before saying a word
         ),
         symptoms=(
             _CLOSED_UNEXPECTEDLY_PY,
@@ -691,6 +692,7 @@ if err := client.Mail(from); err != nil {
             r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
             r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
             r"for (?:the )?(?:authenticated|logged[- ]in) user",
+            r"send(?:ing)? from [^\n]{0,60}(?:is )?not (?:allowed|permitted|authori[sz]ed)",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -1760,6 +1762,7 @@ if err := client.Mail(from); err != nil {
             r"(?:messages?|e-?mails?|mails|recipients?|sends)\b[^\n]{0,20}\b(?:per|a|each|in|within|/)\s*(?:the )?"
             r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?)\b",
             r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
+            r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
@@ -1806,6 +1809,7 @@ if err := client.Auth(auth); err != nil {
             r"(?:messages?|e-?mails?|mails|recipients?|connections?|requests?|commands)\b[^\n]{0,20}\b(?:per|a|an|each|"
             r"in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|"
             r"\bhourly\b[^\n]{0,30}(?:limit|quota|exceeded|reached)",
+            r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),

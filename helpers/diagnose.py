@@ -117,6 +117,7 @@ _AUTH_WANTED = re.compile(r"auth|\blog ?in\b|credential|password|user ?name")
 # Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
 # TO expects "250/251/252").
 _NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")
+_LOGGED_IN = re.compile(r"(?:^|[\s:>'\"])235[ -]|authentication succe|authenticated as\b")
 _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?:this|the) sender|"
                            r"sender (?:address|domain)|invalid domain")
 # An IPv4 address where a host name belongs: connecting to it (`SmtpClient("10.0.0.5", 587)`, `ssl://10.0.0.5:465`,
@@ -822,6 +823,8 @@ def _about_the_sender(c: _Clues) -> str:
         return "it answered MAIL FROM"
     if _NOT_RCPT.search(c.text):
         return "it answered a command that expected 250, not RCPT TO"
+    if _LOGGED_IN.search(c.text):
+        return "the client had logged in, and a login may relay to anyone: only the sender can be refused"
     if any(reply.code == 553 for reply in c.reading.replies):
         return "553 is a refused mailbox name (RFC 5321 section 4.2.3), here the sender's"
     if _NAMES_SENDER.search(c.text):

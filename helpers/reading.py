@@ -206,6 +206,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
+         r"timeout after initial connection|"
          r"with 0 bytes received|with 0 out of 0 bytes received|waiting for server response|"
          r"timed out while receiving the initial server greeting|server response timeout|"
          r"connection to \"[^\"\n]{1,200}\" timed out|"
