@@ -439,6 +439,7 @@ CATALOG: tuple[Entry, ...] = (
             r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
             r"does not support authentication|no compatible authentication mechanism",
             r"authentication is not allowed (?:at this stage|before helo)",  # PHPMailer, when EHLO lists no AUTH
+            r"no auth mechanism was offered",  # libcurl's SASL (curl -v)
         ),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
         symptoms=(
@@ -510,6 +511,9 @@ CATALOG: tuple[Entry, ...] = (
             r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
             r"no authentication mechanisms supported by both|requested type not available",
             r"no (?:suitable |sasl )?mechanism available|no worthy mechs",
+            # libcurl's SASL (curl -v): no mechanism in common, or one it cannot do.
+            r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
+            r"auth mechanism offered could be selected",
         ),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
@@ -1252,7 +1256,8 @@ for message in batch:
             r"partialchain|notsignaturevalid|explicitdistrust|could not be built to a trusted root",
             # The client's alert, as the server logs it; a signature in the chain that does not verify.
             r"alert unknown ca|rxd alert: ca is unknown|alert read:fatal:unknown ca",
-            r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding)",
+            r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding|data too large for modulus|"
+            r"wrong signature length)",
             # A CA file that cannot be read trusts nothing (PHP's verify locations, swaks's CA path).
             r"unable to set (?:set )?(?:verify locations|ca path)|no certificate or crl found",
         ),
@@ -1486,7 +1491,7 @@ for message in batch:
             r"version too low|no suitable signature algorithm|no shared signature algorithms|no suitable key share|"
             r"legacy sigalg|(?:ee|ca) key too small|ca md too weak|(?:ee|ca) certificate key too weak|"
             r"ca signature digest algorithm too weak|"
-            r"digest too big for rsa key|no ciphers available",
+            r"digest too big for rsa key|key size too small|no ciphers available",
             # GnuTLS (Exim's log, msmtp).
             r"could not negotiate a supported cipher suite|no supported cipher suites have been found|"
             r"illegal or unsupported version|insufficient security level|no common key share|"
@@ -1545,7 +1550,8 @@ for message in batch:
             r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
             r"handshake (?:operation )?timed out|handshake timeout",
             r"unrecognized ?name|tls/ssl connection has been closed",
-            r"alert internal error|rxd alert: internal error|a tls packet with unexpected length was received|"
+            r"alert internal error|rxd alert: internal error|remote error: tls: internal error|"
+            r"a tls packet with unexpected length was received|"
             r"non-properly terminated",
             r"errorcode\(5\), cause: none",  # rust-openssl's Debug form of SSL_ERROR_SYSCALL at EOF
         ),
@@ -1694,7 +1700,7 @@ if ok, size := client.Extension("SIZE"); ok {
             r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
             r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|"
             r"permitted) (?:message )?size",
-            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation",
+            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation|size larger than allowed",
             # A size in bytes (or kB, MB) against a limit, however it is worded.
             r"\d+ ?(?:bytes|kb|mb|megabytes|kilobytes)\b[^\n]{0,40}(?:exceed|too (?:big|large)|limit|max|larger)|"
             r"(?:exceeds?|larger than|bigger than|more than|limit of|max(?:imum)?(?: of)?)[^\n]{0,30}?"
