@@ -112,8 +112,9 @@ _TLS_HELLO = re.compile(r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]")
 _TLS_REASON = re.compile(r"alert|no shared cipher|cipher suite|no ciphers|unsupported protocol|version too low|"
                          r"protocol version|unsupported version|certificate|sigalg|signature algorithm|key share|"
                          r"insufficient security")
-_TLS_WANTED = re.compile(r"starttls|\btls\b|\bssl\b|secure connection|encrypt")
-_AUTH_WANTED = re.compile(r"auth|\blog ?in\b|credential|password|user ?name")
+# What the failing step needed: STARTTLS (sent, or named by the error), a login.
+_TLS_WANTED = re.compile(r"starttls|secure connection")
+_AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
 # Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
 # TO expects "250/251/252").
 _NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")
@@ -123,7 +124,7 @@ _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?
 # An IPv4 address where a host name belongs: connecting to it (`SmtpClient("10.0.0.5", 587)`, `ssl://10.0.0.5:465`,
 # `Host = 10.0.0.5`).
 _IP_HOST = re.compile(r"(?:host|server|connect|connectasync|smtpclient|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
-                      r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
+                      r"(?<![\d.\[])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
 # How a limit's window reads: per day (a quota) or per hour, minute, second (a rate).
 _DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?day\b|\bdaily\b|"
                          r"\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
@@ -910,6 +911,8 @@ def _foreign_server(c: _Clues) -> tuple[str, str] | None:
 
 
 def _no_starttls_keyword(c: _Clues) -> tuple[str, str] | None:
+    if c.port in IMPLICIT_TLS_PORTS:  # TLS from the first byte: no EHLO reply lists STARTTLS there
+        return None
     if c.reading.starttls_offered is False and _TLS_WANTED.search(c.text):
         return "", "the EHLO reply in the conversation lists no STARTTLS, and TLS was wanted"
     return None
