@@ -1904,7 +1904,9 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
 }
 ''',
         words=(
-            r"smtputf8|internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
+            # SMTPUTF8 refused or missing, not the keyword in an EHLO reply that offers it.
+            r"smtputf8 (?:not|is not|extension|capability|required)|(?:support|advertise|require)s?[^\n]{0,30}smtputf8",
+            r"internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
         ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
               Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),

@@ -123,7 +123,7 @@ _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?
                            r"sender (?:address|domain)|invalid domain")
 # An IPv4 address where a host name belongs: connecting to it (`SmtpClient("10.0.0.5", 587)`, `ssl://10.0.0.5:465`,
 # `Host = 10.0.0.5`).
-_IP_HOST = re.compile(r"(?:host|server|connect|connectasync|smtpclient|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
+_IP_HOST = re.compile(r"(?:\b(?:host|server|connect|connectasync|smtpclient)|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
                       r"(?<![\d.\[])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
 # How a limit's window reads: per day (a quota) or per hour, minute, second (a rate).
 _DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?day\b|\bdaily\b|"
@@ -502,7 +502,8 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
         # Words a client says for several failures (PHPMailer's "Could not connect to SMTP host."), and
         # nothing else: whatever ranked them, the card says first that they cannot tell, and how to see more.
         said = [symptom for symptom in case.entry.symptoms if symptom.text in case.texts]
-        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words):
+        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words
+                                                                        or case.fact):
             guesses = [f"a guess: {symptom.note}" for symptom in said if symptom.note]
             notes = guesses + [note.replace("decided by", "likeliest by") for note in notes
                                if not any(note in guess for guess in guesses)]

@@ -58,7 +58,7 @@ _EHLO_KEYWORD = re.compile(r"\b250[- ](auth|starttls|help|pipelining|size|8bitmi
 # RFC 959 section 4.2: only its name tells).
 _FOREIGN: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.MULTILINE)) for name, pattern in (
-        ("IMAP", r"(?:^|[\s=:\"'(\[>])\* (?:ok|preauth|bye)\b"),
+        ("IMAP", r"(?:^|[\s=:\"'(\[>])\* (?:ok|preauth|bye)\b|\bimap4rev[12]\b"),
         ("POP3", r"(?:^|[\s=:\"'(\[>])\+ok\b|(?:^|[=:\"'(\[>]) ?-err\b"),
         ("HTTP", r"\bhttp/[12](?:\.[01])? [1-5]\d\d\b|<html|<!doctype"),
         ("SSH", r"\bssh-[12]\.\d+-"),
