@@ -1815,7 +1815,8 @@ if err := client.Auth(auth); err != nil {
             r"(?:messages?|e-?mails?|mails|recipients?|connections?|requests?|commands)\b[^\n]{0,20}\b(?:per|a|an|each|"
             r"in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|"
             r"\bhourly\b[^\n]{0,30}(?:limit|quota|exceeded|reached)",
-            r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate",
+            r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate|"
+            r"(?:mail|messages?) too (?:quickly|fast)",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),

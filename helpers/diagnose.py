@@ -823,6 +823,8 @@ def _about_the_sender(c: _Clues) -> str:
     "relaying" for a sender the login may not use."""
     if c.phase == Phase.MAIL:
         return "it answered MAIL FROM"
+    if c.phase in (Phase.DATA, Phase.END_OF_DATA):
+        return "it came after the recipients were accepted"
     if _NOT_RCPT.search(c.text):
         return "it answered a command that expected 250, not RCPT TO"
     if _LOGGED_IN.search(c.text):
