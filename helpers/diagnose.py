@@ -6,20 +6,29 @@ client's words, to the failure-catalog entries (helpers.catalog) that explain it
     diagnose("EOF", port=465)             # text pasted from Python, Go, Java, .NET, PHP, Ruby, Node, curl...
     python -m helpers.diagnose "EOF" --port 465 [--json]
 
-Raw errors become entries in exactly one place, here, by weighing four layers of evidence:
+Raw errors become entries in exactly one place, here, by weighing five layers of evidence:
 
 1. Symptoms: what each client prints and each server replies, as the catalog quotes them. A longer,
    more specific match weighs more, and one that contains another's match hides it.
-2. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
+2. Words that name a cause however it is phrased (each entry's `words`): more than a general reply code,
+   less than a quoted symptom. Neither counts inside a list of possible reasons that a library prints
+   whatever happened (MailKit's "one or more of the following reasons").
+3. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
    (`535 5.7.8`, `535-5.7.8`, `535: 5.7.3`, `(535, b'5.7.8 ...')`, `The server response was: 5.7.0`),
    against the replies each entry declares; an exact pair weighs most, a code too general to name a
    cause (X.7.1, X.Y.0, a bare 550) least. The stage it answered (MAIL, RCPT, AUTH...) confirms or
    weakens it.
-3. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
+4. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
    platform's spelling (helpers.reading), against the failures each entry can be.
-4. Context: the port and what the conversation had reached (a greeting, TLS) decide between the
-   meanings of an ambiguous symptom: Go's `EOF` is a plaintext client on 465, or a dropped connection
-   after a greeting. `_CONTEXT` holds those rules; the port ranks every candidate.
+5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol, an EHLO
+   reply without the STARTTLS or AUTH the failing step needed, a refusal in words of relaying that
+   answered MAIL FROM.
+
+Context then decides between the meanings of evidence that has several (`_CONTEXT`): the port and what
+the conversation had reached (a greeting, TLS). Go's `EOF` is a plaintext client on 465, or a dropped
+connection after a greeting. A server's own log (Postfix's smtpd, Exim's mainlog) is read from the
+server's side: its TLS errors are its own handshake's, and what it quotes as received is what the client
+sent. The port ranks every candidate.
 
 When no entry is supported well enough, the first match is an honest reading instead (`id == "none"`,
 from `helpers.reading`): what the text does tell (stage, reply class, temporary or permanent, the
@@ -572,7 +581,7 @@ def _meaning(reply: ReplySeen) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Layer 1: symptoms found in the text
+# Symptoms found in the text
 
 
 @dataclass(frozen=True)
@@ -677,7 +686,7 @@ def _suppress_contained(hits: list[_Hit]) -> list[_Hit]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Layer 4: context decides between the meanings of an ambiguous symptom
+# Context decides between the meanings of an ambiguous symptom
 
 
 def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
@@ -902,8 +911,8 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
 
 
 # --------------------------------------------------------------------------------------------------
-# Layer 5: what a quoted conversation shows. A fact, not a wording: the server answered in another protocol;
-# its EHLO reply lacked the keyword the failing step needed.
+# What a quoted conversation shows: facts, not wordings. The server answered in another protocol; its EHLO
+# reply lacked the keyword the failing step needed; it refused the sender in words of relaying.
 
 
 def _foreign_server(c: _Clues) -> tuple[str, str] | None:

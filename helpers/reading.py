@@ -1,5 +1,6 @@
 """Read an error text by its structure, whatever program printed it: the SMTP replies in it, the socket or
-resolver failure it reports, and the stage of the conversation it names.
+resolver failure it reports, the stage of the conversation it names, what a quoted conversation shows (the
+EHLO reply's keywords, a greeting in another protocol), and whether it is a server's own log of a client.
 
     reading = read("javax.mail.AuthenticationFailedException: 535-5.7.8 Username and Password not accepted.")
     reading.replies[0]         # Reply seen: 535, '5.7.8', stage AUTH
