@@ -497,7 +497,8 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             # network error); it rules out anything, but it does not promote a mere reply-code match.
             if adjustment < 0 or case.texts or case.network or case.words or case.fact:
                 score += adjustment
-            if why and (case.texts & ambiguous or case.network):
+            # Say what decided: for evidence with several meanings, and for words or facts the context promoted.
+            if why and (case.texts & ambiguous or case.network or (case.words or case.fact) and adjustment > 0):
                 notes.append(why)
         if clues.port is not None and case.entry.ports:
             score += _PORT_FIT if clues.port in case.entry.ports else -_PORT_FIT
