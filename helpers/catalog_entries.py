@@ -1257,7 +1257,7 @@ for message in batch:
             # The client's alert, as the server logs it; a signature in the chain that does not verify.
             r"alert unknown ca|rxd alert: ca is unknown|alert read:fatal:unknown ca",
             r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding|data too large for modulus|"
-            r"wrong signature length)",
+            r"wrong signature length|block type is not 01|first octet invalid|last octet invalid)",
             # A CA file that cannot be read trusts nothing (PHP's verify locations, swaks's CA path).
             r"unable to set (?:set )?(?:verify locations|ca path)|no certificate or crl found",
         ),
@@ -1491,7 +1491,8 @@ for message in batch:
             r"version too low|no suitable signature algorithm|no shared signature algorithms|no suitable key share|"
             r"legacy sigalg|(?:ee|ca) key too small|ca md too weak|(?:ee|ca) certificate key too weak|"
             r"ca signature digest algorithm too weak|"
-            r"digest too big for rsa key|key size too small|no ciphers available",
+            r"digest too big for rsa key|key size too small|no ciphers available|no cipher match|version too high|"
+            r"(?:unknown|unsupported|wrong) ssl version",
             # GnuTLS (Exim's log, msmtp).
             r"could not negotiate a supported cipher suite|no supported cipher suites have been found|"
             r"illegal or unsupported version|insufficient security level|no common key share|"
@@ -1697,7 +1698,7 @@ if ok, size := client.Extension("SIZE"); ok {
 }
 ''',
         words=(
-            r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
+            r"(?:message|mail|attachment|email|file|size)s? (?:size )?(?:is |was )?too (?:big|large)",
             r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|"
             r"permitted) (?:message )?size",
             r"maximum (?:message )?size|message length exceeds|exceeded storage allocation|size larger than allowed",
