@@ -214,7 +214,6 @@ CATALOG: tuple[Entry, ...] = (
             r"a tls packet with unexpected length was received)|ssl accept: tcp connection closed by peer",
             r"(?:tls library problem|tls error on connection from)[^\n]{0,160}(?:wrong version number|unknown protocol|"
             r"http request|unexpected eof while reading)",
-            r"lost connection after connect from",  # Postfix's smtpd: the client left before saying a word
         ),
         symptoms=(
             _CLOSED_UNEXPECTEDLY_PY,

@@ -443,15 +443,20 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     replies, words and network errors that score at least _NAMED."""
     cases = {entry.id: _Case(entry) for entry in CATALOG}
     hits = _suppress_contained(_find(clues))
-    for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
+    said = {entry_id: found for entry_id, pattern in _word_patterns()
+            if (found := _first_outside(pattern, clues.text, clues.asides)) is not None}
+    # Words a client says for several failures ("Could not connect to SMTP host.") count only when nothing names
+    # the cause: neither a symptom of its own, nor words beyond what those generic words themselves say.
+    vague = [(hit.start, hit.end) for hit in hits if hit.symptom.generic]
+    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague) for found in said.values())
+    for hit in [hit for hit in hits if not hit.symptom.generic] or ([] if named else hits):
         case = cases[hit.entry_id]
         weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
         case.symptom = max(case.symptom, weight) + (0.1 if case.texts and hit.symptom.text not in case.texts
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
-    for entry_id, pattern in _word_patterns():
-        found = _first_outside(pattern, clues.text, clues.asides)
+    for entry_id, found in said.items():
         if found is not None:
             case = cases[entry_id]
             case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
@@ -793,12 +798,20 @@ def _login_missing(c: _Clues) -> tuple[float, str]:
 
 
 def _no_auth_offered(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False and c.reading.starttls_offered:
+        return _DECISIVE, "decided by the conversation: the EHLO reply offers STARTTLS and no AUTH before it"
     if c.reading.auth_offered is False or c.port == 25:
         return _LEANING, ("decided by the conversation: the EHLO reply lists no AUTH" if c.port != 25 else
                           "decided by the port: a port-25 relay takes no logins")
     if c.reading.auth_offered:
         return -_LEANING, "the EHLO reply did list AUTH"
     return _login_missing(c)
+
+
+def _auth_refused_before_tls(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False and c.reading.starttls_offered:
+        return -_LEANING, "the EHLO reply offers STARTTLS and no AUTH: servers offer AUTH after STARTTLS"
+    return 0.0, ""
 
 
 def _login_refused(c: _Clues) -> tuple[float, str]:
@@ -899,6 +912,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _no_auth_offered,
+    "credentials-missing": _auth_refused_before_tls,
     "bad-credentials": _login_refused,
     "not-smtp": _not_smtp,
     "ipv6-path": _ipv6_path,
