@@ -443,12 +443,12 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     replies, words and network errors that score at least _NAMED."""
     cases = {entry.id: _Case(entry) for entry in CATALOG}
     hits = _suppress_contained(_find(clues))
-    said = {entry_id: found for entry_id, pattern in _word_patterns()
-            if (found := _first_outside(pattern, clues.text, clues.asides)) is not None}
+    worded = {entry_id: found for entry_id, pattern in _word_patterns()
+              if (found := _first_outside(pattern, clues.text, clues.asides)) is not None}
     # Words a client says for several failures ("Could not connect to SMTP host.") count only when nothing names
     # the cause: neither a symptom of its own, nor words beyond what those generic words themselves say.
     vague = [(hit.start, hit.end) for hit in hits if hit.symptom.generic]
-    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague) for found in said.values())
+    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague) for found in worded.values())
     for hit in [hit for hit in hits if not hit.symptom.generic] or ([] if named else hits):
         case = cases[hit.entry_id]
         weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
@@ -456,16 +456,15 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
-    for entry_id, found in said.items():
-        if found is not None:
-            case = cases[entry_id]
-            case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
-            quoted = _quote(clues, found.start(), found.end())
-            if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
-                # Whose words they are is known only when they follow a reply: then they are the server's.
-                case.evidence.append(_redact(quoted))
-                if clues.reading.replies:
-                    case.clients.append("server")
+    for entry_id, found in worded.items():
+        case = cases[entry_id]
+        case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+        quoted = _quote(clues, found.start(), found.end())
+        if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
+            # Whose words they are is known only when they follow a reply: then they are the server's.
+            case.evidence.append(_redact(quoted))
+            if clues.reading.replies:
+                case.clients.append("server")
     for reply in clues.reading.replies:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
