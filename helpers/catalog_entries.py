@@ -1156,9 +1156,15 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
         title="Something other than a mail server answered",
         group=Group.NETWORK,
         ports=(25, 587, 465),
-        what_happened="The first line from the server was not an SMTP greeting; here a web server answered in HTTP.",
-        why="A wrong port or host: a web server, a proxy or another service listens there.",
-        fix="Check the host and the port in the provider's documentation: 465 or 587 for submission.",
+        what_happened=(
+            "The first line from the server was not an SMTP greeting: another kind of server answered (a web "
+            "server in HTTP, a mailbox server in IMAP or POP3, SSH, FTP)."
+        ),
+        why=(
+            "A wrong port or host: a web server, a proxy, the provider's IMAP or POP3 port (143, 993, 110, 995) "
+            "or another service listens there."
+        ),
+        fix="Check the host and the port in the provider's documentation: 465 or 587 for submission, not IMAP's.",
         **_settings(465),
         words=(
             r"http/1\.[01] \d{3}|<html|<!doctype",

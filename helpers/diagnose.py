@@ -833,6 +833,8 @@ def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:
 
 
 def _starttls_offered(c: _Clues) -> tuple[float, str]:
+    if c.port in IMPLICIT_TLS_PORTS:  # TLS from the first byte: no EHLO reply lists STARTTLS there
+        return 0.0, ""
     if c.reading.starttls_offered is False:
         return _LEANING, "decided by the conversation: the EHLO reply lists no STARTTLS"
     if c.reading.starttls_offered:
