@@ -1259,6 +1259,8 @@ for message in batch:
             r"peer certificate cannot be authenticated",
             # .NET's chain status (X509ChainStatusFlags) and Windows' words for it.
             r"partialchain|notsignaturevalid|explicitdistrust|could not be built to a trusted root",
+            # Go on macOS, where the system's verifier words it ("a private CA is not in the Keychain").
+            r"certificate is not standards compliant",
             # The client's alert, as the server logs it; a signature in the chain that does not verify.
             r"alert unknown ca|rxd alert: ca is unknown|alert read:fatal:unknown ca",
             r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding|data too large for modulus|"
@@ -1326,6 +1328,7 @@ for message in batch:
             r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
+            r"certificate name does not match",  # Go on macOS
         ),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
@@ -1399,7 +1402,8 @@ for message in batch:
             r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|"
             r"notvalidyet|"
             r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
-            r"validity check failed|cert has expired|certificateexpired|certexpired|rxd alert: certificate is expired",
+            r"validity check failed|cert has expired|certificateexpired|certexpired|rxd alert: certificate is expired|"
+            r"certificate is expired",
         ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
