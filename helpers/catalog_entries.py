@@ -1020,6 +1020,9 @@ if _, err := net.LookupHost(host); err != nil {
         **_settings(465),
         rfcs=(_RFC8314_33, _RFC6409_31),
         network=(Network.REFUSED,),
+        words=(
+            r"failed to connect to mailserver at",  # PHP's mail() on Windows: nothing listens at "SMTP", "smtp_port"
+        ),
         symptoms=(
             Symptom("python", "ConnectionRefusedError: [Errno 111] Connection refused", PYTHON),
             Symptom("go", "dial tcp …: connect: connection refused", GO),
