@@ -314,15 +314,15 @@ def _looks_binary(text: str) -> bool:
 
 
 def _unfolded(lines: list[str]) -> list[str]:
-    joined: list[str] = []
+    folded: list[list[str]] = []  # each line with the pieces that continue it, joined once (linear in the text)
     folding = False
     for line in lines:
         if folding and line[:1] in (" ", "\t") and line.strip():
-            joined[-1] += " " + line.strip()
+            folded[-1].append(line.strip())
             continue
         folding = _FOLDS.search(line) is not None
-        joined.append(line)
-    return joined
+        folded.append([line])
+    return [" ".join(pieces) for pieces in folded]
 
 
 def _port_in(lines: list[str]) -> int | None:

@@ -668,6 +668,7 @@ def test_a_megabyte_of_log_is_read_at_its_ends():
     ("a" * MAX_TEXT, UNMATCHED),  # one run of 256 K letters: once cost minutes (a pattern tried at every letter)
     ("550+5.7.1+x+y+z " * 20_000, UNMATCHED),  # thousands of replies on one line: once cost their square
     ("535 5.7.8 " * 40_000, "bad-credentials"),
+    ("Diagnostic-Code: x\n" + " a\n" * 80_000, UNMATCHED),  # a bounce field folded 80,000 times: joined once
 ])
 def test_input_made_to_be_slow_is_read_in_linear_time(text, expected):
     assert diagnose(text)[0].id == expected
