@@ -1777,9 +1777,9 @@ if err := client.Mail(from); err != nil {
             r"exceeded)",
             r"maximum credits? exceeded|credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
             r"number of (?:allowed )?outgoing messages",
-            # A count per day: "300 emails per day", "500 recipients in 24 hours", "sent today".
+            # A count per day (or longer): "300 emails per day", "500 recipients in 24 hours", "sent today".
             r"(?:messages?|e-?mails?|mails|recipients?|sends)\b[^\n]{0,20}\b(?:per|a|each|in|within|/)\s*(?:the )?"
-            r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?)\b",
+            r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?|week|month)\b",
             r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
             r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
         ),

@@ -134,9 +134,9 @@ _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?
 # `Host = 10.0.0.5`).
 _IP_HOST = re.compile(r"(?:\b(?:host|server|connect|connectasync|smtpclient)|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
                       r"(?<![\d.\[])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
-# How a limit's window reads: per day (a quota) or per hour, minute, second (a rate).
-_DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?day\b|\bdaily\b|"
-                         r"\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
+# How a limit's window reads: per day or longer (a quota) or per hour, minute, second (a rate).
+_DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?(?:day|week|month)\b|"
+                         r"\b(?:daily|monthly)\b|\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
 _SHORT_WINDOW = re.compile(r"\b(?:per|a|an|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
                            r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|\bhourly\b")
 # An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
