@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import itertools
 import json
@@ -16,6 +15,7 @@ import threading
 import pytest
 import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
+from servers import hold, peer
 
 from helpers.doctor import (
     EXPIRY_WARNING_DAYS,
@@ -418,53 +418,6 @@ def test_no_recommended_code_turns_verification_off(standard):
 
 
 # -- misbehaving servers -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def peer(behave, *, tls: ssl.SSLContext | None = None):
-    """A tiny server on 127.0.0.1 for the length of the block: each connection goes to behave(conn, stop)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-    handlers: list[threading.Thread] = []
-
-    def handle(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(CLIENT_TIMEOUT)
-            if tls is None:
-                behave(conn, stop)
-            else:
-                with tls.wrap_socket(conn, server_side=True) as secure:
-                    behave(secure, stop)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            handlers.append(threading.Thread(target=handle, args=(conn,)))
-            handlers[-1].start()
-
-    server = threading.Thread(target=serve)
-    server.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        server.join()
-        for handler in handlers:
-            handler.join()
-        listener.close()
-
-
-def hold(conn: socket.socket, stop: threading.Event) -> None:
-    """Keep the connection until the client hangs up."""
-    conn.settimeout(0.05)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            if not conn.recv(1024):
-                return
 
 
 def endless_line(conn, stop):
