@@ -28,7 +28,7 @@ DISABLING = re.compile(
 )
 # Inspecting a certificate that does not verify needs a non-verifying handshake; only the doctor does
 # that, to report on the certificate, never to send anything.
-MAY_INSPECT_UNVERIFIED = {"doctor.py"}
+MAY_INSPECT_UNVERIFIED = {"doctor_probe.py"}
 
 
 def notebook_outputs(path: Path) -> str:
