@@ -429,8 +429,8 @@ def record(names: Mapping[int, str] | None = None, *, catch: bool = False) -> It
     Inside the block, `smtplib.SMTP` and `smtplib.SMTP_SSL` are recording subclasses (code that
     imported the classes by name beforehand is not recorded). `names` maps port numbers to labels.
     Blocks nest: an outer block also collects the connections of an inner one.
-    With `catch=True` an exception raised in the block is kept in `.error`, added to the transcript,
-    and printed the way the last line of its traceback would read, instead of propagating.
+    An exception raised in the block is added to the transcript and propagates; with `catch=True`
+    it is kept in `.error` and printed the way the last line of its traceback would read instead.
     """
     recording = Recording(names=dict(names or {}))
     token = _active.set((*_active.get(), recording))
