@@ -1,30 +1,38 @@
-"""Diagnose a failure: from an exception, a send() result, a transcript or pasted error text to the
-failure-catalog entries (helpers.catalog) that explain it, best first.
+"""Diagnose a failure: from an exception, a send() result, a transcript or pasted error text, in any
+client's words, to the failure-catalog entries (helpers.catalog) that explain it, best first.
 
     diagnose(error)                       # the exception your smtplib code raised
     diagnose(result)                      # a helpers.client.SendResult (or a helpers.transcript.Recording)
-    diagnose("EOF", port=465)             # text pasted from Python, Go, nodemailer, curl or swaks
+    diagnose("EOF", port=465)             # text pasted from Python, Go, Java, .NET, PHP, Ruby, Node, curl...
     python -m helpers.diagnose "EOF" --port 465 [--json]
 
-Raw errors become entries in exactly one place, here, in two steps:
+Raw errors become entries in exactly one place, here, by weighing four layers of evidence:
 
-1. Symptoms. Every symptom text in the catalog is a pattern; the input's text (exception lines, the
-   server's refusals, the recorder's error lines) is searched for each. A longer, more specific match
-   wins, and one that contains another's match hides it (`...closed: timed out` hides `...closed`).
-2. Context. Some symptoms mean different things in different situations: Go's `EOF` or Python's
-   `Connection unexpectedly closed` is a plaintext client on 465 when the port is 465 and no greeting
-   came, but a dropped connection after a greeting; `timed out` is a filtered port when the TCP
-   connection never came up, a silent server when it did. `_CONTEXT` holds those rules; each match whose
-   symptom is ambiguous carries a note saying how (or whether) the context decided.
+1. Symptoms: what each client prints and each server replies, as the catalog quotes them. A longer,
+   more specific match weighs more, and one that contains another's match hides it.
+2. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
+   (`535 5.7.8`, `535-5.7.8`, `535: 5.7.3`, `(535, b'5.7.8 ...')`, `The server response was: 5.7.0`),
+   against the replies each entry declares; an exact pair weighs most, a code too general to name a
+   cause (X.7.1, X.Y.0, a bare 550) least. The stage it answered (MAIL, RCPT, AUTH...) confirms or
+   weakens it.
+3. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
+   platform's spelling (helpers.reading), against the failures each entry can be.
+4. Context: the port and what the conversation had reached (a greeting, TLS) decide between the
+   meanings of an ambiguous symptom: Go's `EOF` is a plaintext client on 465, or a dropped connection
+   after a greeting. `_CONTEXT` holds those rules; the port ranks every candidate.
 
-Input is read defensively: empty text, megabytes of log or binary junk return promptly with no match.
+When no entry is supported well enough, the first match is an honest reading instead (`id == "none"`,
+from `helpers.reading`): what the text does tell (stage, reply class, temporary or permanent, the
+server's own words) and the next step (capture the conversation; run the doctor).
+
+Input is read defensively: empty text and binary junk return no match; megabytes of log are read at
+their start and end, in time linear in their length.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import html
 import json
 import re
 import smtplib
@@ -33,25 +41,65 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from helpers.catalog import CATALOG, Entry, Symptom
-from helpers.terms import IMPLICIT_TLS_PORTS
+from helpers import display
+from helpers.catalog import CATALOG, Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
+from helpers.terms import IMPLICIT_TLS_PORTS, Phase
 from helpers.transcript import ERROR, NOTE, RECEIVED, Transcript, describe_error
 
 MAX_TEXT = 256 * 1024  # characters of a pasted text that are read: its start and its end (where errors go)
 MAX_HITS = 200  # occurrences of one pattern looked at, so repetitive input stays linear
+UNMATCHED = "none"  # the id of the reading given when no catalog entry fits
 _WILDCARD = "…"
 _DECISIVE, _LEANING = 200.0, 60.0  # context weights; a symptom's own weight is its length (under ~120)
+_NAMED = 30.0  # the least score that names an entry; below it the reading comes first
+_CLOSE = 15.0  # a best match ahead by less is a close call, and says so
+_PORT_FIT = 10.0  # for an entry about the port the failure happened on (against, for one that is not)
+_SYMPTOM = 40.0  # a client's or server's own words are direct evidence: this, plus their length
+_GENERIC_SYMPTOM = 30.0  # words that several failures share (curl's "Login denied"): less, but still words
+_REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
+_REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
+_REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
+_STAGE_AGREES, _STAGE_DIFFERS = 15.0, -25.0
+_NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
+_GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
+_AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
+                             Phase.END_OF_DATA})
 
-# smtplib shows a reply as a tuple, "(535, b'5.7.8 ...')"; the server and other clients as "535 5.7.8 ...".
-_TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")
-_PORT = re.compile(r"(?:\bport\s+|[\w\]]:)(\d{2,5})\b")
+_PORT = re.compile(r"(?:\bport[\s:=]+|[\w\]]:)(\d{2,5})\b", re.IGNORECASE)
 _KNOWN_PORTS = {25, 465, 587, 2525}
 _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
 )
 _GREETING_LINE = re.compile(r"^[<~*\-\s]*220[ -]")
+_PLUS_JOINED = re.compile(r"[^\s+]+(?:\+[^\s+]+){3,}")  # a word+joined+with+plus+signs
+_TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...')"; others "535 5.7.8 ..."
+# An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
+_IPV6 = re.compile(r"(?<![\w:.])(?!::ffff:\d)(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:.])",
+                   re.I)
+
+
+@runtime_checkable
+class Failure(Protocol):
+    """A failed attempt as diagnose() reads it: helpers.client.SendResult and helpers.transcript.Recording
+    both are one."""
+
+    @property
+    def transcript(self) -> Transcript: ...
+
+    @property
+    def error(self) -> BaseException | None: ...
+
+
+@runtime_checkable
+class _OnPort(Protocol):
+    @property
+    def port(self) -> int: ...  # the port it acts as (SendResult.port)
+
+
+Diagnosable = BaseException | str | bytes | bytearray | Transcript | Failure
 
 
 @dataclass(frozen=True)
@@ -60,9 +108,9 @@ class Match:
 
     entry: Entry
     score: float
-    evidence: tuple[str, ...]  # the parts of the input that matched a symptom
-    clients: tuple[str, ...] = ()  # whose symptom they are (python, go, node, curl, swaks, server)
-    note: str = ""  # set when a symptom is ambiguous: what decided, or what would
+    evidence: tuple[str, ...]  # the parts of the input that matched
+    clients: tuple[str, ...] = ()  # whose words they are (python, go, ..., a server, "system" for the OS)
+    note: str = ""  # what decided, or what would; for a reply, what its codes mean
 
     @property
     def id(self) -> str:
@@ -72,43 +120,22 @@ class Match:
         return f"{self.entry.title} ({self.entry.id}): matched {', '.join(map(repr, self.evidence))}"
 
 
-def diagnose(x: Any, *, port: int | None = None) -> list[Match]:
-    """The catalog entries matching `x` (an exception, a SendResult, a Transcript, a Recording, or text
-    as str or bytes), best first; an empty list when nothing matched. `port` is the port the failure
-    happened on (the real one it acts as); it is taken from a result or transcript when not given."""
-    clues = _clues(x, port)
-    if not clues.text:
+def diagnose(failure: Diagnosable, *, port: int | None = None) -> list[Match]:
+    """The catalog entries that explain `failure` (an exception, a SendResult, a Recording, a Transcript,
+    or text as str or bytes), best first. When none is supported well enough, the first match is a
+    reading of what the text does tell (`match.id == UNMATCHED`). An empty list only for input with
+    nothing to read (empty, blank or binary). `port` is the port the failure happened on (the one it
+    acts as); a result, a transcript or the text itself may name it otherwise.
+
+    Raises TypeError for anything else."""
+    clues = _clues(failure, port)
+    if not clues.text.strip():
         return []
-    hits = _suppress_contained(_find(clues))
-    specific = [hit for hit in hits if not hit.symptom.generic]
-    hits = specific or hits
-    ambiguous = _ambiguous_texts()
-    matches = []
-    for entry in CATALOG:
-        own = [hit for hit in hits if hit.entry_id == entry.id]
-        if not own:
-            continue
-        score = max(hit.weight for hit in own) + 0.1 * (len({hit.symptom.text for hit in own}) - 1)
-        notes = []
-        rule = _CONTEXT.get(entry.id)
-        if rule is not None:
-            adjustment, why = rule(clues)
-            score += adjustment
-            if why and any(hit.symptom.text.lower() in ambiguous for hit in own):
-                notes.append(why)
-        if score <= 0:
-            continue  # the context rules it out
-        if not notes:  # no rule spoke: say what the ambiguous symptom itself means
-            notes.extend(h.symptom.note for h in own if h.symptom.text.lower() in ambiguous and h.symptom.note)
-        matches.append(Match(
-            entry=entry,
-            score=round(score, 1),
-            evidence=tuple(dict.fromkeys(_redact(hit.found) for hit in own)),
-            clients=tuple(dict.fromkeys(hit.symptom.client for hit in own)),
-            note="; ".join(dict.fromkeys(notes)),
-        ))
-    matches.sort(key=lambda match: -match.score)  # stable: ties keep the catalog's order
-    if len(matches) > 1 and not matches[0].note and matches[0].score - matches[1].score < _LEANING:
+    weighed = sorted(_weigh(clues), key=lambda pair: -pair[0].score)  # stable: ties keep the catalog's order
+    matches = [match for match, _ in weighed]
+    if not weighed or not (weighed[0][1] or weighed[0][0].score >= _NAMED):
+        matches.insert(0, _reading_match(clues))
+    elif len(matches) > 1 and not matches[0].note and matches[0].score - matches[1].score < _CLOSE:
         others = ", ".join(match.id for match in matches[1:4])
         matches[0] = Match(matches[0].entry, matches[0].score, matches[0].evidence, matches[0].clients,
                            f"a close call: {others} also matched")
@@ -128,36 +155,59 @@ class _Clues:
     connected: bool | None = None  # did the TCP connection come up?
     greeted: bool | None = None  # did the server say anything (a greeting, a reply)?
     tls: bool | None = None  # was TLS in use or being set up?
-    phase: str | None = None
+    phase: Phase | None = None
     lines: list[str] = field(default_factory=list)
+    reading: Reading = field(default_factory=Reading)
 
 
-def _clues(x: Any, port: int | None) -> _Clues:
-    if isinstance(x, (str, bytes, bytearray)):
-        clues = _clues_from_text(x)
-    elif isinstance(x, BaseException):
-        clues = _Clues(lines=_exception_lines(x), tls=_tls_error(x) or None)
-    elif isinstance(x, Transcript):
-        clues = _clues_from_transcript(x, None)
-    elif hasattr(x, "transcript") and hasattr(x, "error"):  # SendResult or Recording
-        clues = _clues_from_transcript(x.transcript, x.error)
-        acts_as = getattr(getattr(x, "target", None), "acts_as", None)
-        clues.port = acts_as if acts_as is not None else clues.port
+def _clues(failure: Diagnosable, port: int | None) -> _Clues:
+    if isinstance(failure, str | bytes | bytearray):
+        clues = _clues_from_text(failure)
+    elif isinstance(failure, BaseException):
+        clues = _Clues(lines=_exception_lines(failure), tls=_tls_error(failure) or None)
+    elif isinstance(failure, Transcript):
+        clues = _clues_from_transcript(failure, None)
+    elif isinstance(failure, Failure):
+        clues = _clues_from_transcript(failure.transcript, failure.error)
+        if isinstance(failure, _OnPort):
+            clues.port = failure.port
     else:
-        raise TypeError(f"cannot diagnose a {type(x).__name__}: give an exception, a result, a transcript or text")
+        raise TypeError(f"cannot diagnose a {type(failure).__name__}: give an exception, a result, a transcript "
+                        "or text")
     if port is not None:
         clues.port = port
     if clues.lines:
-        clues.original = "\n".join(clues.lines)
+        # Words joined by `+`, as the protocol logs of Exchange and IIS write them
+        # (`550+5.7.60+SMTP;+Client+does+not...`), are words again.
+        clues.original = _PLUS_JOINED.sub(lambda found: found.group(0).replace("+", " "), "\n".join(clues.lines))
         normal, clues.marks = _normalise(clues.original)
         clues.text = normal.lower()
         if len(clues.text) != len(normal):  # a rare letter that lower-cases to two: quote the searched text
             clues.original, clues.marks = clues.text, [(0, 0)]
+        _read_structure(clues)
     return clues
 
 
+def _read_structure(clues: _Clues) -> None:
+    """What the replies and network errors in the text imply about how far the conversation got."""
+    clues.reading = read(clues.original)
+    clues.phase = clues.phase or clues.reading.phase
+    if clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
+        clues.tls = True
+    if clues.phase in _AFTER_GREETING and clues.greeted is None:  # a command was answered: a server had greeted
+        clues.greeted = clues.connected = True
+    kinds = clues.reading.kinds
+    if clues.reading.replies:  # a server that replied had a connection, and had spoken
+        clues.connected = True if clues.connected is None else clues.connected
+        clues.greeted = True if clues.greeted is None else clues.greeted
+    if kinds & {Network.READ_TIMEOUT} and clues.connected is None:
+        clues.connected = True
+    if kinds & {Network.REFUSED, Network.CONNECT_TIMEOUT, Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY}:
+        clues.connected = False if clues.connected is None else clues.connected
+
+
 def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
-    text = bytes(raw).decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    text = bytes(raw).decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT // 2] + "\n" + text[-MAX_TEXT // 2:]
     if _looks_binary(text):
@@ -194,19 +244,20 @@ def _exception_lines(error: BaseException) -> list[str]:
     form every other client prints ("535 5.7.8 ..."), plus the exceptions it was raised from."""
     lines: list[str] = []
     seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        lines.append(describe_error(error))
-        if isinstance(error, smtplib.SMTPRecipientsRefused):
-            replies = list(error.recipients.values())
-        elif isinstance(error, smtplib.SMTPResponseException):
-            replies = [(error.smtp_code, error.smtp_error)]
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines.append(describe_error(current))
+        if isinstance(current, smtplib.SMTPRecipientsRefused):
+            replies = list(current.recipients.values())
+        elif isinstance(current, smtplib.SMTPResponseException):
+            replies = [(current.smtp_code, current.smtp_error)]
         else:
             replies = []
         for code, text in replies:
             text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
             lines.append(f"{code} {text}")
-        error = error.__cause__ or error.__context__
+        current = current.__cause__ or current.__context__
     return lines
 
 
@@ -223,8 +274,8 @@ def _clues_from_transcript(transcript: Transcript, error: BaseException | None) 
             clues.lines.append(line.text)
     clues.connected = any(line.direction == NOTE and line.text.startswith("Connected") for line in transcript.lines)
     clues.greeted = any(line.direction == RECEIVED for line in transcript.lines)
-    clues.tls = transcript.tls or transcript.phase == "tls" or _tls_error(error)
-    clues.phase = transcript.phase
+    clues.tls = transcript.tls or transcript.phase == Phase.TLS or _tls_error(error)
+    clues.phase = Phase(transcript.phase) if transcript.phase in set(Phase) else None
     label = re.search(r"\(port (\d+)\)", transcript.peer or "")
     if label:
         clues.port = int(label.group(1))
@@ -260,7 +311,118 @@ def _redact(text: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Step 1: symptoms found in the text
+# Weighing the evidence, entry by entry
+
+
+@dataclass
+class _Case:
+    """The evidence for one entry as it builds up."""
+
+    entry: Entry
+    symptom: float = 0.0
+    reply: float = 0.0
+    network: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    clients: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    texts: set[str] = field(default_factory=set)  # the symptom texts that matched
+
+    def add(self, evidence: str, client: str) -> None:
+        self.evidence.append(_redact(evidence))
+        self.clients.append(client)
+
+
+def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
+    """Every entry with some evidence, scored, and whether a symptom of its own named it (a reply or a
+    network error alone must also score _NAMED)."""
+    cases = {entry.id: _Case(entry) for entry in CATALOG}
+    hits = _suppress_contained(_find(clues))
+    for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
+        case = cases[hit.entry_id]
+        weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
+        case.symptom = max(case.symptom, weight) + (0.1 if case.texts and hit.symptom.text not in case.texts
+                                                    else 0.0)
+        case.texts.add(hit.symptom.text)
+        case.add(hit.found, hit.symptom.client)
+    for reply in clues.reading.replies:
+        for case in cases.values():
+            weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
+            if weight > case.reply:
+                case.reply = weight
+                case.add(reply.found, "server")
+                case.notes.append(f"the reply {reply} means {_meaning(reply)}")
+    for seen in clues.reading.network:
+        for case in cases.values():
+            if seen.kind in case.entry.network:
+                weight = _NETWORK - _NETWORK_STEP * case.entry.network.index(seen.kind)
+                if weight > case.network:
+                    case.network = weight
+                    case.add(seen.found, "system")
+    ambiguous = _ambiguous_texts()
+    matches = []
+    for case in cases.values():
+        score = case.symptom + case.reply + case.network
+        if score <= 0:
+            continue
+        notes = []
+        rule = _CONTEXT.get(case.entry.id)
+        if rule is not None:
+            adjustment, why = rule(clues)
+            # Context decides between the meanings of evidence that has several (an ambiguous symptom, a
+            # network error); it rules out anything, but it does not promote a mere reply-code match.
+            if adjustment < 0 or case.texts or case.network:
+                score += adjustment
+            if why and (case.texts & ambiguous or case.network):
+                notes.append(why)
+        if clues.port is not None and case.entry.ports:
+            score += _PORT_FIT if clues.port in case.entry.ports else -_PORT_FIT
+        if not notes:  # no rule spoke: say what an ambiguous symptom, or a reply, itself means
+            notes.extend(symptom.note for entry_symptom in case.texts & ambiguous
+                         for symptom in case.entry.symptoms if symptom.text == entry_symptom and symptom.note)
+            if not case.symptom:
+                notes.extend(case.notes)
+        if score <= 0:
+            continue  # the context rules it out
+        match = Match(
+            entry=case.entry,
+            score=round(score, 1),
+            evidence=tuple(dict.fromkeys(case.evidence)),
+            clients=tuple(dict.fromkeys(case.clients)),
+            note="; ".join(dict.fromkeys(notes)),
+        )
+        matches.append((match, bool(case.texts)))
+    return matches
+
+
+def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
+    """How well a reply found in the text fits one the entry declares."""
+    same_code = declared.code is not None and declared.code == seen.code
+    same_enhanced = declared.enhanced is not None and declared.enhanced == seen.enhanced
+    if same_code and same_enhanced:
+        weight = _REPLY_EXACT
+    elif same_enhanced and (declared.code is None or seen.code is None):
+        weight = _REPLY_ENHANCED
+    elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
+        weight = _REPLY_CODE
+    elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
+        if is_generic(seen.enhanced):
+            return 0.0  # "5.7.1" shares its subject with every policy refusal: that says nothing
+        weight = _REPLY_SAME_SUBJECT
+    else:  # a declared bare code stands for replies that give no more detail: 550 5.1.1 is something else
+        return 0.0
+    if is_generic(seen.enhanced) and (seen.code is None or seen.code in _GENERIC_CODES):
+        weight = min(weight, _REPLY_GENERIC)  # "550 5.7.1", "554", "5.7.1" alone: any policy refusal
+    if declared.phase is not None and seen.phase is not None:
+        weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
+    return max(weight, 0.0)
+
+
+def _meaning(reply: ReplySeen) -> str:
+    return enhanced_meaning(reply.enhanced) if reply.enhanced else reply_meaning(reply.code or 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Layer 1: symptoms found in the text
 
 
 @dataclass(frozen=True)
@@ -300,7 +462,7 @@ def _ambiguous_texts() -> frozenset[str]:
     """Symptom texts that more than one entry lists."""
     owners: dict[str, set[str]] = {}
     for pattern in _patterns():
-        owners.setdefault(pattern.symptom.text.lower(), set()).add(pattern.entry_id)
+        owners.setdefault(pattern.symptom.text, set()).add(pattern.entry_id)
     return frozenset(text for text, ids in owners.items() if len(ids) > 1)
 
 
@@ -357,7 +519,7 @@ def _suppress_contained(hits: list[_Hit]) -> list[_Hit]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Step 2: context decides between the meanings of an ambiguous symptom
+# Layer 4: context decides between the meanings of an ambiguous symptom
 
 
 def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
@@ -365,6 +527,8 @@ def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
         return -_DECISIVE, "ruled out: the server sent a greeting, so the client and server did talk"
     if c.tls:
         return -_DECISIVE, "ruled out: the client was already speaking TLS"
+    if c.connected is False:
+        return -_DECISIVE, "ruled out: the TCP connection never came up"
     if c.port in IMPLICIT_TLS_PORTS:
         return _DECISIVE, f"decided by the port: {c.port} speaks TLS from the first byte, and no greeting came"
     if c.port is not None:
@@ -375,6 +539,8 @@ def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
 def _greeting_timeout(c: _Clues) -> tuple[float, str]:
     if c.greeted:
         return -_LEANING, "a greeting had come, so the server went quiet later"
+    if c.connected is False:
+        return -_DECISIVE, "ruled out: the TCP connection never came up"
     if c.port in IMPLICIT_TLS_PORTS and not c.tls:
         return -_LEANING, f"on port {c.port} a plaintext client gets no greeting: see plaintext-to-implicit-tls"
     if c.connected:
@@ -385,21 +551,27 @@ def _greeting_timeout(c: _Clues) -> tuple[float, str]:
 def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
     if c.connected:
         return -_DECISIVE, "ruled out: the TCP connection was made"
-    if c.phase == "connect":
+    if c.phase == Phase.CONNECT:
         return _LEANING, "decided by the transcript: the TCP connection never came up"
     return 0.0, ""
 
 
 def _idle_drop(c: _Clues) -> tuple[float, str]:
+    if any(reply.code == 421 and reply.enhanced != "4.4.2" for reply in c.reading.replies):
+        return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
+    if c.tls and not c.greeted:
+        return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
     if c.greeted:
         return _LEANING, "decided by the transcript: the server hung up after the conversation had begun"
+    if c.connected is False:
+        return -_DECISIVE, "ruled out: the TCP connection never came up"
     if c.port in IMPLICIT_TLS_PORTS and not c.tls:
         return -_LEANING, "on port 465 with no greeting this is more likely a plaintext client"
     return 0.0, ""
 
 
 def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
-    if c.tls or c.phase == "tls":
+    if c.tls or c.phase == Phase.TLS:
         return _LEANING, "decided by the transcript: the TLS handshake had begun"
     if c.greeted:
         return -_DECISIVE, "ruled out: the server sent a greeting"
@@ -408,13 +580,13 @@ def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:
-    if c.phase in ("mail", "rcpt"):
+    if c.phase in (Phase.MAIL, Phase.RCPT):
         return _LEANING, "decided by the transcript: it failed while naming the sender or a recipient"
     return 0.0, "sendmail() raises this for a non-ASCII address too, while sending MAIL or RCPT"
 
 
 def _non_ascii_body(c: _Clues) -> tuple[float, str]:
-    if c.phase in ("mail", "rcpt"):
+    if c.phase in (Phase.MAIL, Phase.RCPT):
         return -_LEANING, "it failed while naming the sender or a recipient, not on the message"
     if c.phase is not None:
         return _LEANING, "decided by the transcript: it failed before MAIL, while encoding the message"
@@ -443,6 +615,12 @@ def _not_smtp(c: _Clues) -> tuple[float, str]:
     return 0.0, ""
 
 
+def _ipv6_path(c: _Clues) -> tuple[float, str]:
+    if _IPV6.search(c.text):
+        return _LEANING, "decided by the address: the client tried an IPv6 address"
+    return -_DECISIVE, ""
+
+
 _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
@@ -455,27 +633,106 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _login_missing,
     "not-smtp": _not_smtp,
+    "ipv6-path": _ipv6_path,
 }
+
+
+# --------------------------------------------------------------------------------------------------
+# The honest fallback: what the text tells when no entry explains it
+
+_CAPTURE_PYTHON = '''\
+from helpers import record   # the kit's recorder: every line each way, passwords hidden
+
+with record() as recording:
+    send_the_message()        # your sending code, unchanged
+print(recording.text())
+
+# Without the kit: smtp.set_debuglevel(1) prints the conversation too, but also the AUTH line,
+# whose base64 is your password: blank it before you share the output.
+'''
+
+_CAPTURE_GO = '''\
+// net/smtp keeps the server's reply in a *textproto.Error: print its code and words.
+var reply *textproto.Error
+if errors.As(err, &reply) {
+	log.Printf("the server answered %d: %s", reply.Code, reply.Msg)
+}
+'''
+
+
+def _reading_match(clues: _Clues) -> Match:
+    reading = clues.reading
+    replies = reading.replies
+    first = replies[0] if replies else None
+    if first is not None:
+        title = f"Unrecognised reply: the server refused with {first}"
+        how_long = {True: "temporary: the same attempt may work later",
+                    False: "permanent: sending the same again will fail again"}.get(first.temporary, "")
+        told = f"{reading.summary()} " + (f"The failure is {how_long}." if how_long else "")
+    elif reading.network:
+        title = f"Unrecognised failure: {reading.network[0].kind.value}"
+        told = reading.summary()
+    else:
+        title = "Unrecognised text: no catalog entry matches it"
+        told = (reading.summary() + " " if reading.summary() else "") + (
+            "It holds no SMTP reply code, no socket or resolver error and no message a known client prints.")
+    port = f" --port {clues.port}" if clues.port else ""
+    entry = Entry(
+        id=UNMATCHED,
+        title=title,
+        group=Group.UNMATCHED,
+        ports=(clues.port,) if clues.port else (),
+        what_happened=told.strip(),
+        why=("No entry of the catalog fits this text well enough to name a cause. Reply codes are read as "
+             "RFC 5321 section 4.2 defines them, enhanced status codes (class.subject.detail) as RFC 3463 and "
+             "the IANA registry do; the server's own words after them usually say the rest."),
+        fix=("Capture the whole conversation and read the last reply before the failure: with the kit, wrap the "
+             "sending code in helpers.record(); in plain Python, smtp.set_debuglevel(1); from any machine, "
+             f"swaks --server HOST{port} --tls (or --tls-on-connect on 465) --auth-user USER. Then run "
+             "python -m helpers.doctor HOST to see what each port speaks."),
+        fix_python=_CAPTURE_PYTHON,
+        fix_go=_CAPTURE_GO,
+        rfcs=(Rfc(5321, "4.2", "SMTP replies: the three digits and what each position means"),
+              Rfc(3463, "2", "enhanced status codes: class.subject.detail")),
+    )
+    evidence = tuple(dict.fromkeys([*(reply.found for reply in replies[:3]),
+                                    *(seen.found for seen in reading.network[:2])]))
+    return Match(entry, 0.0, tuple(_redact(e) for e in evidence), ("server",) if replies else (),
+                 "no catalog entry fits: this is what the text itself says")
 
 
 # --------------------------------------------------------------------------------------------------
 # Rendering and the command line
 
 
+NO_MATCH = "No catalog entry matches this error text."
+NEXT_STEP = (
+    "Paste the whole message, with the server's three-digit reply code if it has one; or record the "
+    "conversation (record() around your smtplib code, or smtp.set_debuglevel(1)) and explain that; the "
+    "decision tree in notebook 06 tells by where it stopped."
+)
+# Whose words a symptom is, as a sentence names them; a name not listed is shown as it is.
+_WHO = {
+    "python": "Python", "go": "Go", "node": "Node", "java": "Java", "dotnet": ".NET", "php": "PHP", "ruby": "Ruby",
+    "rust": "Rust", "server": "the server", "lab": "the lab", "postfix": "Postfix", "exim": "Exim",
+    "exchange": "Exchange", "gmail": "Gmail", "microsoft365": "Microsoft 365", "yahoo": "Yahoo",
+    "sendgrid": "SendGrid", "amazon-ses": "Amazon SES", "zoho": "Zoho", "system": "the operating system",
+}
+
+
 def render(matches: Iterable[Match], *, limit: int = 3) -> str:
     """Plain text for people: for each of the best matches, what happened, why, the fix and the RFCs."""
     matches = list(matches)
     if not matches:
-        return "No catalog entry matches this error text."
+        return NO_MATCH + "\n" + textwrap.fill(NEXT_STEP, width=110)
     best = matches[0].score
     shown = [m for m in matches if m.score >= best / 2][:limit]
     blocks = []
     for number, match in enumerate(shown, 1):
         entry = match.entry
-        lines = [f"{number}. {entry.title} [{entry.id}]"]
-        lines.append(f"   matched: {', '.join(repr(e) for e in match.evidence)} ({', '.join(match.clients)})")
+        lines = [f"{number}. {entry.title} [{entry.id}]", *_wrapped(_recognised(match))]
         if match.note:
-            lines.extend(_wrapped("note: " + match.note))
+            lines.extend(_wrapped("Note: " + match.note))
         lines.extend(_wrapped("What happened: " + entry.what_happened))
         lines.extend(_wrapped("Why: " + entry.why))
         lines.extend(_wrapped("Fix: " + entry.fix))
@@ -487,23 +744,36 @@ def render(matches: Iterable[Match], *, limit: int = 3) -> str:
             lines.append("   RFCs:")
             lines.extend(f"     - {rfc}" for rfc in entry.rfcs)
         blocks.append("\n".join(lines))
-    others = [m.id for m in matches if m not in shown]
+    others = [m for m in matches if m not in shown]
     if others:
-        blocks.append(f"Also matched, less likely: {', '.join(others)}")
+        blocks.append("Less likely: " + ", ".join(f"{m.entry.title} [{m.id}]" for m in others))
     return "\n\n".join(blocks)
 
 
-def code_block(code: str) -> str:
-    """Code as a grey block in HTML, the way the diagnosis cards and scenario pages show it."""
-    return f'<pre style="margin:4px 0;padding:6px;background:#f6f6f6;overflow-x:auto">{html.escape(code)}</pre>'
+def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> str:
+    """Which text gave the failure away, as a sentence: 'Recognised by "EOF", in Go's words.' (or
+    nothing, when no text did)."""
+    if not match.evidence:
+        return ""
+    quoted = _and([quote(evidence) for evidence in match.evidence])
+    if not match.clients:
+        return f"Recognised by {quoted}."
+    who = _and([_WHO.get(client, client) for client in match.clients])
+    words = f"{who}'s words" if len(match.clients) == 1 else f"the words of {who}"
+    return f"Recognised by {quoted}, in {words}."
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook."""
+    """The matches for one failure, ready to show: text for a terminal (`repr`), a card in a notebook.
+    The card reads right in a notebook nobody has run or trusted (helpers.display says how)."""
 
     matches: tuple[Match, ...]
-    brief: bool = False  # only the cause and the fix, without code and references
+    brief: bool = False  # the cause and the fix in words, without code and references: for a second time
 
     @property
     def best(self) -> Match | None:
@@ -513,33 +783,38 @@ class Diagnosis:
         best = self.best
         if self.brief and best:
             e = best.entry
-            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
+            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(_recognised(best)),
+                              *(_wrapped("Note: " + best.note) if best.note else []),
+                              *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
         return render(self.matches, limit=limit)
 
     def html(self) -> str:
         best = self.best
         if best is None:
-            return '<p style="color:#a61b1b"><b>Diagnosis:</b> no catalog entry matches this error.</p>'
+            return _card(display.RED_LINE, display.notice(f"<b>{NO_MATCH}</b>", colour=display.RED)
+                         + display.notice(display.escape(NEXT_STEP)))
         e = best.entry
-        others = [m.id for m in self.matches[1:]]
-        head = (
-            '<div class="smtp-diagnosis" style="border-left:4px solid #2a6ebb;padding:2px 10px;margin:6px 0">'
-            f"<p><b>Diagnosis: {html.escape(e.title)}</b> <code>{html.escape(e.id)}</code></p>"
-        )
-        if self.brief:
-            return head + f"<p>{html.escape(e.what_happened)}</p><p><b>Fix:</b> {html.escape(e.fix)}</p></div>"
-        return (
-            head
-            + (f"<p><i>{html.escape(best.note)}</i></p>" if best.note else "")
-            + f"<p>{html.escape(e.what_happened)}</p><p><b>Why:</b> {html.escape(e.why)}</p>"
-            + f"<p><b>Fix:</b> {html.escape(e.fix)}</p>"
-            + "<b>In Python</b>" + code_block(e.fix_python)
-            + "<b>In Go</b>" + code_block(e.fix_go)
-            + ("<p><b>RFCs:</b> " + "; ".join(html.escape(str(rfc)) for rfc in e.rfcs) + "</p>" if e.rfcs else "")
-            + f"<p><small>matched: {html.escape(', '.join(best.evidence))}"
-            + (f"; also matched, less likely: {html.escape(', '.join(others))}" if others else "")
-            + "</small></p></div>"
-        )
+        parts = [
+            display.notice(f"<b>Diagnosis: {display.prose(e.title)}</b> <code>{e.id}</code>"),
+            display.notice(f"<i>{display.prose(best.note)}</i>") if best.note else "",
+            display.notice(display.prose(e.what_happened)),
+            "" if self.brief else display.notice(f"<b>Why:</b> {display.prose(e.why)}"),
+            display.notice(f"<b>Fix:</b> {display.prose(e.fix)}"),
+        ]
+        if not self.brief:
+            parts += ["<b>In Python</b>", display.code_block(e.fix_python),
+                      "<b>In Go</b>", display.code_block(e.fix_go)]
+            if e.rfcs:
+                items = "".join(f"<li>{display.escape(str(rfc))}</li>" for rfc in e.rfcs)
+                parts.append(f'<b>RFCs</b><ul style="margin:2px 0 6px;padding-left:22px">{items}</ul>')
+        # Only the evidence comes from the input; the rest of the sentence is the catalog's own words.
+        footer = _recognised(best, lambda evidence: f"<code>{display.escape(evidence)}</code>")
+        if len(self.matches) > 1:
+            footer += " Less likely: " + ", ".join(f"{display.prose(m.entry.title)} (<code>{m.id}</code>)"
+                                                   for m in self.matches[1:]) + "."
+        if footer:
+            parts.append(display.notice(footer.strip(), quiet=True))
+        return _card(display.BLUE, "".join(parts))
 
     def __repr__(self) -> str:
         return self.text()
@@ -550,8 +825,14 @@ class Diagnosis:
 
 def explain(x: Any, *, port: int | None = None, brief: bool = False) -> Diagnosis:
     """diagnose(x), ready to show: in a notebook a card with the cause and the fix in Python and Go
-    (with `brief=True`, only the cause and the fix in words)."""
+    (with `brief=True`, only the cause and the fix in words: for a failure whose card was shown before)."""
     return Diagnosis(tuple(diagnose(x, port=port)), brief=brief)
+
+
+def _card(edge: str, inner: str) -> str:
+    # The line height is set because a widget's HTML otherwise spaces lines 28 px apart.
+    return f'<div class="smtp-diagnosis" style="border-left:4px solid {edge};padding:2px 12px;margin:6px 0;' \
+           f'max-width:900px;line-height:1.45">{inner}</div>'
 
 
 def _wrapped(text: str) -> list[str]:
@@ -569,8 +850,10 @@ def to_json(matches: Iterable[Match]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.diagnose",
-        description="Explain an SMTP error message from Python, Go, nodemailer, curl or swaks.",
-        epilog="Exit status: 0 when an entry matched, 1 when none did, 2 on bad usage.",
+        description="Explain an SMTP error message from any client (Python, Go, Java, .NET, PHP, Ruby, Rust, "
+                    "Node, curl, swaks) or server reply.",
+        epilog="Exit status: 0 when a catalog entry explains the text, 1 when none does (what the text tells "
+               "is printed instead), 2 on bad usage.",
     )
     parser.add_argument("text", help='the error text (quote it), or "-" to read it from standard input')
     parser.add_argument("--port", type=int, help="the port the error happened on (465, 587, 25, ...)")
@@ -582,9 +865,11 @@ def main(argv: list[str] | None = None) -> int:
     matches = diagnose(text, port=options.port)
     if options.json:
         print(json.dumps({"port": options.port, "matches": to_json(matches)}, indent=2))
-    else:
+    elif matches:
         print(render(matches))
-    return 0 if matches else 1
+    else:
+        print("Nothing to read: the text is empty, or not text. Paste the error message your program printed.")
+    return 0 if matches and matches[0].id != UNMATCHED else 1
 
 
 if __name__ == "__main__":

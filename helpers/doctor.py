@@ -60,7 +60,9 @@ from pathlib import Path
 
 from helpers.doctor_probe import Certificate, PortResult, Run, Speaks, probe
 from helpers.preflight import check_address, check_timeout, resolve
-from helpers.terms import TlsMode
+from helpers.snippets import EXAMPLE_USER, go_code, python_code
+from helpers.snippets import PASSWORD_VARIABLE as PASSWORD_VARIABLE  # where the recommended code reads it
+from helpers.terms import Security, TlsMode
 
 __all__ = ["DEFAULT_PORTS", "DEFAULT_TIMEOUT", "BadUsage", "Certificate", "PortResult", "Recommendation", "Report",
            "Speaks", "examine", "main"]
@@ -69,12 +71,8 @@ DEFAULT_PORTS = (25, 465, 587, 2525)
 DEFAULT_TIMEOUT = 5.0  # seconds for each phase of each port's probe
 DAYS_LEFT_SHOWN_BELOW = 30  # "N days left" is shown only then: the report stays the same from day to day
 SUBMISSION_PORTS = (465, 587, 2525)  # in order of preference (RFC 8314 section 3: implicit TLS first)
-SNIPPET_TIMEOUT = 30  # seconds, in the recommended code: smtplib and net/smtp have no timeout of their own
-PASSWORD_VARIABLE = "SMTP_PASSWORD"  # where the recommended code reads the password from
-PLACEHOLDER_ADDRESS = "you@example.com"  # user and sender in the recommended code when none was given
 
-IMPLICIT, STARTTLS = TlsMode.IMPLICIT, TlsMode.STARTTLS  # how TLS started
-_TLS_WORDS = {IMPLICIT: "implicit TLS", STARTTLS: "STARTTLS"}
+_TLS_WORDS = {TlsMode.IMPLICIT: "implicit TLS", TlsMode.STARTTLS: "STARTTLS"}
 
 
 class BadUsage(ValueError):
@@ -251,7 +249,7 @@ def _validity(cert: Certificate) -> str:
 
 def _preference(result: PortResult) -> tuple:
     rank = SUBMISSION_PORTS.index(result.acts_as) if result.acts_as in SUBMISSION_PORTS else len(SUBMISSION_PORTS)
-    return result.tls != IMPLICIT, rank, result.acts_as
+    return result.tls != TlsMode.IMPLICIT, rank, result.acts_as
 
 
 def _setting(result: PortResult) -> str:
@@ -263,20 +261,21 @@ def _recommend(run: Run, results: list[PortResult]) -> Recommendation | None:
     if not working:
         return None
     best = working[0]
-    if best.tls == IMPLICIT:
+    if best.tls == TlsMode.IMPLICIT:
         reason = "TLS from the first byte, as RFC 8314 section 3 recommends for submission"
     else:
         reason = "STARTTLS on a submission port; implicit TLS, which RFC 8314 prefers, works on no port here"
     mechanisms = (best.capabilities_after_tls or {}).get("AUTH", "").split()
-    code = dict(host=run.host, port=best.port, user=run.user, sender=run.mail_from or run.user,
-                ca_file=run.ca_file)
+    # The code connects to the port that answered, which a mapping may name as another (10465=465).
+    code = dict(host=run.host, port=best.port, security=Security(best.tls), user=run.user or EXAMPLE_USER,
+                sender=run.mail_from or run.user, ca_file=run.ca_file)
     return Recommendation(
         port=best.acts_as,
         security=best.tls,
         reason=reason,
         alternatives=[_setting(result) for result in working[1:]],
-        python=_python_code(best.tls, **code),
-        go=_go_code(best.tls, plain_auth="PLAIN" in mechanisms, **code),
+        python=python_code(best.acts_as, **code),
+        go=go_code(best.acts_as, plain_auth="PLAIN" in mechanisms, **code),
     )
 
 
@@ -295,98 +294,6 @@ def _recommendation_lines(report: Report) -> list[str]:
 
 def _indented(code: str) -> list[str]:
     return [f"    {line}".rstrip() for line in code.splitlines()]
-
-
-def _python_code(security: str, *, host: str, port: int, user: str | None, sender: str | None,
-                 ca_file: str | None) -> str:
-    user = user or PLACEHOLDER_ADDRESS
-    sender = sender or user
-    q = json.dumps  # a JSON string is a valid Python (and Go) string literal
-    context = f"ssl.create_default_context(cafile={q(ca_file)})" if ca_file else "ssl.create_default_context()"
-    if security == IMPLICIT:
-        connect = [f"with smtplib.SMTP_SSL({q(host)}, {port}, context=context, timeout={SNIPPET_TIMEOUT}) as smtp:"]
-    else:
-        connect = [f"with smtplib.SMTP({q(host)}, {port}, timeout={SNIPPET_TIMEOUT}) as smtp:",
-                   "    smtp.starttls(context=context)  # raises if the server does not offer STARTTLS"]
-    return "\n".join([
-        "import os",
-        "import smtplib",
-        "import ssl",
-        "from email.message import EmailMessage",
-        "",
-        "message = EmailMessage()",
-        f'message["From"] = {q(sender)}',
-        f'message["To"] = {q(sender)}',
-        'message["Subject"] = "Test"',
-        'message.set_content("Sent with the settings the SMTP doctor recommends.")',
-        "",
-        "# Verifies the server's certificate and host name (smtplib without a context does not).",
-        f"context = {context}",
-        *connect,
-        f"    smtp.login({q(user)}, os.environ[{q(PASSWORD_VARIABLE)}])",
-        "    smtp.send_message(message)",
-    ]) + "\n"
-
-
-def _go_code(security: str, *, host: str, port: int, user: str | None, sender: str | None, ca_file: str | None,
-             plain_auth: bool) -> str:
-    user = user or PLACEHOLDER_ADDRESS
-    sender = sender or user
-    q = json.dumps
-    imports = ["crypto/tls", *(["crypto/x509"] if ca_file else []), "log", "net", "net/smtp", "os", "time"]
-    check = "\tif err != nil {\n\t\tlog.Fatal(err)\n\t}"
-    trust = [
-        f"\tpem, err := os.ReadFile({q(ca_file)})",
-        check,
-        "\tconfig.RootCAs = x509.NewCertPool()",
-        "\tif !config.RootCAs.AppendCertsFromPEM(pem) {\n\t\tlog.Fatal(\"no certificate in the CA file\")\n\t}",
-    ] if ca_file else []
-    address, dialer = f'net.JoinHostPort(host, "{port}")', "&net.Dialer{Timeout: timeout}"
-    connect = [
-        f'\tconn, err := tls.DialWithDialer({dialer}, "tcp", {address}, config)' if security == IMPLICIT
-        else f'\tconn, err := ({dialer}).Dial("tcp", {address})',
-        check,
-        "\tconn.SetDeadline(time.Now().Add(timeout))",
-        "\tclient, err := smtp.NewClient(conn, host)",
-        check,
-    ]
-    if security == STARTTLS:
-        connect += [
-            "\t// Explicit StartTLS: smtp.SendMail would carry on without TLS if the server did not offer it.",
-            "\tif err := client.StartTLS(config); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        ]
-    auth_note = [] if plain_auth else [
-        "\t// This server offers no AUTH PLAIN; net/smtp has only PlainAuth and CRAMMD5Auth: AUTH may fail."]
-    return "\n".join([
-        "package main",
-        "",
-        "import (",
-        *(f'\t"{name}"' for name in imports),
-        ")",
-        "",
-        "func main() {",
-        f"\thost := {q(host)}",
-        f"\tfrom := {q(sender)}",
-        f"\ttimeout := {SNIPPET_TIMEOUT} * time.Second",
-        '\tmsg := []byte("From: " + from + "\\r\\nTo: " + from + "\\r\\nSubject: Test\\r\\n\\r\\n" +',
-        '\t\t"Sent with the settings the SMTP doctor recommends.\\r\\n")',
-        "",
-        "\tconfig := &tls.Config{ServerName: host} // verifies the certificate and the host name",
-        *trust,
-        *connect,
-        "\tdefer client.Close()",
-        *auth_note,
-        f"\tauth := smtp.PlainAuth(\"\", {q(user)}, os.Getenv({q(PASSWORD_VARIABLE)}), host)",
-        "\tif err := client.Auth(auth); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "\tif err := client.Mail(from); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "\tif err := client.Rcpt(from); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "\tw, err := client.Data()",
-        check,
-        "\tif _, err := w.Write(msg); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "\tif err := w.Close(); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "\tif err := client.Quit(); err != nil {\n\t\tlog.Fatal(err)\n\t}",
-        "}",
-    ]) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ diagnosed as its entry, and its fix worked. Deliberate hangs use client timeouts
 from __future__ import annotations
 
 import argparse
-import html
+import ast
 import inspect
 import json
 import smtplib
@@ -35,9 +35,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from helpers import display
 from helpers.catalog import Entry, entry
 from helpers.client import EHLO_NAME
-from helpers.diagnose import Diagnosis, Match, code_block, diagnose, render
+from helpers.diagnose import Diagnosis, Match, diagnose, render
 from helpers.lab import Lab
 from helpers.profiles import (
     FOREIGN_DOMAIN,
@@ -208,6 +209,28 @@ def from_header_fixed(lab: Lab, users: Mapping[str, str]) -> None:
         smtp.send_message(hello(sender=ALICE))
 
 
+def envelope_display_name(lab: Lab, users: Mapping[str, str]) -> None:
+    """The From: header's text put in the envelope, "Name <address>", as Go's c.Mail(from) and hand-made
+    clients send it. (smtplib's own mail() and send_message() take the address out of it for you.)"""
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        sender = f"Alice <{ALICE}>"
+        code, reply = smtp.docmd("MAIL", f"FROM:<{sender}>")
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+
+
+def envelope_display_name_fixed(lab: Lab, users: Mapping[str, str]) -> None:
+    """The display name in the From: header only; the envelope gets the bare address."""
+    host, port = lab["submission"].address
+    with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello(sender=f"Alice <{ALICE}>"))   # send_message puts alice@example.com in MAIL FROM
+
+
 def relay_denied(lab: Lab, users: Mapping[str, str]) -> None:
     """Using a domain's MX (port 25) as if it were your outgoing server."""
     host, port = lab["relay"].address
@@ -227,6 +250,14 @@ def relay_fixed(lab: Lab, users: Mapping[str, str]) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # D: network
+
+
+def dns_resolution_failed(lab: Lab, users: Mapping[str, str]) -> None:
+    """A host name that does not exist (RFC 6761 reserves .invalid for that)."""
+    with smtplib.SMTP("smtp.invalid", 587, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+        smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
 
 
 def egress_port_blocked(lab: Lab, users: Mapping[str, str]) -> None:
@@ -332,6 +363,17 @@ def cert_expired(lab: Lab, users: Mapping[str, str]) -> None:
     """A server whose certificate expired."""
     host, port = lab["submissions-expired-cert"].address
     context = ssl.create_default_context(cafile=lab.ca_file)
+    with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
+        smtp.login(ALICE, users[ALICE])
+        smtp.send_message(hello())
+
+
+def tls_version_mismatch(lab: Lab, users: Mapping[str, str]) -> None:
+    """Code pinned to an old TLS version, as code written for an old server is: current OpenSSL will not
+    speak TLS 1.0 or 1.1 at all, so no version is left to agree on."""
+    host, port = lab["submissions"].address
+    context = ssl.create_default_context(cafile=lab.ca_file)
+    context.maximum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # TLS 1.0, "to be compatible"
     with smtplib.SMTP_SSL(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT, context=context) as smtp:
         smtp.login(ALICE, users[ALICE])
         smtp.send_message(hello())
@@ -541,7 +583,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("unauthenticated-submission", 587, ("submission",), unauthenticated_submission, send_over_587),
     Scenario("sender-identity-mismatch", 587, ("submission",), sender_identity_mismatch, send_over_587),
     Scenario("from-header-mismatch", 587, ("submission-strict-from",), from_header_mismatch, from_header_fixed),
+    Scenario("envelope-display-name", 587, ("submission",), envelope_display_name, envelope_display_name_fixed),
     Scenario("relay-denied", 25, ("relay", "submissions"), relay_denied, relay_fixed),
+    Scenario("dns-resolution-failed", 587, ("submission",), dns_resolution_failed, send_over_587),
     Scenario("egress-port-blocked", 25, ("blackhole", "submissions"), egress_port_blocked, send_over_465),
     Scenario("connection-refused", 468, ("closed", "submissions"), connection_refused, send_over_465),
     Scenario("greeting-timeout", 587, ("slow",), greeting_timeout, greeting_timeout_fixed),
@@ -550,6 +594,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cert-untrusted", 465, ("submissions",), cert_untrusted, send_over_465),
     Scenario("cert-name-mismatch", 465, ("submissions-wrong-host-cert",), cert_name_mismatch, cert_name_fixed),
     Scenario("cert-expired", 465, ("submissions-expired-cert", "submissions"), cert_expired, send_over_465),
+    Scenario("tls-version-mismatch", 465, ("submissions",), tls_version_mismatch, send_over_465),
     Scenario("tls-handshake-aborted", 465, ("submissions-handshake-abort", "submission"), tls_handshake_aborted,
              send_over_587),
     Scenario("message-too-large", 587, ("submission",), message_too_large, message_too_large_fixed),
@@ -628,22 +673,24 @@ class ScenarioResult:
 
     def html(self) -> str:
         """For a notebook: the code, the raw error, the conversation as a sequence diagram, the
-        diagnosis with its fix, and the fix's outcome."""
+        diagnosis with its fix, and the fix's code and outcome."""
         s = self.scenario
-        red, green = "#a61b1b", "#1e7b34"
         parts = [
-            f"<h4>{html.escape(s.entry.title)} <code>{html.escape(s.id)}</code> (port {s.port})</h4>",
-            "<b>Your code</b>" + code_block(inspect.getsource(s.action)),
-            f'<b>What it raised</b><pre style="color:{red};margin:4px 0">{html.escape(self.raw_error)}</pre>',
-            "<b>On the wire</b>" + "".join(t.html() for t in self.recording.transcripts),
+            f"<h4>{display.prose(s.entry.title)}</h4>",
+            display.notice(f"Scenario <code>{s.id}</code>, on port {s.port}", quiet=True),
+            "<b>Your code</b>", *_code(s.action),
+            "<b>What it raised</b>",
+            f'<pre style="margin:4px 0 8px;color:{display.RED};white-space:pre-wrap;{display.WRAP_AT_SPACES}">'
+            f"{display.escape(self.raw_error)}</pre>",
+            "<b>On the wire</b>", *(t.html() for t in self.recording.transcripts),
         ]
         if self.diagnosis and not self.diagnosed:
-            parts.append(f'<p style="color:{red}"><b>Expected {html.escape(s.id)}</b></p>')
+            parts.append(display.notice(f"<b>Expected {s.id}</b>", colour=display.RED))
         parts.append(Diagnosis(tuple(self.diagnosis)).html())
-        outcome = (f'<span style="color:{green}">it worked</span>' if self.fixed
-                   else f'<span style="color:{red}">it failed: {html.escape(describe_error(self.fix_error))}</span>')
-        parts.append(f"<b>The fix</b> ({outcome})" + code_block(inspect.getsource(s.fixed)))
-        return "<div>" + "".join(parts) + "</div>"
+        outcome = "it worked" if self.fixed else f"it failed: {describe_error(self.fix_error)}"
+        colour = display.GREEN if self.fixed else display.RED
+        parts += [f'<b>The fix</b> (<span style="color:{colour}">{display.escape(outcome)}</span>)', *_code(s.fixed)]
+        return f'<div class="smtp-scenario" style="max-width:900px;line-height:1.45">{"".join(parts)}</div>'
 
     def _repr_html_(self) -> str:
         return self.html()
@@ -686,23 +733,59 @@ def run_all(lab: Lab | None = None) -> list[ScenarioResult]:
     return [run(s.id, lab) for s in SCENARIOS]
 
 
-def table(results: list[ScenarioResult], *, times: bool = False) -> str:
-    """One line per scenario: what the client saw and what the diagnosis said. Timings (which change
-    from run to run) only when asked for, in the last column."""
-    header = ["scenario", "port", "what the client saw", "diagnosis", "fix"] + (["time"] if times else [])
-    rows = [header]
+def table(results: list[ScenarioResult], *, times: bool = False) -> display.View:
+    """One row per scenario: what the reader's code raised, whether the diagnosis named it and whether
+    the fix worked, then how many did all three. A table in a notebook; `print()` it for aligned text,
+    with the ids, which a terminal has room for. Timings (which change from run to run) only when asked
+    for, in the text's last column."""
+    failed = [r.scenario.id for r in results if not r.ok]
+    summary = f"{len(results) - len(failed)} of {len(results)} scenarios reproduced, diagnosed and fixed" + (
+        f"; not: {', '.join(failed)}" if failed else "")
+    rows = [["scenario", "port", "what the client saw", "result"] + (["time"] if times else [])]
     for r in results:
-        best = r.diagnosis[0].id if r.diagnosis else "(none)"
-        row = [r.scenario.id, str(r.scenario.port), _shorten(r.raw_error, 64),
-               best if r.diagnosed else f"{best} (expected {r.scenario.id})", "ok" if r.fixed else "FAILED"]
-        rows.append(row + ([f"{r.seconds:.2f}s"] if times else []))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+        rows.append([r.scenario.id, str(r.scenario.port), _shorten(r.raw_error, 52), _verdict(r)]
+                    + ([f"{r.seconds:.2f}s"] if times else []))
+    cells = [
+        [f'<span title="{r.scenario.id}">{display.prose(r.scenario.entry.title)}</span>', str(r.scenario.port),
+         f'<code style="font-size:12px">{display.escape(_shorten(r.raw_error, 90))}</code>',
+         _mark(r.diagnosed, "" if r.diagnosed else f"as {_best(r)}"), _mark(r.fixed)]
+        for r in results
+    ]
+    page = display.html_table(["failure", "port", "what your code raised", "diagnosed", "fixed"], cells,
+                              widths=["31%", "6%", "45%", "11%", "7%"], caption=display.escape(summary))
+    return display.View(page, display.text_table(rows) + "\n\n" + summary)
+
+
+def _best(result: ScenarioResult) -> str:
+    return result.diagnosis[0].id if result.diagnosis else "nothing"
+
+
+def _verdict(result: ScenarioResult) -> str:
+    """'ok', or what went wrong: the diagnosis named another entry (or none), the fix failed."""
+    wrong = [] if result.diagnosed else [f"diagnosed as {_best(result)}"]
+    wrong += [] if result.fixed else ["fix FAILED"]
+    return "; ".join(wrong) or "ok"
+
+
+def _mark(good: bool, why: str = "") -> str:
+    colour, sign = (display.GREEN, "&#10003;") if good else (display.RED, "&#10007;")
+    return f'<span style="color:{colour}">{sign}{" " + display.escape(why) if why else ""}</span>'
 
 
 def _shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _code(action: Action) -> list[str]:
+    """A scenario's code as a reader would write it: what its docstring says, then its body (the
+    `def` line and the docstring are the kit's wrapping, not the reader's code)."""
+    source = textwrap.dedent(inspect.getsource(action))
+    function = ast.parse(source).body[0]
+    docstring = ast.get_docstring(function) or ""
+    first = function.body[1 if docstring else 0]
+    body = textwrap.dedent("\n".join(source.splitlines()[first.lineno - 1:]))
+    return [display.notice(display.escape(docstring), quiet=True), display.code_block(body)]
 
 
 def _indent(text: str) -> str:
@@ -746,9 +829,6 @@ def main(argv: list[str] | None = None) -> int:
         print(results[0].text())
     else:
         print(table(results, times=True))
-        failed = [r.scenario.id for r in results if not r.ok]
-        print(f"\n{len(results) - len(failed)} of {len(results)} scenarios reproduced, diagnosed and fixed"
-              + (f"; not: {', '.join(failed)}" if failed else ""))
     return 0 if all(result.ok for result in results) else 1
 
 

@@ -26,7 +26,6 @@ import base64
 import binascii
 import contextlib
 import contextvars
-import html
 import json
 import re
 import smtplib
@@ -222,8 +221,10 @@ class Transcript:
 
     def html(self) -> str:
         """A sequence diagram: client and server lanes, one arrow per exchange, the TLS boundary drawn,
-        refusals and errors in red."""
-        return _sequence_diagram(self)
+        refusals and errors in red. It reads right in a notebook nobody has run or trusted."""
+        from helpers.display import sequence_diagram  # display draws transcripts, so it imports this module
+
+        return sequence_diagram(self)
 
     def __str__(self) -> str:
         return self.text()
@@ -446,63 +447,3 @@ def record(names: Mapping[int, str] | None = None, *, catch: bool = False) -> It
         print(recording.transcript.scrubbed(describe_error(error)))
     finally:
         _active.reset(token)
-
-
-# --------------------------------------------------------------------------------------------------
-# HTML sequence diagram
-
-_STYLE = """<style>
-.smtp-seq{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;max-width:900px;margin:6px 0;color:#222}
-.smtp-seq .row{display:grid;grid-template-columns:130px 1fr 130px}
-.smtp-seq .lane{border-right:2px solid #8a8a8a}.smtp-seq .lane.server{border-right:0;border-left:2px solid #8a8a8a}
-.smtp-seq .head div{font-weight:bold;text-align:center;padding:3px;border:1px solid #8a8a8a;border-radius:4px;
-background:#f4f4f4}.smtp-seq .head div:nth-child(2){border:0;background:none}
-.smtp-seq .msg{position:relative;margin:3px 0 7px;padding:1px 12px 2px;border-bottom:2px solid #444;
-white-space:pre-wrap;word-break:break-word}
-.smtp-seq .msg::after{content:"";position:absolute;bottom:-6px;border-top:5px solid transparent;
-border-bottom:5px solid transparent}
-.smtp-seq .sent .msg::after{right:-1px;border-left:9px solid #444}
-.smtp-seq .received .msg{text-align:right}.smtp-seq .received .msg::after{left:-1px;border-right:9px solid #444}
-.smtp-seq .tls .msg{background:#e8f5ec}
-.smtp-seq .unexpected .msg{background:#fde8e8;color:#a61b1b;border-bottom-color:#c0392b}
-.smtp-seq .unexpected .msg::after{border-right-color:#c0392b}
-.smtp-seq .span{grid-column:1/4;text-align:center;margin:2px 0}
-.smtp-seq .note{color:#666;font-style:italic}
-.smtp-seq .boundary{border-top:2px dashed #2e8b57;color:#2e8b57;padding-top:1px}
-.smtp-seq .error{background:#fde8e8;color:#a61b1b;border:1px solid #c0392b;padding:2px 6px;text-align:left}
-</style>"""
-
-def _sequence_diagram(transcript: Transcript) -> str:
-    rows: list[str] = []
-    group: list[Line] = []
-
-    def lanes(middle: str, classes: str = "") -> str:
-        return f'<div class="row {classes}"><div class="lane"></div>{middle}<div class="lane server"></div></div>'
-
-    def flush() -> None:
-        if group:
-            first = group[0]
-            classes = " ".join(filter(None, [first.direction, "tls" if first.tls else "",
-                                             "unexpected" if any(g.unexpected for g in group) else ""]))
-            rows.append(lanes(f'<div class="msg">{html.escape(chr(10).join(g.text for g in group))}</div>', classes))
-            group.clear()
-
-    for line in transcript.lines:
-        if line.direction in (SENT, RECEIVED):
-            if group and (group[0].direction != line.direction or group[0].tls != line.tls):
-                flush()
-            group.append(line)
-            continue
-        flush()
-        text = html.escape(line.text)
-        if line.direction == ERROR:
-            rows.append(f'<div class="row"><div class="span error">&#10007; {text}</div></div>')
-        elif line.text.startswith("TLS started"):
-            rows.append(f'<div class="row"><div class="span boundary">{text}: encrypted from here on</div></div>')
-        else:
-            rows.append(f'<div class="row"><div class="span note">{text}</div></div>')
-    flush()
-    server = html.escape(transcript.peer or "server")
-    head = f'<div class="row head"><div>client</div><div></div><div>{server}</div></div>'
-    return f'{_STYLE}<div class="smtp-seq">{head}{"".join(rows)}</div>'
-

@@ -106,9 +106,10 @@ def test_html_rendering_is_a_sequence_diagram(lab):
     result = send(message(), lab["submission"], user=ALICE, password="wrong", ca_file=lab.ca_file)
     page = result.transcript.html()
     assert page.count('class="smtp-seq"') == 1
-    assert 'class="span boundary"' in page and "encrypted from here on" in page
-    assert 'class="row received tls unexpected"' in page and "535 5.7.8" in page
-    assert 'class="span error"' in page and "SMTPAuthenticationError" in page
+    assert 'class="smtp-row boundary"' in page and "encrypted from here on" in page
+    assert 'class="smtp-row received tls refused"' in page and "535 5.7.8" in page
+    assert 'class="smtp-row error"' in page and "SMTPAuthenticationError" in page
+    assert "<style" not in page  # a notebook opened untrusted would drop it (tests/test_display.py)
     assert result._repr_html_().startswith("<p")
 
 

@@ -3,7 +3,9 @@
 //   node send.js --host 127.0.0.1 --port 465 [--secure] [--require-tls] [--ignore-tls] [--user U]
 //                [--auth-method NAME] [--from ADDR] [--to ADDR] [--timeout MS] [--ca FILE]
 //
-// The password comes from LAB_PASSWORD. With --ca only that CA is trusted (tls.ca replaces the
+// Without arguments the settings come from the SMTP_* environment variables (tests/clients/README.md):
+// SMTP_MODE=implicit is --secure, SMTP_MODE=starttls is --require-tls, SMTP_TIMEOUT is in seconds.
+// The password comes from SMTP_PASSWORD. With --ca only that CA is trusted (tls.ca replaces the
 // default roots). Exit status: 0 sent, 1 failed (error name, message and code on stderr), 2 bad usage.
 'use strict';
 
@@ -12,8 +14,23 @@ const nodemailer = require('nodemailer');
 
 const VALUED = ['--host', '--port', '--user', '--auth-method', '--from', '--to', '--timeout', '--ca'];
 
+function fromEnvironment(env) {
+    const options = {
+        host: env.SMTP_HOST,
+        port: env.SMTP_PORT,
+        secure: env.SMTP_MODE === 'implicit', // port 465: TLS from the first byte
+        requireTLS: env.SMTP_MODE === 'starttls', // port 587: STARTTLS, and fail if the server does not offer it
+        user: env.SMTP_USER,
+        from: env.SMTP_FROM || 'alice@example.com',
+        to: env.SMTP_TO || 'bob@example.com',
+        timeout: 1000 * Number(env.SMTP_TIMEOUT || 2),
+        ca: env.SMTP_CA_FILE
+    };
+    return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
+
 function parse(argv) {
-    const options = { from: 'alice@example.com', to: 'bob@example.com', timeout: 2000 };
+    const options = fromEnvironment(process.env);
     const flags = { '--secure': 'secure', '--require-tls': 'requireTLS', '--ignore-tls': 'ignoreTLS' };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -48,7 +65,7 @@ async function main() {
         ignoreTLS: Boolean(options.ignoreTLS),
         name: 'client.example.com',
         authMethod: options['auth-method'],
-        auth: options.user ? { user: options.user, pass: process.env.LAB_PASSWORD } : undefined,
+        auth: options.user ? { user: options.user, pass: process.env.SMTP_PASSWORD } : undefined,
         tls: options.ca ? { ca: fs.readFileSync(options.ca) } : undefined,
         connectionTimeout: timeout,
         greetingTimeout: timeout,

@@ -1,0 +1,1728 @@
+"""The failure catalog's entries (the schema and how to read them: helpers.catalog).
+
+Symptoms quote each client and server exactly. Their sources are either the program that printed the text
+here, against the lab (the constants below, kept true by tests/test_real_clients.py and tests/test_corpus.py),
+or a public address: the source code at a fixed commit, the provider's documentation, or a public report.
+Fixes that are a matter of settings come from helpers.snippets, the kit's one code generator; fixes about a
+message or a retry are short fragments in its variable names (`smtp` and `message` in Python; `client`,
+`msg`, `from` and `to` in Go).
+"""
+
+from __future__ import annotations
+
+from helpers.catalog import Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.snippets import go_code, python_code
+from helpers.terms import Phase
+
+# Programs that printed a symptom here, run against the lab.
+PYTHON = "CPython 3.11.7 smtplib, against the lab"
+GO = "Go 1.19.8 net/smtp and crypto/tls, against the lab"
+NODE = "nodemailer 10.6.1 on Node 20.20.2, against the lab"
+CURL = "curl 7.88.1 with OpenSSL 3.0.19, against the lab"
+SWAKS = "swaks 20201014.0, against the lab"
+LAB = "the lab's own reply (aiosmtpd 1.4.6 with helpers.profiles)"
+JAVA = "Jakarta Mail 2.0.0 on OpenJDK 17, against the lab"
+PHPMAILER = "PHPMailer 6.6.3 on PHP 8.2, against the lab"
+SYMFONY = "Symfony Mailer 5.4.53 on PHP 8.2, against the lab"
+RUBY = "Ruby 3.1 net-smtp 0.3.1 (and the mail gem 2.7.1 over it), against the lab"
+
+# Source code, at the commit that was read.
+_POSTFIX = "https://github.com/vdukhovni/postfix/blob/17830e5c13c160d51c95cb971d137a46de84e48c/postfix/src/"
+POSTFIX_SMTPD = _POSTFIX + "smtpd/smtpd.c"
+POSTFIX_CHECK = _POSTFIX + "smtpd/smtpd_check.c"
+POSTFIX_SASL = _POSTFIX + "smtpd/smtpd_sasl_proto.c"
+POSTFIX_SASL_GLUE = _POSTFIX + "smtpd/smtpd_sasl_glue.c"
+POSTFIX_CLEANUP = _POSTFIX + "global/cleanup_strerror.c"
+EXIM_SMTP_IN = "https://github.com/Exim/exim/blob/13835a3c1e057efad7da269c0f93bf2eac850205/src/src/smtp_in.c"
+EXIM_CONFIG = "https://github.com/Exim/exim/blob/13835a3c1e057efad7da269c0f93bf2eac850205/src/src/configure.default"
+GO_SRC = "https://github.com/golang/go/blob/go1.19.8/src/"
+CPYTHON_SMTPLIB = "https://github.com/python/cpython/blob/v3.11.7/Lib/smtplib.py"
+CPYTHON_312_SMTPLIB = "https://github.com/python/cpython/blob/v3.12.1/Lib/smtplib.py"
+SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
+
+# Providers' documentation.
+GMAIL_ERRORS = "https://support.google.com/a/answer/3726730"
+M365_SMTP_AUTH = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
+                  "authenticated-client-smtp-submission")
+
+
+def _settings(acts_as: int, **options: object) -> dict[str, str]:
+    """An entry's fix in both languages, when the fix is a matter of settings (helpers.snippets)."""
+    return {"fix_python": python_code(acts_as, **options), "fix_go": go_code(acts_as, **options)}
+
+
+# --------------------------------------------------------------------------------------------------
+# References and symptoms that several entries share
+
+_RFC8314_33 = Rfc(8314, "3.3", "port 465 starts TLS at once; clients and servers SHOULD support both 465 and 587")
+_RFC3207_4 = Rfc(3207, "4", "the STARTTLS command; 454 TLS not available; 530 Must issue a STARTTLS command first")
+_RFC3207_6 = Rfc(3207, "6", "an attacker can delete STARTTLS from the EHLO reply before TLS starts")
+_RFC4954_4 = Rfc(4954, "4", "the AUTH command; 504 for an unsupported mechanism, 535 for bad credentials")
+_RFC4954_6 = Rfc(4954, "6", "AUTH status codes: 530 5.7.0, 534 5.7.9, 535 5.7.8, 538 5.7.11, 454 4.7.0")
+_RFC6409_43 = Rfc(6409, "4.3", "a submission server MUST refuse MAIL from an unauthenticated session, with 530")
+_RFC6409_61 = Rfc(6409, "6.1", "a submission server MAY refuse a MAIL FROM the login is not authorized to use")
+_RFC6409_63 = Rfc(6409, "6.3", "a submission server MAY refuse the message data after end-of-data on policy")
+_RFC3463_38 = Rfc(3463, "3.8", "X.7.x enhanced codes: security or policy status")
+_RFC5321_3_8 = Rfc(5321, "3.8", "421: the server closes the channel; treat a lost connection as a 451")
+_RFC5321_4532 = Rfc(5321, "4.5.3.2", "an SMTP client MUST use timeouts; the 220 greeting may take up to 5 minutes")
+_RFC5321_4541 = Rfc(5321, "4.5.4.1", "retry a failed destination later, at intervals of at least 30 minutes")
+_RFC5280_validity = Rfc(5280, "4.1.2.5", "a certificate's validity period (notBefore, notAfter)")
+_RFC5280_san = Rfc(5280, "4.2.1.6", "subject alternative names: the host names and IP addresses a certificate is for")
+_RFC6125_6 = Rfc(6125, "6.4.4", "a client checks the subjectAltName; the Common Name only as a last resort")
+_RFC8314_5 = Rfc(8314, "5", "a mail client MUST NOT count a session as confidential if the certificate fails")
+_RFC6409_31 = Rfc(6409, "3.1", "port 587 is for message submission")
+
+_CERT_VERIFY_FAILED = Symptom(
+    "swaks", "certificate verify failed", SWAKS, generic=True,
+    note="swaks (and OpenSSL's short form) does not say why; run the doctor or openssl s_client to see the reason",
+)
+_CLOSED_UNEXPECTEDLY_PY = Symptom(
+    "python", "SMTPServerDisconnected: Connection unexpectedly closed", PYTHON,
+    note="the server hung up; which failure it is depends on the port and on whether a greeting came first",
+)
+_TIMED_OUT_PY = Symptom(
+    "python", "SMTPServerDisconnected: Connection unexpectedly closed: timed out", PYTHON,
+    note="connected, then no reply within the client's timeout",
+)
+_EOF_GO = Symptom("go", "EOF", GO, whole_line=True,
+                  note="io.EOF: the server closed the connection; Go says nothing more")
+_CLOSED_NODE = Symptom("node", "Connection closed unexpectedly", NODE,
+                       note="ECONNECTION: the server hung up during a command")
+_GREETING_NODE = Symptom("node", "Greeting never received", NODE,
+                         note="ETIMEDOUT after greetingTimeout (30 s by default)")
+_NO_BYTES_CURL = Symptom("curl", "(28) Operation timed out after … with 0 bytes received", CURL,
+                         note="connected, then not a byte before --max-time / --connect-timeout")
+_READ_TIMEOUT_GO = Symptom("go", "read tcp …: i/o timeout", GO, note="connected, then nothing before the deadline")
+_CLOSED_SWAKS = Symptom("swaks", "*** Remote host closed connection unexpectedly.", SWAKS,
+                        note="swaks's message whenever the server closes")
+_TIMEOUT_SWAKS = Symptom("swaks", "<** Timeout (…) waiting for server response", SWAKS,
+                         note="swaks's message when a reply does not come within --timeout")
+_READ_FAILED_CURL = Symptom("curl", "(56) response reading failed", CURL,
+                            note="the errno curl adds varies; the server closed or sent something curl cannot read")
+_MAIL_530_CURL = Symptom("curl", "(55) MAIL failed: 530", CURL,
+                         note="curl shows the code only (add -v for the text); curl logs in only when AUTH is offered")
+_UNICODE_PY = Symptom("python", "UnicodeEncodeError: 'ascii' codec can't encode", PYTHON,
+                      note="smtplib encodes commands and str messages as ASCII")
+_PHPMAILER_CONNECT = Symptom(
+    "php", "SMTP Error: Could not connect to SMTP host.", PHPMAILER, generic=True,
+    note="PHPMailer says this for any failure to connect or to start TLS; set SMTPDebug = 2 to see which",
+)
+_PHPMAILER_AUTH = Symptom(
+    "php", "SMTP Error: Could not authenticate.", PHPMAILER, generic=True,
+    note="PHPMailer says this for any failed login; set SMTPDebug = 2 to see the server's reply",
+)
+_DOTNET_CERT = Symptom(
+    "dotnet", "The remote certificate is invalid according to the validation procedure",
+    "https://github.com/i4004/Simplify/issues/92", generic=True,
+    note=".NET names no reason; the doctor (or openssl s_client) shows whether the CA, the name or the dates fail",
+)
+_DOTNET_TLS_CLOSED = Symptom(
+    "dotnet", "Authentication failed because the remote party has closed the transport stream",
+    "https://github.com/darrencauthon/csharp-sparkpost/issues/166",
+    note=".NET's SslStream: the server hung up during the handshake, most often over the TLS version "
+         "(.NET Framework before 4.7 offers TLS 1.0 unless told otherwise)",
+)
+_JAVA_BAD_GREETING = Symptom(
+    "java", "Got bad greeting from SMTP host", JAVA,
+    note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
+)
+_RCPT_554_CURL = Symptom("curl", "(55) RCPT failed: 554", CURL,
+                         note="curl shows the code only: on 25 a relay refusal, on 587 or 465 a missing login")
+_WEIRD_REPLY_CURL = Symptom("curl", "(8) Weird server reply", CURL, generic=True,
+                            note="curl's message for any refusal after the data; the reply itself shows only with -v")
+
+# --------------------------------------------------------------------------------------------------
+# The catalog
+
+CATALOG: tuple[Entry, ...] = (
+    # ---------------------------------------------------------------------------------- ports and TLS modes
+    Entry(
+        id="plaintext-to-implicit-tls",
+        title="Plaintext client on the implicit-TLS port 465",
+        group=Group.PORTS,
+        ports=(465,),
+        what_happened=(
+            "Your program connected to port 465 and waited for the server to say hello. The server was "
+            "waiting for your program to start encryption first. Both waited until one gave up: the "
+            "server hung up (Go says `EOF`, Python `Connection unexpectedly closed`) or your timeout fired."
+        ),
+        why=(
+            "Port 465 speaks TLS from the first byte (\"implicit TLS\"): no greeting comes until the TLS "
+            "handshake is done. Port 587 is the one that starts in plaintext and upgrades with STARTTLS. "
+            "smtplib.SMTP and Go's smtp.SendMail both start in plaintext; nodemailer switches TLS on by "
+            "itself only when port is the number 465; .NET's System.Net.Mail cannot do implicit TLS at all. "
+            "Since RFC 8314 (2018) port 465 is the recommended submission port, not an obsolete one."
+        ),
+        fix="Start TLS at once on 465: smtplib.SMTP_SSL, Go tls.Dial + smtp.NewClient (or use 587 with STARTTLS).",
+        **_settings(465),
+        rfcs=(_RFC8314_33, Rfc(8314, "7.3", "the \"submissions\" service on port 465 and its history")),
+        network=(Network.CLOSED, Network.READ_TIMEOUT, Network.TIMEOUT),
+        symptoms=(
+            _CLOSED_UNEXPECTEDLY_PY,
+            _TIMED_OUT_PY,
+            _EOF_GO,
+            _READ_TIMEOUT_GO,
+            _GREETING_NODE,
+            _CLOSED_NODE,
+            _READ_FAILED_CURL,
+            _NO_BYTES_CURL,
+            _CLOSED_SWAKS,
+            _TIMEOUT_SWAKS,
+            _JAVA_BAD_GREETING,
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="implicit-tls-to-starttls-port",
+        title="TLS from the first byte on a plaintext (STARTTLS) port",
+        group=Group.PORTS,
+        ports=(587, 25),
+        what_happened=(
+            "Your program started encryption the moment it connected, but the server on this port talks "
+            "plaintext first. Its greeting (`220 ...`) arrived where your TLS library expected a TLS "
+            "record, and the library gave up: \"wrong version number\"."
+        ),
+        why=(
+            "Ports 587 and 25 begin in plaintext and switch to TLS only after the STARTTLS command. "
+            "smtplib.SMTP_SSL, Go's tls.Dial, nodemailer's secure:true and curl's smtps:// all expect "
+            "TLS from the first byte, which is right for 465 only."
+        ),
+        fix="On 587 connect in plaintext and call STARTTLS (smtplib.SMTP + starttls, Go c.StartTLS), or use port 465.",
+        **_settings(587),
+        rfcs=(_RFC3207_4, _RFC8314_33),
+        symptoms=(
+            Symptom("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", PYTHON),
+            Symptom("go", "tls: first record does not look like a TLS handshake", GO),
+            Symptom("node", "ssl3_get_record:wrong version number", NODE, note="code ESOCKET"),
+            Symptom("node", "…wrong version number", "https://github.com/nodemailer/nodemailer/issues/1154",
+                    note="ESOCKET"),
+            Symptom("curl", "(35) OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
+            Symptom("swaks", "*** TLS startup failed (connect(): error:0A00010B:SSL routines::wrong version number)",
+                    SWAKS),
+            Symptom("server", "wrong version number", CURL, generic=True,
+                    note="OpenSSL's words (Python, Node, curl, PHP, Ruby): a plaintext reply where TLS was expected"),
+            Symptom("java", "Unsupported or unrecognized SSL message", JAVA),
+            Symptom("java", "Unrecognized SSL message, plaintext connection?",
+                    "https://github.com/openjdk/jdk/blob/jdk-11%2B28/src/java.base/share/classes/sun/security/ssl/"
+                    "SSLSocketInputRecord.java", note="Java 8 to 11"),
+            Symptom("dotnet", "port 587 is typically reserved for plain-text connections",
+                    "https://github.com/datalust/seq-app-htmlemail/issues/85", note="MailKit SslHandshakeException"),
+            Symptom("dotnet", "is typically reserved for plain-text connections",
+                    "https://github.com/jstedfast/MimeKit/issues/1022", note="MailKit, for port 25 or 587"),
+            Symptom("dotnet", "Cannot determine the frame size or a corrupted frame was received",
+                    "https://github.com/jellyfin/jellyfin-plugin-webhook/issues/154", note=".NET SslStream"),
+            Symptom("dotnet", "The handshake failed due to an unexpected packet format",
+                    "https://github.com/jstedfast/MailKit/issues/131", note=".NET Framework SslStream"),
+            Symptom("dotnet", "you are trying to connect to a port which does not support SSL/TLS",
+                    "https://github.com/jstedfast/MailKit/issues/889", generic=True,
+                    note="MailKit 2.x offers this or an untrusted certificate; on 587 or 25 it is the port"),
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="starttls-unavailable",
+        title="The server does not offer STARTTLS",
+        group=Group.PORTS,
+        ports=(587, 25),
+        what_happened=(
+            "Your program asked to switch to encryption, but the server's list of capabilities had no "
+            "STARTTLS in it, so there is no way to encrypt this connection."
+        ),
+        why=(
+            "The server has no TLS configured on this port, or something between you and it (a firewall, "
+            "an antivirus, a hotel network) removed STARTTLS from its reply. A client that carries on "
+            "without TLS would then send your password readable by anyone on the path (see "
+            "starttls-downgrade)."
+        ),
+        fix=(
+            "Do not fall back to plaintext. Use port 465 with implicit TLS, or ask the provider why "
+            "STARTTLS is missing; check from another network."
+        ),
+        **_settings(465),
+        rfcs=(_RFC3207_4, _RFC3207_6, _RFC8314_33),
+        replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
+        symptoms=(
+            Symptom("python", "SMTPNotSupportedError: STARTTLS extension not supported by server.", PYTHON),
+            Symptom("go", "454 TLS not available", GO, whole_line=True,
+                    note="c.StartTLS sends STARTTLS anyway; this is aiosmtpd's answer. smtp.SendMail instead "
+                         "carries on in plaintext without a word"),
+            Symptom("node", "Error upgrading connection with STARTTLS: 454 TLS not available", NODE,
+                    whole_line=True, note="with requireTLS: true; without it nodemailer carries on in plaintext"),
+            Symptom("postfix", "502 5.5.1 Error: command not implemented", POSTFIX_SMTPD + "#L5561",
+                    note="Postfix's answer to STARTTLS where it is not offered"),
+            Symptom("exim", "STARTTLS command used when not advertised", EXIM_SMTP_IN + "#L5486", note="503"),
+            Symptom("curl", "(64) STARTTLS not supported.", CURL, note="with --ssl-reqd; plain --ssl carries on"),
+            Symptom("swaks", "*** Host did not advertise STARTTLS", SWAKS),
+            Symptom("java", "STARTTLS is required but host does not support STARTTLS", JAVA),
+            Symptom("ruby", "STARTTLS is not supported on this server", RUBY, note="Net::SMTPUnsupportedCommand"),
+            Symptom("dotnet", "Server does not support secure connections",
+                    "https://github.com/dotnet/runtime/blob/003e43b4e551874822af3c8f28188e0139a798f4/src/libraries/"
+                    "System.Net.Mail/src/Resources/Strings.resx", note="System.Net.Mail with EnableSsl"),
+        ),
+    ),
+    Entry(
+        id="starttls-refused",
+        title="STARTTLS offered, then refused with 454",
+        group=Group.PORTS,
+        ports=(587, 25),
+        what_happened=(
+            "The server said it can encrypt (it listed STARTTLS), but when your program asked, it answered "
+            "454: TLS is not available right now."
+        ),
+        why=(
+            "A server-side problem: its certificate or key could not be loaded, or its TLS machinery is "
+            "overloaded. The reply is temporary (4xx), so a later attempt may work."
+        ),
+        fix="Retry later, or use port 465; tell the provider. Never continue the session without TLS.",
+        **_settings(465),
+        rfcs=(_RFC3207_4, _RFC8314_33),
+        replies=(Reply(454, "4.7.0", Phase.STARTTLS), Reply(454, None, Phase.STARTTLS)),
+        symptoms=(
+            Symptom("server", "TLS not available due to temporary reason", "https://www.rfc-editor.org/rfc/rfc3207#section-4",
+                    note="RFC 3207's own wording, here as 454 4.7.0"),
+            Symptom("postfix", "454 4.7.0 TLS not available due to local problem", POSTFIX_SMTPD + "#L5569"),
+            Symptom("exim", "454 TLS currently unavailable", EXIM_SMTP_IN + "#L5587"),
+            Symptom("python", "SMTPResponseException: (454, b'4.7.0 TLS not available due to temporary reason')",
+                    PYTHON),
+            Symptom("curl", "(64) STARTTLS denied, code 454", CURL),
+        ),
+    ),
+    Entry(
+        id="starttls-required-first",
+        title="Mail or login before STARTTLS on a port that requires TLS",
+        group=Group.PORTS,
+        ports=(587,),
+        what_happened=(
+            "Your program started sending (or logging in) in plaintext. This server accepts nothing but "
+            "EHLO, STARTTLS, NOOP and QUIT until the connection is encrypted, so it refused with 530 (or "
+            "538 for a login)."
+        ),
+        why=(
+            "Submission servers protect your password and message by requiring TLS first. smtplib.SMTP "
+            "does not call starttls() for you; neither does code that skips it."
+        ),
+        fix="Call starttls() (with a verifying context) before login() and sending, or use port 465.",
+        **_settings(587),
+        rfcs=(_RFC3207_4, _RFC4954_6),
+        replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
+                 Reply(None, "5.7.10")),
+        symptoms=(
+            Symptom("server", "Must issue a STARTTLS command first", "https://www.rfc-editor.org/rfc/rfc3207#section-4"),
+            Symptom("postfix", "530 5.7.0 Must issue a STARTTLS command first", POSTFIX_SMTPD + "#L6236"),
+            Symptom("postfix", "504 5.5.4 Encryption required for requested authentication mechanism",
+                    POSTFIX_SASL + "#L188", note="AUTH before STARTTLS"),
+            Symptom("python", "SMTPSenderRefused: (530, b'5.7.0 Must issue a STARTTLS command first', …)", PYTHON),
+            Symptom("go", "538 5.7.11 Encryption required for requested authentication mechanism", GO,
+                    note="c.Auth before StartTLS: Go sends AUTH even when the server did not offer it"),
+            Symptom("node", "Mail command failed: 530 5.7.0 Must issue a STARTTLS command first", NODE,
+                    note="with ignoreTLS: true"),
+            _MAIL_530_CURL,
+            Symptom("swaks", "<** 530 5.7.0 Must issue a STARTTLS command first", SWAKS),
+        ),
+    ),
+    # ---------------------------------------------------------------------------------- authentication
+    Entry(
+        id="auth-not-advertised",
+        title="Login attempted, but the server offers no AUTH (yet)",
+        group=Group.AUTHENTICATION,
+        ports=(587, 25),
+        what_happened=(
+            "Your program tried to log in, but the server's list of capabilities had no AUTH. Many "
+            "servers list AUTH only after STARTTLS; a port-25 relay never offers it."
+        ),
+        why=(
+            "Postfix (smtpd_tls_auth_only), Gmail and others hide AUTH until the connection is "
+            "encrypted, so a password never crosses the wire in plaintext. Port 25 is for server-to-server "
+            "delivery and takes no logins at all."
+        ),
+        fix="Call starttls() before login(); to send with a login, use the submission port 587 or 465, not 25.",
+        **_settings(587),
+        rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
+        symptoms=(
+            Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
+            Symptom("go", "smtp: server doesn't support AUTH", GO,
+                    note="smtp.SendMail with an Auth against a server that offers none, e.g. port 25"),
+            Symptom("swaks", "*** Host did not advertise authentication", SWAKS),
+            _MAIL_530_CURL,
+            _PHPMAILER_AUTH,
+        ),
+    ),
+    Entry(
+        id="credentials-missing",
+        title="No credentials to log in with, or AUTH where the server takes no logins",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465, 25),
+        what_happened=(
+            "Either your program was told to log in but was given no user name or password, or it sent "
+            "AUTH to a server that takes no logins at all (a port-25 relay: `503 5.5.1 Error: "
+            "authentication not enabled`)."
+        ),
+        why=(
+            "An empty setting (a password read from an environment variable that is not set), or a login "
+            "configured for the wrong server: port 25 relays accept mail for their own domains without "
+            "logins and refuse AUTH outright."
+        ),
+        fix=(
+            "Check that the user and password actually reach the code (print whether they are set, never "
+            "their value); to log in, use the provider's submission port 587 or 465, not 25."
+        ),
+        **_settings(587),
+        rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
+        replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
+        symptoms=(
+            Symptom("postfix", "503 5.5.1 Error: authentication not enabled", POSTFIX_SASL + "#L163"),
+            Symptom("exim", "AUTH command used when not advertised", EXIM_SMTP_IN + "#L3960", note="503"),
+            Symptom("node", "Missing credentials for", NODE,
+                    note="EAUTH: an auth object without user or pass; nodemailer refuses before sending AUTH"),
+            Symptom("java", "no password specified", JAVA, note="AuthenticationFailedException"),
+            Symptom("ruby", "SMTP-AUTH requested but missing secret phrase", RUBY, note="ArgumentError"),
+            _PHPMAILER_AUTH,
+        ),
+    ),
+    Entry(
+        id="auth-mechanism-mismatch",
+        title="Login mechanism the server does not support",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened=(
+            "Your program asked to log in with a method (such as CRAM-MD5) that this server does not "
+            "offer, so it refused the login before looking at the password."
+        ),
+        why=(
+            "The server lists the mechanisms it accepts after `AUTH` in its EHLO reply (here PLAIN and "
+            "LOGIN). Go's smtp.CRAMMD5Auth, or a library configured with a fixed mechanism, asks for "
+            "one anyway."
+        ),
+        fix="Use a mechanism the server lists: smtplib's login() picks one; in Go use smtp.PlainAuth over TLS.",
+        **_settings(465),
+        rfcs=(_RFC4954_4,),
+        replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
+        symptoms=(
+            Symptom("server", "504 5.7.4 Unrecognized authentication type",
+                    "https://github.com/jordan-wright/email/issues/113"),
+            Symptom("lab", "Unrecognized authentication type", LAB, note="the lab (aiosmtpd) says 504 5.5.4"),
+            Symptom("python", "SMTPException: No suitable authentication method found.", CPYTHON_SMTPLIB,
+                    note="login() found none of CRAM-MD5, PLAIN, LOGIN in the server's AUTH list"),
+            Symptom("python", "SMTPAuthenticationError: (504, b'5.5.4 Unrecognized authentication type')", PYTHON),
+            Symptom("swaks", "*** Auth not attempted, requested type not available", SWAKS),
+        ),
+    ),
+    Entry(
+        id="bad-credentials",
+        title="User name or password refused",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened="The server checked the user name and password and said no (535).",
+        why=(
+            "A wrong or expired password, a user name that must be the full address, a provider that "
+            "wants an app password or an API key instead of the account password, or a login method "
+            "the account may not use."
+        ),
+        fix=(
+            "Check the user name (often the full address) and the password or API key; read them from "
+            "the environment, not from code. Do not retry in a loop: servers block after a few failures."
+        ),
+        **_settings(465),
+        rfcs=(_RFC4954_4, _RFC4954_6),
+        replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
+                 Reply(None, "5.7.8")),
+        symptoms=(
+            Symptom("gmail", "Username and Password not accepted", GMAIL_ERRORS, note="535 5.7.8"),
+            Symptom("python", "SMTPAuthenticationError: (535, b'5.7.8 Error: authentication failed')", PYTHON),
+            Symptom("postfix", "535 5.7.8 Error: authentication failed", POSTFIX_SASL_GLUE + "#L359"),
+            Symptom("exim", "535 Incorrect authentication data", EXIM_SMTP_IN + "#L3636"),
+            Symptom("microsoft365", "535 5.7.3 Authentication unsuccessful",
+                    "https://github.com/PHPMailer/PHPMailer/discussions/2845"),
+            Symptom("node", "Invalid login: 535", NODE, note="code EAUTH"),
+            Symptom("curl", "(67) Login denied", CURL, generic=True,
+                    note="curl says this for any refused login: a 454 block or a missing mechanism too"),
+            Symptom("swaks", "*** No authentication type succeeded", SWAKS, generic=True,
+                    note="swaks's summary; the server's reply line above it tells why"),
+            _PHPMAILER_AUTH,
+        ),
+    ),
+    Entry(
+        id="gmail-app-password",
+        title="Gmail wants an app password",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened="Gmail refused the account password for this kind of program and asked for an app password.",
+        why="Accounts with 2-step verification cannot use their normal password over SMTP.",
+        fix="Create an app password (or use OAuth2) and log in with it.",
+        **_settings(465, host="smtp.gmail.com"),
+        rfcs=(_RFC4954_6,),
+        replies=(Reply(534, "5.7.9"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
+        symptoms=(
+            Symptom("gmail", "Application-specific password required", GMAIL_ERRORS, note="534 5.7.9"),
+            Symptom("python", "SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required…",
+                    "https://www.github.com/kmhmubin/Face-Recognition-Attendance-System/issues/46"),
+        ),
+    ),
+    Entry(
+        id="m365-basic-auth-disabled",
+        title="Microsoft 365 has SMTP password login turned off",
+        group=Group.AUTHENTICATION,
+        ports=(587,),
+        what_happened="Microsoft 365 refused the login: password (basic) authentication is disabled for SMTP.",
+        why=(
+            "SMTP AUTH is off for the tenant or the mailbox, and Microsoft is retiring basic authentication "
+            "for client submission."
+        ),
+        fix="Have the admin enable authenticated SMTP for the mailbox, or switch to OAuth2 (XOAUTH2) or Graph.",
+        **_settings(587, host="smtp.office365.com"),
+        rfcs=(_RFC4954_6,),
+        replies=(Reply(535, "5.7.139"), Reply(550, "5.7.30"), Reply(None, "5.7.139")),
+        symptoms=(
+            Symptom("microsoft365", "SmtpClientAuthentication is disabled for the Tenant", M365_SMTP_AUTH,
+                    note="535 5.7.139"),
+            Symptom("microsoft365", "Basic authentication is not supported for Client Submission",
+                    "https://github.com/OpenCTI-Platform/opencti/issues/12069", note="550 5.7.30"),
+        ),
+    ),
+    Entry(
+        id="unauthenticated-submission",
+        title="Mail submitted without logging in",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened=(
+            "Your program sent mail without logging in, and the submission server refused: Gmail and "
+            "Microsoft 365 answer 530 to MAIL FROM, Postfix 554 to RCPT TO."
+        ),
+        why=(
+            "A submission port (587, 465) takes mail only from logged-in users; otherwise anyone could "
+            "send mail in the provider's name."
+        ),
+        fix="Call login() (after starttls() on 587) before sending.",
+        **_settings(587),
+        rfcs=(_RFC6409_43, _RFC4954_6),
+        replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.57"), Reply(530, "5.7.1"),
+                 Reply(530, None, Phase.MAIL), Reply(554, "5.7.1", Phase.RCPT), Reply(None, "5.7.57")),
+        symptoms=(
+            Symptom("server", "530 5.7.0 Authentication required", "https://www.rfc-editor.org/rfc/rfc4954#section-6",
+                    note="Gmail writes Authentication Required"),
+            Symptom("microsoft365", "530 5.7.57 Client not authenticated to send mail",
+                    "https://pastebin.com/SuB30vi5"),
+            Symptom("exchange", "Client was not authenticated", "https://github.com/jstedfast/MailKit/issues/1265",
+                    note="530 5.7.1"),
+            Symptom("server", "must authenticate", "https://github.com/andrewdavey/postal/issues/127", generic=True),
+            Symptom("postfix", "Client host rejected: Access denied", POSTFIX_CHECK,
+                    note="554 5.7.1 at RCPT: permit_sasl_authenticated, reject"),
+            Symptom("postfix", "Sender address rejected: not logged in", POSTFIX_CHECK + "#L3989",
+                    note="553 5.7.1: a sender address that needs a login, from a client that has none"),
+            Symptom("python", "SMTPSenderRefused: (530, b'5.7.0 Authentication required', …)", PYTHON),
+            Symptom("node", "Mail command failed: 530 5.7.0 Authentication required", NODE),
+            Symptom("server", "Authentication required", "https://www.rfc-editor.org/rfc/rfc4954#section-6",
+                    note="530 5.7.0, however the client wraps it"),
+            Symptom("sendgrid", "Unauthenticated senders not allowed", "https://github.com/sendgrid/docs/issues/6473",
+                    note="550: log in with the API key"),
+            _MAIL_530_CURL,
+            _RCPT_554_CURL,
+        ),
+    ),
+    # ---------------------------------------------------------------------------------- identity, relay, policy
+    Entry(
+        id="sender-identity-mismatch",
+        title="Sender address not owned by the logged-in user",
+        group=Group.IDENTITY,
+        ports=(587, 465),
+        what_happened=(
+            "You logged in as one user but gave another address as the sender (MAIL FROM). The server "
+            "refuses to send as someone you have not proven to be."
+        ),
+        why=(
+            "Submission servers tie sender addresses to logins (Postfix reject_sender_login_mismatch, "
+            "SendGrid and SES verified senders; Microsoft 365's own form is m365-send-as-denied) so that "
+            "accounts cannot spoof each other. Postfix answers at RCPT, others at MAIL or after the message."
+        ),
+        fix="Send from the address you log in as (or one verified for it); put a different reply address in Reply-To.",
+        fix_python='''\
+message["From"] = "you@example.com"          # the address you log in as
+message["Reply-To"] = "someone.else@example.com"
+smtp.login("you@example.com", os.environ["SMTP_PASSWORD"])
+smtp.send_message(message)                   # MAIL FROM is taken from From:
+''',
+        fix_go='''\
+from := "you@example.com" // the address you log in as
+msg := []byte("From: " + from + "\\r\\nReply-To: someone.else@example.com\\r\\n" + rest)
+if err := client.Mail(from); err != nil {
+	log.Fatal(err)
+}
+''',
+        rfcs=(_RFC6409_61, _RFC3463_38),
+        replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
+                 Reply(553, None, Phase.MAIL)),
+        symptoms=(
+            Symptom("postfix", "Sender address rejected: not owned by user", POSTFIX_CHECK + "#L3966",
+                    note="Postfix, at RCPT"),
+            Symptom("python", "SMTPRecipientsRefused: {'…': (553, b'5.7.1 <…>: Sender address rejected: "
+                    "not owned by user …')}", PYTHON),
+            Symptom("node", "Can't send mail - all recipients were rejected: 553 5.7.1", NODE, note="code EENVELOPE"),
+            Symptom("curl", "(55) RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
+            Symptom("amazon-ses", "Message rejected: Email address is not verified",
+                    "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
+        ),
+    ),
+    Entry(
+        id="m365-send-as-denied",
+        title="Microsoft 365 refuses to send as this sender (SendAsDenied)",
+        group=Group.IDENTITY,
+        ports=(587,),
+        what_happened=(
+            "Microsoft 365 (or Exchange) took the message, then refused it: the mailbox you logged in as "
+            "has no permission to send as the address in From: or MAIL FROM."
+        ),
+        why=(
+            "Exchange checks the Send As permission: a mailbox may send as itself, and as other mailboxes "
+            "or groups only when an admin granted it (a shared mailbox, an alias that is not a proxy "
+            "address of the account)."
+        ),
+        fix=(
+            "Send from the address you log in as, or have the admin grant Send As (or add the address "
+            "as an alias of your mailbox)."
+        ),
+        **_settings(587, host="smtp.office365.com"),
+        rfcs=(_RFC6409_61, _RFC3463_38),
+        replies=(Reply(554, "5.2.0", Phase.END_OF_DATA), Reply(550, "5.7.60"), Reply(554, "5.2.252"),
+                 Reply(None, "5.7.60")),
+        symptoms=(
+            Symptom("microsoft365", "SendAsDeniedException", "https://github.com/MicrosoftDocs/OfficeDocs-Support/issues/1187",
+                    note="554 5.2.0 STOREDRV.Submission.Exception"),
+            Symptom("microsoft365", "SendAsDenied", "https://github.com/gophish/gophish/issues/2900",
+                    note="554 5.2.252"),
+            Symptom("microsoft365", "Client does not have permissions to send as this sender",
+                    "https://pastebin.com/wtU9XT6T", note="550 5.7.60, after the data"),
+            Symptom("exchange", "Client does not have permission to send as this sender",
+                    "https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2007/"
+                    "aa494038(v=exchg.80)", note="Exchange 2007 and later, 550 5.7.1"),
+        ),
+    ),
+    Entry(
+        id="from-header-mismatch",
+        title="From: header missing or not in the logged-in domain (\"spoofed email\")",
+        group=Group.IDENTITY,
+        ports=(587, 465),
+        what_happened=(
+            "The server took the whole message, then refused it: the From: line inside the message is "
+            "missing, malformed, or in a domain your login does not own, so it looks spoofed."
+        ),
+        why=(
+            "The envelope (MAIL FROM) and the From: header are different things; some providers check "
+            "the header too. The case study's Go code wrote `sender <smtp.example.com>`, a host name "
+            "where the address belongs; smtplib's sendmail() sends whatever bytes you give it, with or "
+            "without a From: line. (failure-modes.md lists this refusal under sender-identity-mismatch.)"
+        ),
+        fix="Build the message with EmailMessage and set From: to the address you log in as; send_message().",
+        fix_python='''\
+from email.message import EmailMessage
+
+message = EmailMessage()
+message["From"] = "you@example.com"   # an address in your login's domain, not a host name
+message["To"] = "someone@example.net"
+message["Subject"] = "Hello"
+message.set_content("Hi!")
+smtp.send_message(message)
+''',
+        fix_go='''\
+from := "you@example.com" // an address, not a host name
+msg := []byte("From: You <" + from + ">\\r\\nTo: someone@example.net\\r\\nSubject: Hello\\r\\n" +
+	"Date: " + time.Now().Format(time.RFC1123Z) + "\\r\\n\\r\\nHi!\\r\\n")
+''',
+        rfcs=(Rfc(5322, "3.6.2", "the From: field holds the author's mailbox address"), _RFC6409_63),
+        symptoms=(
+            Symptom("lab", "must match your authenticated email domain", "../shared/reference/case-study-gist.txt",
+                    note="the case study's provider; the lab's strict-from endpoints"),
+            Symptom("lab", "Treating this as a spoofed email", "../shared/reference/case-study-gist.txt"),
+            Symptom("python", "SMTPDataError: (550, b'5.7.1 Your FROM address ( , ) must match your "
+                    "authenticated email domain ( example.com ). Treating this as a spoofed email.')", PYTHON),
+            _WEIRD_REPLY_CURL,
+        ),
+    ),
+    Entry(
+        id="envelope-display-name",
+        title="A display name or other text in the envelope address (MAIL FROM:<Name <a@b>>)",
+        group=Group.IDENTITY,
+        ports=(587, 465, 25),
+        what_happened=(
+            "The server refused the sender (or a recipient) as bad syntax: the envelope address was not a "
+            "bare address but a display name and an address, `Name <a@b>`, or something else that is no "
+            "address at all."
+        ),
+        why=(
+            "MAIL FROM and RCPT TO take a bare address in angle brackets; the display name belongs in the "
+            "From: header only. smtplib takes the address out of \"Name <a@b>\" for you; Go's c.Mail and "
+            "smtp.SendMail send the string as given, and so do hand-made clients."
+        ),
+        fix=(
+            "Put only the address in the envelope (Go: mail.ParseAddress, then .Address) and the display "
+            "name in the From: header."
+        ),
+        fix_python='''\
+from email.headerregistry import Address
+
+message["From"] = Address("Alice Example", addr_spec="alice@example.com")  # the name goes in the header
+smtp.send_message(message)   # the envelope gets alice@example.com alone
+''',
+        fix_go='''\
+sender, err := mail.ParseAddress("Alice Example <alice@example.com>")
+if err != nil {
+	log.Fatal(err)
+}
+if err := client.Mail(sender.Address); err != nil { // the bare address in the envelope
+	log.Fatal(err)
+}
+msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name in the header
+''',
+        rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
+              Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
+        replies=(Reply(501, "5.1.7", Phase.MAIL), Reply(555, "5.5.2", Phase.MAIL), Reply(501, "5.1.3", Phase.RCPT),
+                 Reply(553, "5.1.7"), Reply(None, "5.1.7")),
+        symptoms=(
+            Symptom("postfix", "501 5.1.7 Bad sender address syntax", POSTFIX_SMTPD + "#L2691"),
+            Symptom("postfix", "501 5.1.3 Bad recipient address syntax", POSTFIX_SMTPD + "#L3104"),
+            Symptom("gmail", "555 5.5.2 Syntax error", GMAIL_ERRORS, note="Gmail's answer to MAIL FROM:<Name <a@b>>"),
+        ),
+    ),
+    Entry(
+        id="relay-denied",
+        title="Relaying refused: the server takes mail only for its own domains",
+        group=Group.IDENTITY,
+        ports=(25,),
+        what_happened=(
+            "You handed the server mail for someone in another domain without logging in. It only "
+            "accepts mail addressed to its own domains, so it refused the recipient."
+        ),
+        why=(
+            "Port 25 servers are the destination's mail exchangers; forwarding anyone's mail anywhere "
+            "would make them open relays for spam. To send to any address you submit through your "
+            "provider on 587 or 465, logged in."
+        ),
+        fix="Submit through your provider's submission port (465 or 587) with a login.",
+        **_settings(465),
+        rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
+        replies=(Reply(554, "5.7.1", Phase.RCPT), Reply(550, "5.7.1", Phase.RCPT), Reply(550, None, Phase.RCPT),
+                 Reply(550, "5.7.64")),
+        symptoms=(
+            Symptom("postfix", "Relay access denied", POSTFIX_CHECK + "#L1772", note="554 5.7.1 at RCPT"),
+            Symptom("exchange", "Unable to relay", "https://github.com/jstedfast/MailKit/issues/873",
+                    note="550 5.7.1"),
+            Symptom("exim", "relay not permitted", EXIM_CONFIG + "#L515", note="550, from Exim's default ACL"),
+            Symptom("node", "Can't send mail - all recipients were rejected: 554 5.7.1", NODE),
+            _RCPT_554_CURL,
+        ),
+    ),
+    Entry(
+        id="spf-dkim-failed",
+        title="Mail refused because it fails SPF, DKIM or DMARC",
+        group=Group.IDENTITY,
+        ports=(25, 587),
+        what_happened=(
+            "The receiving server refused the message as unauthenticated: the sending domain's SPF record "
+            "does not list the machine that sent it, and it carries no valid DKIM signature (or DMARC "
+            "says to reject it)."
+        ),
+        why=(
+            "Gmail, Yahoo and Microsoft require bulk and unknown senders to authenticate their domain. Mail "
+            "sent straight to port 25 from a server, or through a provider that is not in the domain's SPF "
+            "record and does not sign for it, fails those checks."
+        ),
+        fix=(
+            "Publish an SPF record that includes your sending service, have it DKIM-sign for your domain, "
+            "add a DMARC record; or send through the provider that hosts your domain's mail."
+        ),
+        **_settings(587),
+        rfcs=(Rfc(7208, "2.6", "SPF results: pass, fail, softfail, none"),
+              Rfc(6376, "6.3", "DKIM signature verification results"),
+              Rfc(7372, "3", "enhanced codes X.7.20-X.7.26 for failed email authentication")),
+        replies=(Reply(550, "5.7.26"), Reply(None, "5.7.26"), Reply(550, "5.7.23"), Reply(None, "5.7.23"),
+                 Reply(550, "5.7.20"), Reply(None, "5.7.20"), Reply(None, "5.7.24"), Reply(None, "5.7.25"),
+                 Reply(421, "4.7.26"), Reply(421, "4.7.27")),
+        symptoms=(
+            Symptom("gmail", "The sender must authenticate with at least one of SPF or DKIM", GMAIL_ERRORS,
+                    note="550 5.7.26"),
+            Symptom("gmail", "does not have authentication information or fails to pass authentication checks",
+                    "https://pastebin.com/vyFg8hz0", note="550 5.7.1"),
+            Symptom("gmail", "This mail is unauthenticated, which poses a security risk", GMAIL_ERRORS,
+                    note="550 5.7.26"),
+            Symptom("yahoo", "Yahoo requires all senders to authenticate with either SPF or DKIM",
+                    "https://github.com/forwardemail/status.forwardemail.net/issues/866", note="550 5.7.9"),
+            Symptom("gmail", "sender is unauthenticated", "https://github.com/hmailserver/hmailserver/issues/491",
+                    note="550 5.7.26"),
+            Symptom("gmail", "does not have authentication information", "https://pastebin.com/vyFg8hz0"),
+            Symptom("gmail", "authentication checks", "https://github.com/docker-mailserver/docker-mailserver/issues/2996",
+                    note="421 4.7.0 or 550 5.7.1: SPF and DKIM did not pass"),
+            Symptom("server", "SPF or DKIM", GMAIL_ERRORS),
+            Symptom("server", "SPF and DKIM", "https://github.com/docker-mailserver/docker-mailserver/issues/2996"),
+            Symptom("server", "DMARC", "https://www.rfc-editor.org/rfc/rfc7489#section-6.3",
+                    note="the domain's DMARC policy says to reject what fails SPF and DKIM"),
+        ),
+    ),
+    # ---------------------------------------------------------------------------------- network
+    Entry(
+        id="dns-resolution-failed",
+        title="The host name does not resolve",
+        group=Group.NETWORK,
+        ports=(25, 465, 587),
+        what_happened=(
+            "Your program could not turn the server's name into an address, so it never tried to connect: "
+            "the name does not exist (a typo, a `.invalid` name), or no DNS server answered."
+        ),
+        why=(
+            "\"Not found\" (NXDOMAIN: Python's `Name or service not known`, Go's `no such host`, Node's "
+            "ENOTFOUND) means the name is wrong; \"temporary failure\" (EAI_AGAIN) means the resolver could "
+            "not be reached or did not answer: a network problem, not a spelling one."
+        ),
+        fix=(
+            "Check the host name against the provider's documentation (smtp.gmail.com, smtp.office365.com); "
+            "if it is right, check the machine's DNS (resolv.conf, a container's network) and retry."
+        ),
+        fix_python='''\
+import socket
+
+try:
+    socket.getaddrinfo("smtp.example.com", 587)
+except socket.gaierror as error:
+    if error.errno == socket.EAI_AGAIN:   # the resolver did not answer: retry later
+        raise RuntimeError("DNS did not answer; check the network") from error
+    raise RuntimeError("smtp.example.com does not exist; check the spelling") from error
+''',
+        fix_go='''\
+if _, err := net.LookupHost(host); err != nil {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		log.Fatalf("%s does not exist; check the spelling", host)
+	}
+	log.Fatal(err) // the resolver did not answer: check the network, retry later
+}
+''',
+        rfcs=(Rfc(6761, "6.4", "the .invalid top-level domain never resolves"),
+              Rfc(5321, "5.1", "locating the target host: MX records, then the address")),
+        network=(Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY),
+        symptoms=(
+            Symptom("go", "no such host", GO_SRC + "net/net.go#L621"),
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="egress-port-blocked",
+        title="Connection attempt timed out: the port is filtered",
+        group=Group.NETWORK,
+        ports=(25, 465, 587),
+        what_happened=(
+            "Your program never got a connection: its attempts went unanswered until the timeout. "
+            "Nothing refused them; they were silently dropped on the way."
+        ),
+        why=(
+            "Firewalls drop packets to blocked ports. Cloud providers block outgoing port 25 (Google "
+            "Cloud always; others until you ask), and some networks block 465 or 587. A wrong host name "
+            "that resolves to an unreachable address looks the same."
+        ),
+        fix="Send through a submission port (587 or 465) of your mail provider, or ask the network's owner to open it.",
+        **_settings(465),
+        rfcs=(_RFC6409_31, _RFC8314_33),
+        network=(Network.CONNECT_TIMEOUT, Network.TIMEOUT, Network.UNREACHABLE),
+        symptoms=(
+            Symptom("python", "TimeoutError: timed out", PYTHON, whole_line=True, note="with timeout= set"),
+            Symptom("go", "dial tcp …: i/o timeout", GO, note="with a net.Dialer Timeout"),
+            Symptom("node", "Error: Connection timeout", NODE, whole_line=True, note="nodemailer's connectionTimeout"),
+            Symptom("curl", "(28) Connection timed out after", CURL),
+            Symptom("curl", "(28) Failed to connect to … Timeout was reached", CURL),
+            Symptom("swaks", "IO::Socket::…: connect: timeout", SWAKS,
+                    note="INET6, INET or IP, after the Perl socket module swaks found"),
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="connection-refused",
+        title="Connection refused: nothing listens on that port",
+        group=Group.NETWORK,
+        ports=(468, 456, 465, 587, 25),
+        what_happened=(
+            "The machine answered at once that no program is listening on that port. Most often the port "
+            "number is mistyped (the case study used 468 for 465; 456 is another favourite)."
+        ),
+        why="A typo in the port or host, a mail server that is not running, or a firewall that rejects.",
+        fix="Check host and port: 465 (implicit TLS) or 587 (STARTTLS) for submission, 25 between servers.",
+        **_settings(465),
+        rfcs=(_RFC8314_33, _RFC6409_31),
+        network=(Network.REFUSED,),
+        symptoms=(
+            Symptom("python", "ConnectionRefusedError: [Errno 111] Connection refused", PYTHON),
+            Symptom("go", "dial tcp …: connect: connection refused", GO),
+            Symptom("node", "connect ECONNREFUSED …", NODE),
+            Symptom("curl", "(7) Failed to connect to … Couldn't connect to server", CURL),
+            Symptom("swaks", "IO::Socket::…: connect: Connection refused", SWAKS,
+                    note="INET6, INET or IP, after the Perl socket module swaks found"),
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="ipv6-path",
+        title="Connected over IPv6 to a server that listens on IPv4 only",
+        group=Group.NETWORK,
+        ports=(25, 465, 587),
+        what_happened=(
+            "The name (typically `localhost`) resolved to an IPv6 address (::1) first, and nothing listens "
+            "there, or this network has no IPv6 route; the server is reachable over IPv4."
+        ),
+        why=(
+            "Node 17 and later keep the resolver's order, which on many systems puts IPv6 first; a client "
+            "that tries only the first address fails where IPv6 is not served or not routed."
+        ),
+        fix="Connect to the IPv4 address (127.0.0.1) explicitly, or make the server listen on both addresses.",
+        **_settings(587, host="127.0.0.1"),
+        rfcs=(Rfc(8305, "3", "Happy Eyeballs: try IPv6 and IPv4 addresses, not only the first one"),),
+        network=(Network.REFUSED, Network.UNREACHABLE),
+        symptoms=(
+            Symptom("node", "connect ECONNREFUSED ::1:", NODE),
+        ),
+    ),
+    Entry(
+        id="connection-reset",
+        title="The connection was reset",
+        group=Group.NETWORK,
+        ports=(25, 465, 587),
+        what_happened=(
+            "The other end (or something on the way) aborted the connection with a TCP reset instead of "
+            "closing it: no reply, no goodbye."
+        ),
+        why=(
+            "A firewall, antivirus or proxy that cuts SMTP or TLS it does not like; a server that refuses "
+            "the client's TLS (an old TLS version, a client speaking TLS to a plaintext port); a server "
+            "that dropped an idle or overloaded connection. It is the network's way of saying no."
+        ),
+        fix=(
+            "Check the port and TLS mode pair (465 implicit, 587 STARTTLS), try from another network, and "
+            "run the doctor; retry with back-off if it happens only now and then."
+        ),
+        **_settings(465),
+        rfcs=(Rfc(9293, "3.5.3", "reset processing: a RST aborts the connection"), _RFC5321_3_8),
+        network=(Network.RESET,),
+    ),
+    Entry(
+        id="greeting-timeout",
+        title="Connected, but no greeting before the timeout",
+        group=Group.NETWORK,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The connection was made, then the server said nothing (no `220` greeting) before your "
+            "program stopped waiting."
+        ),
+        why=(
+            "A slow or overloaded server (servers may delay the greeting on purpose; RFC 5321 asks clients "
+            "to wait at least 5 minutes for it), a tarpit, a proxy that accepts connections but has no "
+            "server behind it, or a TLS port spoken to in plaintext (then see plaintext-to-implicit-tls)."
+        ),
+        fix=(
+            "Keep a timeout, but a patient one (60 s or more for the greeting); if it never answers, check "
+            "host, port and TLS mode with the doctor."
+        ),
+        **_settings(587, timeout=60),
+        rfcs=(_RFC5321_4532, Rfc(5321, "4.5.3.2.1", "the initial 220 message: wait 5 minutes")),
+        network=(Network.READ_TIMEOUT, Network.TIMEOUT),
+        symptoms=(
+            _TIMED_OUT_PY,
+            _READ_TIMEOUT_GO,
+            _GREETING_NODE,
+            _NO_BYTES_CURL,
+            _TIMEOUT_SWAKS,
+        ),
+    ),
+    Entry(
+        id="server-busy",
+        title="The server greeted with 421: busy, try later",
+        group=Group.NETWORK,
+        ports=(25, 587, 465),
+        what_happened="Instead of `220` the server greeted with `421` (service not available) and hung up.",
+        why=(
+            "The server is overloaded, shutting down, or limiting connections from your address. 421 is "
+            "temporary."
+        ),
+        fix="Retry later with back-off, or try the provider's other host; do not hammer it.",
+        fix_python='''\
+for delay in (0, 60, 300):
+    time.sleep(delay)
+    try:
+        with smtplib.SMTP_SSL("smtp.example.com", 465, context=context, timeout=30) as smtp:
+            smtp.login("you@example.com", os.environ["SMTP_PASSWORD"])
+            smtp.send_message(message)
+        break
+    except smtplib.SMTPConnectError as error:
+        if error.smtp_code != 421:
+            raise
+''',
+        fix_go='''\
+for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
+	time.Sleep(delay)
+	err := send()
+	var reply *textproto.Error
+	if err == nil || !errors.As(err, &reply) || reply.Code != 421 {
+		return err
+	}
+}
+''',
+        rfcs=(_RFC5321_3_8, _RFC5321_4541),
+        replies=(Reply(421, None, Phase.GREETING), Reply(421, "4.3.2"), Reply(421, None)),
+        symptoms=(
+            Symptom("server", "Service not available, closing transmission channel",
+                    "https://www.rfc-editor.org/rfc/rfc5321#section-4.2.3", note="421"),
+            Symptom("python", "SMTPConnectError: (421, b'…", PYTHON),
+            Symptom("node", "Invalid greeting. response=421", NODE, note="code EPROTOCOL"),
+            Symptom("curl", "(8) Got unexpected smtp-server response: 421", CURL),
+            _JAVA_BAD_GREETING,
+        ),
+    ),
+    Entry(
+        id="not-smtp",
+        title="Something other than a mail server answered",
+        group=Group.NETWORK,
+        ports=(25, 587, 465),
+        what_happened="The first line from the server was not an SMTP greeting; here a web server answered in HTTP.",
+        why="A wrong port or host: a web server, a proxy or another service listens there.",
+        fix="Check the host and the port in the provider's documentation: 465 or 587 for submission.",
+        **_settings(465),
+        rfcs=(Rfc(5321, "3.1", "session initiation: the server's first reply is the 220 greeting"),),
+        symptoms=(
+            Symptom("python", "SMTPConnectError: (-1, b'", PYTHON, note="smtplib could not read a reply code"),
+            Symptom("go", "short response: HTTP/", GO),
+            Symptom("node", "Invalid greeting. response=HTTP/", NODE),
+            Symptom("swaks", "<** HTTP/1.", SWAKS),
+            Symptom("swaks", "<~* HTTP/1.", SWAKS),
+            Symptom("server", "HTTP/1.1 400 Bad Request", LAB, note="a web server's answer to SMTP"),
+            _JAVA_BAD_GREETING,
+            _READ_FAILED_CURL,
+        ),
+    ),
+    Entry(
+        id="timeouts-and-idle-drops",
+        title="Connection dropped mid-session, or reused after it closed",
+        group=Group.NETWORK,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The conversation had started, then the connection was gone: the server hung up on an idle "
+            "connection (Postfix first says `421 4.4.2 ... Error: timeout exceeded`), or your program reused "
+            "an SMTP object after it was closed."
+        ),
+        why=(
+            "Servers close connections that sit idle (Postfix after 300 s). smtplib objects cannot "
+            "reconnect by themselves: after a drop they say `Connection unexpectedly closed`, after that "
+            "or quit() `please run connect() first`. Without timeouts (smtplib's and Go's default) a "
+            "dead connection hangs forever instead."
+        ),
+        fix="Open a connection per batch of mail (with ... as smtp:), always set timeouts, and reconnect on failure.",
+        fix_python='''\
+def send(message):
+    with smtplib.SMTP_SSL("smtp.example.com", 465, context=context, timeout=30) as smtp:
+        smtp.login("you@example.com", os.environ["SMTP_PASSWORD"])
+        smtp.send_message(message)   # a fresh connection each time: nothing to go stale
+
+for message in batch:
+    send(message)
+''',
+        fix_go=go_code(465),
+        rfcs=(_RFC5321_3_8, _RFC5321_4532),
+        replies=(Reply(421, "4.4.2"),),
+        network=(Network.CLOSED,),
+        symptoms=(
+            Symptom("python", "SMTPServerDisconnected: please run connect() first", PYTHON),
+            Symptom("python", "SMTPServerDisconnected: Server not connected", CPYTHON_SMTPLIB,
+                    note="smtplib, when sending on a socket that failed"),
+            Symptom("postfix", "Error: timeout exceeded", POSTFIX_SMTPD + "#L5889",
+                    note="421 4.4.2: Postfix closes a connection idle for smtpd_timeout (300 s)"),
+            Symptom("exim", "lost input connection", EXIM_SMTP_IN + "#L5688", note="421"),
+            _CLOSED_UNEXPECTEDLY_PY,
+            _EOF_GO,
+            _CLOSED_NODE,
+            _CLOSED_SWAKS,
+            _TIMEOUT_SWAKS,
+        ),
+    ),
+    # ---------------------------------------------------------------------------------- certificates and TLS
+    Entry(
+        id="cert-untrusted",
+        title="Certificate from a CA your program does not trust (or self-signed)",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened=(
+            "The server showed a certificate, but nobody your program trusts vouches for it: it was signed "
+            "by a private CA, by itself, or the server left out the intermediate certificate."
+        ),
+        why=(
+            "Your program checks certificates against a list of trusted CAs (the system's). Company CAs, "
+            "self-signed test servers, TLS-intercepting antivirus or proxies, and incomplete chains are "
+            "not on it."
+        ),
+        fix=(
+            "Trust that CA (or that exact certificate) explicitly with cafile=; if it should be public, "
+            "have the server send its full chain. Never turn verification off."
+        ),
+        **_settings(465, ca_file="company-ca.pem"),
+        rfcs=(_RFC8314_5, _RFC8314_33),
+        symptoms=(
+            Symptom("python", "certificate verify failed: unable to get local issuer certificate", PYTHON),
+            Symptom("python", "certificate verify failed: self-signed certificate", PYTHON),
+            Symptom("python", "certificate verify failed: self signed certificate",
+                    "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/crypto/x509/x509_txt.c",
+                    note="OpenSSL 1.1 wording"),
+            Symptom("go", "x509: certificate signed by unknown authority", GO),
+            Symptom("node", "unable to verify the first certificate", NODE),
+            Symptom("node", "self-signed certificate", NODE),
+            Symptom("curl", "(60) SSL certificate problem: unable to get local issuer certificate", CURL),
+            Symptom("curl", "(60) SSL certificate problem: self-signed certificate", CURL),
+            Symptom("server", "self signed certificate", "https://github.com/openssl/openssl/blob/OpenSSL_1_1_1w/"
+                    "crypto/x509/x509_txt.c", note="OpenSSL 1.1's words, also 'self signed certificate in certificate "
+                    "chain' (a private root CA)"),
+            Symptom("java", "unable to find valid certification path to requested target", JAVA),
+            Symptom("java", "PKIX path building failed", JAVA),
+            Symptom("ruby", "certificate verify failed (unable to get local issuer certificate)", RUBY),
+            Symptom("dotnet", "UntrustedRoot", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags",
+                    note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
+            _CERT_VERIFY_FAILED,
+            _DOTNET_CERT,
+            _PHPMAILER_CONNECT,
+        ),
+    ),
+    Entry(
+        id="cert-name-mismatch",
+        title="Certificate issued for another host name",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened=(
+            "The certificate is genuine, but for a different name than the one your program connected to "
+            "(often: connecting by IP address, or by an alias of the server)."
+        ),
+        why=(
+            "A certificate lists the names (and IP addresses) it is valid for; a client must check that "
+            "the name it dialled is one of them, or anyone with any valid certificate could pose as the "
+            "server."
+        ),
+        fix="Connect by the name on the certificate (the provider's documented host name); never skip the name check.",
+        **_settings(465),
+        rfcs=(_RFC5280_san, _RFC8314_33),
+        symptoms=(
+            Symptom("python", "certificate verify failed: IP address mismatch, certificate is not valid for", PYTHON),
+            Symptom("python", "certificate verify failed: Hostname mismatch, certificate is not valid for",
+                    "https://github.com/python/cpython/blob/v3.11.7/Modules/_ssl.c"),
+            Symptom("go", "x509: cannot validate certificate for … because it doesn't contain any IP SANs", GO),
+            Symptom("go", "x509: certificate is valid for …, not …", GO_SRC + "crypto/x509/verify.go#L126"),
+            Symptom("go", "x509: certificate is not valid for any names, but wanted to match", GO),
+            Symptom("node", "Hostname/IP does not match certificate's altnames", NODE),
+            Symptom("curl", "(60) SSL: no alternative certificate subject name matches target host name", CURL),
+            Symptom("server", "hostname mismatch", RUBY, note="OpenSSL's words, as Ruby and PHP quote them"),
+            Symptom("php", "Peer certificate subjectAltName did not match expected name", SYMFONY),
+            Symptom("java", "Can't verify identity of server", JAVA),
+            Symptom("java", "No subject alternative", "https://github.com/openjdk/jdk/blob/jdk-17%2B35/src/java.base/"
+                    "share/classes/sun/security/util/HostnameChecker.java", note="...DNS name matching x found"),
+            Symptom("dotnet", "RemoteCertificateNameMismatch", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.net.security.sslpolicyerrors", note="SslPolicyErrors"),
+            _DOTNET_CERT,
+            # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
+        ),
+    ),
+    Entry(
+        id="cert-cn-without-san",
+        title="Certificate with a Common Name but no subjectAltName",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened=(
+            "The server's certificate names its host only in the old Common Name field, with no "
+            "subjectAltName. Go (since 1.15) refuses it; most OpenSSL-based clients still accept it."
+        ),
+        why=(
+            "RFC 6125 made subjectAltName the place for host names; browsers and Go no longer read the "
+            "Common Name. Old self-made certificates (openssl req without -addext) have none."
+        ),
+        fix=(
+            "Reissue the server's certificate with the host name in subjectAltName (openssl req ... -addext "
+            "\"subjectAltName=DNS:mail.example.com\", or any ACME client). Nothing to change in the code."
+        ),
+        **_settings(465),
+        rfcs=(_RFC6125_6, _RFC5280_san),
+        symptoms=(
+            Symptom("go", "x509: certificate relies on legacy Common Name field", GO_SRC + "crypto/x509/verify.go#L104",
+                    note="Go 1.15 and later"),
+        ),
+    ),
+    Entry(
+        id="cert-expired",
+        title="Certificate expired (or not valid yet)",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened="The server's certificate is outside its validity dates: expired, or starting in the future.",
+        why=(
+            "The provider forgot to renew it, or the clock on your machine is wrong (a \"not yet valid\" "
+            "certificate often means your clock is behind)."
+        ),
+        fix=(
+            "Check your system clock (timedatectl); otherwise the provider must renew the certificate. "
+            "Nothing to change in the code, and do not disable verification."
+        ),
+        **_settings(465),
+        rfcs=(_RFC5280_validity, _RFC8314_5),
+        symptoms=(
+            Symptom("python", "certificate verify failed: certificate has expired", PYTHON),
+            Symptom("python", "certificate verify failed: certificate is not yet valid", PYTHON),
+            Symptom("go", "x509: certificate has expired or is not yet valid", GO),
+            Symptom("node", "certificate has expired", NODE),
+            Symptom("node", "certificate is not yet valid", NODE),
+            Symptom("curl", "(60) SSL certificate problem: certificate has expired", CURL),
+            Symptom("curl", "(60) SSL certificate problem: certificate is not yet valid", CURL),
+            Symptom("java", "validity check failed", JAVA, note="CertPathValidatorException"),
+            Symptom("java", "CertificateExpiredException", "https://docs.oracle.com/en/java/javase/17/docs/api/"
+                    "java.base/java/security/cert/CertificateExpiredException.html"),
+            _CERT_VERIFY_FAILED,
+            _DOTNET_CERT,
+        ),
+    ),
+    Entry(
+        id="revocation-check-failed",
+        title="The certificate's revocation status could not be checked",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened=(
+            "Your program (typically .NET or MailKit on Windows) wanted to know whether the server's "
+            "certificate was revoked, and could not find out: the revocation server (CRL or OCSP) was "
+            "unreachable, so it refused the connection."
+        ),
+        why=(
+            "Windows' certificate checks, .NET's and MailKit's (CheckCertificateRevocation) download the "
+            "CA's revocation list over HTTP. A firewall or proxy that blocks outgoing HTTP, or a machine "
+            "without internet access, makes that impossible. Python, Go and OpenSSL do not check "
+            "revocation by default, so they do not fail here."
+        ),
+        fix=(
+            "Let the machine reach the CRL and OCSP addresses named in the certificate (outgoing HTTP, port "
+            "80), or configure the proxy for them. Do not switch certificate checks off."
+        ),
+        **_settings(465),
+        rfcs=(Rfc(5280, "6.3", "CRL validation"),
+              Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
+        symptoms=(
+            Symptom("dotnet", "unable to check revocation", "https://github.com/jstedfast/MailKit/issues/1132",
+                    note="Windows CRYPT_E_NO_REVOCATION_CHECK, in .NET's and MailKit's words"),
+            Symptom("dotnet", "revocation server was offline", "https://github.com/jstedfast/MailKit/issues/1227",
+                    note="CRYPT_E_REVOCATION_OFFLINE"),
+            Symptom("dotnet", "RevocationStatusUnknown", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags"),
+            Symptom("dotnet", "OfflineRevocation", "https://learn.microsoft.com/en-us/dotnet/api/"
+                    "system.security.cryptography.x509certificates.x509chainstatusflags"),
+            Symptom("server", "unable to get certificate CRL", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/x509/x509_txt.c", note="OpenSSL, when CRL checks are on"),
+        ),
+    ),
+    Entry(
+        id="tls-version-mismatch",
+        title="No TLS version or cipher in common",
+        group=Group.CERTIFICATES,
+        ports=(465, 587, 25),
+        what_happened=(
+            "The TLS handshake failed before any certificate was checked: your program and the server "
+            "have no TLS version (or no cipher) in common. One side is too old, or pinned to an old "
+            "version, for the other."
+        ),
+        why=(
+            "TLS 1.0 and 1.1 are deprecated (RFC 8996) and refused by current OpenSSL, Go, Java and "
+            "Microsoft 365; old servers that speak nothing newer, and old code that pins a version "
+            "(ssl.PROTOCOL_TLSv1, maximum_version, an old .NET default), meet in no version at all."
+        ),
+        fix=(
+            "Use TLS 1.2 or later on both sides: drop version pins from the code (create_default_context() "
+            "already picks the best), and have an old server upgraded. Do not lower your client's security "
+            "level to reach it."
+        ),
+        **_settings(465),
+        rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
+              Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
+        replies=(Reply(421, "4.7.66"), Reply(None, "4.7.66")),
+        symptoms=(
+            Symptom("go", "tls: protocol version not supported", GO_SRC + "crypto/tls/alert.go#L72"),
+            Symptom("go", "tls: server selected unsupported protocol version", GO_SRC +
+                    "crypto/tls/handshake_client.go#L383"),
+            Symptom("go", "tls: no supported versions satisfy MinVersion and MaxVersion",
+                    GO_SRC + "crypto/tls/handshake_client.go#L59"),
+            Symptom("go", "tls: no cipher suite supported by both client and server",
+                    GO_SRC + "crypto/tls/handshake_server.go#L359"),
+            Symptom("python", "[SSL: NO_PROTOCOLS_AVAILABLE] no protocols available", PYTHON,
+                    note="the context allows no TLS version OpenSSL will still speak"),
+            Symptom("server", "no protocols available", PYTHON, note="OpenSSL's words, as any client quotes them"),
+            Symptom("server", "unsupported protocol", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/err/openssl.txt", note="OpenSSL: the server offered only a version the client refuses"),
+            Symptom("server", "alert protocol version", "https://github.com/openssl/openssl/blob/openssl-3.0.0/"
+                    "crypto/err/openssl.txt", note="the server refused the client's TLS version"),
+            Symptom("java", "No appropriate protocol (protocol is disabled or cipher suites are inappropriate)", JAVA),
+            Symptom("java", "Received fatal alert: protocol_version", "https://github.com/openjdk/jdk/blob/jdk-17%2B35/"
+                    "src/java.base/share/classes/sun/security/ssl/Alert.java", note="the server refused the version"),
+            Symptom("dotnet", "do not possess a common algorithm",
+                    "https://learn.microsoft.com/en-us/windows/win32/secauthn/schannel-error-codes-for-tls-and-ssl-alerts",
+                    note="Windows SEC_E_ALGORITHM_MISMATCH: no TLS version or cipher in common"),
+            Symptom("microsoft365", "TLS 1.0 and 1.1 are not supported",
+                    "https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
+                    "opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth", note="421 4.7.66"),
+            _DOTNET_TLS_CLOSED,
+        ),
+    ),
+    Entry(
+        id="tls-handshake-aborted",
+        title="The server hung up during the TLS handshake",
+        group=Group.CERTIFICATES,
+        ports=(465, 587),
+        what_happened=(
+            "Your program began the TLS handshake and the server closed the connection before finishing it, "
+            "without saying why."
+        ),
+        why=(
+            "No TLS version or cipher in common, a server that needs the host name (SNI) it did not get, a "
+            "middlebox cutting TLS, or an overloaded server."
+        ),
+        fix="Connect by host name (so SNI is sent), keep Python/OpenSSL current, try the other submission port.",
+        **_settings(587),
+        rfcs=(_RFC8314_33,),
+        network=(Network.CLOSED, Network.RESET),
+        symptoms=(
+            Symptom("python", "SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol",
+                    PYTHON),
+            Symptom("python", "EOF occurred in violation of protocol",
+                    "https://github.com/python/cpython/blob/v3.9.18/Modules/_ssl.c", note="older OpenSSL"),
+            _EOF_GO,
+            Symptom("node", "Client network socket disconnected before secure TLS connection was established", NODE),
+            Symptom("curl", "(35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to", CURL),
+            Symptom("swaks", "*** TLS startup failed (connect(): error:0A000126:SSL routines::unexpected eof while "
+                    "reading)", SWAKS),
+            Symptom("ruby", "state=error: unexpected eof while reading", RUBY),
+            Symptom("java", "Remote host terminated the handshake", JAVA),
+            _DOTNET_TLS_CLOSED,
+            Symptom("php", "Failed to enable crypto", SYMFONY, generic=True,
+                    note="PHP's words for any failed TLS start; the OpenSSL lines before it (if any) say why"),
+        ),
+    ),
+    Entry(
+        id="python-silent-no-verify",
+        title="Python's smtplib does not verify certificates unless given a context",
+        group=Group.CERTIFICATES,
+        ports=(465, 587),
+        what_happened=(
+            "Nothing visibly fails: smtplib.SMTP_SSL() and starttls() without context= accept any "
+            "certificate, so an impostor gets your password."
+        ),
+        why=(
+            "Without context=, smtplib uses ssl._create_stdlib_context(), which checks neither the "
+            "certificate chain nor the host name."
+        ),
+        fix="Always pass context=ssl.create_default_context(). Turning checks off (CERT_NONE, check_hostname=False) "
+            "is the same mistake made on purpose.",
+        **_settings(465),
+        rfcs=(_RFC8314_5,),
+    ),
+    Entry(
+        id="python-starttls-keyfile-removed",
+        title="Python 3.12 removed starttls(keyfile=, certfile=)",
+        group=Group.CERTIFICATES,
+        ports=(587, 465, 25),
+        what_happened=(
+            "Code that worked on older Pythons passed keyfile= and certfile= (a client certificate) to "
+            "starttls() or SMTP_SSL(); Python 3.12 removed those arguments, so the call itself fails."
+        ),
+        why=(
+            "They were deprecated since Python 3.6 in favour of an SSLContext, which also verifies the "
+            "server (the old arguments did not)."
+        ),
+        fix="Load the client certificate into a verifying context and pass context= instead.",
+        fix_python='''\
+context = ssl.create_default_context()
+context.load_cert_chain(certfile="client.pem", keyfile="client.key")   # what keyfile=/certfile= did
+smtp.starttls(context=context)       # or smtplib.SMTP_SSL(host, 465, context=context)
+''',
+        fix_go='''\
+pair, err := tls.LoadX509KeyPair("client.pem", "client.key")
+if err != nil {
+	log.Fatal(err)
+}
+config := &tls.Config{ServerName: host, Certificates: []tls.Certificate{pair}}
+''',
+        rfcs=(Rfc(8446, "4.4.2", "the client's certificate, when the server asks for one"),),
+        symptoms=(
+            Symptom("python", "starttls() got an unexpected keyword argument 'keyfile'", CPYTHON_312_SMTPLIB,
+                    note="Python 3.12 and later"),
+            Symptom("python", "starttls() got an unexpected keyword argument 'certfile'", CPYTHON_312_SMTPLIB),
+            Symptom("python", "SMTP_SSL.__init__() got an unexpected keyword argument 'keyfile'", CPYTHON_312_SMTPLIB),
+            Symptom("python", "SMTP_SSL.__init__() got an unexpected keyword argument 'certfile'",
+                    CPYTHON_312_SMTPLIB),
+        ),
+    ),
+    Entry(
+        id="starttls-downgrade",
+        title="Opportunistic STARTTLS quietly falls back to plaintext",
+        group=Group.CERTIFICATES,
+        ports=(587, 25),
+        what_happened=(
+            "Nothing visibly fails: when the server (or an attacker in between) does not offer STARTTLS, "
+            "the client carries on unencrypted, password included."
+        ),
+        why=(
+            "Go's smtp.SendMail, nodemailer without requireTLS, curl --ssl and swaks -tlso use TLS only "
+            "if offered; STARTTLS can be stripped from the EHLO reply before TLS starts."
+        ),
+        fix="Require TLS: implicit TLS on 465, or fail when STARTTLS is missing (starttls(), Go c.StartTLS, "
+            "requireTLS: true, curl --ssl-reqd, swaks -tls).",
+        **_settings(587),
+        rfcs=(_RFC3207_6, _RFC8314_33),
+    ),
+    Entry(
+        id="go-plainauth-unencrypted",
+        title="Go's PlainAuth refuses: unencrypted connection or wrong host name",
+        group=Group.CERTIFICATES,
+        ports=(587, 25),
+        what_happened=(
+            "Go's smtp.PlainAuth refused to send the password: the connection was not encrypted, or the "
+            "host given to PlainAuth is not the one connected to."
+        ),
+        why=(
+            "PlainAuth sends the password only over TLS (or to localhost, 127.0.0.1, ::1) and only to the "
+            "server name it was given, as a guard against leaking it."
+        ),
+        fix="Use TLS (465, or StartTLS on 587) and pass PlainAuth the same host name you dial.",
+        **_settings(587),
+        rfcs=(_RFC4954_4,),
+        symptoms=(
+            Symptom("go", "unencrypted connection", GO_SRC + "net/smtp/auth.go#L68", whole_line=True),
+            Symptom("go", "wrong host name", GO, whole_line=True),
+        ),
+    ),
+    # ---------------------------------------------------------------------------------- content and volume
+    Entry(
+        id="message-too-large",
+        title="Message larger than the server accepts",
+        group=Group.CONTENT,
+        ports=(587, 465, 25),
+        what_happened="The message (with its attachments) is bigger than the server's size limit, so it refused it.",
+        why=(
+            "Servers announce their limit (SIZE in the EHLO reply); smtplib declares the message's size in "
+            "MAIL FROM and the server refuses at once. Attachments grow by a third when encoded."
+        ),
+        fix="Send a link instead of a large attachment, or compress/split it; read smtp.esmtp_features['size'].",
+        fix_python='''\
+limit = int(smtp.esmtp_features.get("size", "0") or 0)
+if limit and len(message.as_bytes()) > limit:
+    raise ValueError(f"message is {len(message.as_bytes())} bytes; the server takes {limit}: send a link")
+smtp.send_message(message)
+''',
+        fix_go='''\
+if ok, size := client.Extension("SIZE"); ok {
+	if limit, _ := strconv.Atoi(size); limit > 0 && len(msg) > limit {
+		log.Fatalf("message is %d bytes; the server takes %d", len(msg), limit)
+	}
+}
+''',
+        rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
+              Rfc(3463, "3.4", "X.3.4 message too big for system")),
+        replies=(Reply(552, "5.3.4"), Reply(552, "5.2.3"), Reply(None, "5.3.4"), Reply(None, "5.2.3"),
+                 Reply(552, None)),
+        symptoms=(
+            Symptom("postfix", "552 5.3.4 Message size exceeds fixed limit", POSTFIX_CHECK + "#L5490",
+                    note="at MAIL FROM with SIZE="),
+            Symptom("postfix", "552 5.3.4 Error: message file too big", POSTFIX_CLEANUP + "#L72",
+                    note="at the end of the data"),
+            Symptom("exim", "552 Message size exceeds maximum permitted", EXIM_SMTP_IN + "#L4876"),
+            Symptom("server", "message size exceeds fixed maximium message size",
+                    "https://www.rfc-editor.org/rfc/rfc1870#section-6", note="RFC 1870's wording, typo included"),
+            Symptom("gmail", "Your message exceeded Google's message size limits", GMAIL_ERRORS, note="552 5.2.3"),
+            Symptom("python", "SMTPSenderRefused: (552, b'5.3.4 Message size exceeds fixed limit', …)", PYTHON),
+            Symptom("curl", "(55) MAIL failed: 552", CURL, note="curl declares the size in MAIL FROM"),
+            _WEIRD_REPLY_CURL,
+        ),
+    ),
+    Entry(
+        id="sending-quota-exceeded",
+        title="Sending quota reached: too many messages or recipients today",
+        group=Group.CONTENT,
+        ports=(587, 465),
+        what_happened=(
+            "The provider refused to send more: this account reached its limit of messages or recipients "
+            "for the day (Gmail: 500 recipients a day, 2,000 for Workspace; counted over a rolling 24 hours)."
+        ),
+        why=(
+            "Mailbox providers cap what one account may send, against spam from stolen accounts. Mailing "
+            "lists, newsletters or a loop that sends the same message again use the quota up."
+        ),
+        fix=(
+            "Stop, and wait for the window to roll on (retrying only makes it longer); send bulk mail "
+            "through a service made for it; check that nothing is sending in a loop."
+        ),
+        fix_python='''\
+try:
+    smtp.send_message(message)
+except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+    if b"5.4.5" in error.smtp_error or b"quota" in error.smtp_error.lower():
+        raise RuntimeError("daily sending quota reached: stop, and send again tomorrow") from error
+    raise
+''',
+        fix_go='''\
+if err := client.Mail(from); err != nil {
+	var reply *textproto.Error
+	if errors.As(err, &reply) && strings.Contains(reply.Msg, "5.4.5") {
+		log.Fatalf("daily sending quota reached, stop and send again tomorrow: %v", err)
+	}
+	log.Fatal(err)
+}
+''',
+        rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
+        replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
+        symptoms=(
+            Symptom("gmail", "Daily user sending limit exceeded", GMAIL_ERRORS, note="550 5.4.5"),
+            Symptom("gmail", "Daily sending quota exceeded", "http://blogjava.net/hwpok/archive/2010/05/28/322111.html",
+                    note="550 5.4.5, the older wording"),
+        ),
+    ),
+    Entry(
+        id="rate-limited",
+        title="Too many attempts: temporarily blocked",
+        group=Group.CONTENT,
+        ports=(587, 465),
+        what_happened="After several failed logins (or too many messages) the server stopped accepting for a while.",
+        why="Providers throttle by account and by address to stop password guessing and spam.",
+        fix="Stop retrying; fix the password first, then wait and retry with growing pauses.",
+        fix_python='''\
+try:
+    smtp.login("you@example.com", os.environ["SMTP_PASSWORD"])
+except smtplib.SMTPAuthenticationError as error:
+    if error.smtp_code == 454:       # temporary: wait before the next try, do not loop
+        raise RuntimeError("rate limited; try again in a few minutes") from error
+    raise
+''',
+        fix_go='''\
+if err := client.Auth(auth); err != nil {
+	var reply *textproto.Error
+	if errors.As(err, &reply) && reply.Code == 454 {
+		log.Fatalf("rate limited, try again later: %v", err)
+	}
+	log.Fatal(err)
+}
+''',
+        rfcs=(_RFC4954_6, _RFC5321_4541),
+        replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
+        symptoms=(
+            Symptom("gmail", "454 4.7.0 Too many login attempts", GMAIL_ERRORS),
+            Symptom("gmail", "421-4.7.0 Try again later, closing connection.", GMAIL_ERRORS),
+            Symptom("python", "SMTPAuthenticationError: (454, b'4.7.0 Too many login attempts…", PYTHON),
+            Symptom("node", "Invalid login: 454 4.7.0 Too many login attempts", NODE),
+        ),
+    ),
+    Entry(
+        id="greylisted",
+        title="Greylisted: temporary refusal of a first-time sender",
+        group=Group.CONTENT,
+        ports=(25,),
+        what_happened=(
+            "The receiving server refused the recipient with a temporary (4xx) error because it had never "
+            "seen this sender from this address before. It will accept the same mail when retried later."
+        ),
+        why=(
+            "Greylisting: real mail servers queue and retry, most spam software does not. The retry must "
+            "come from the same client with the same sender and recipient."
+        ),
+        fix="Queue the message and retry after a delay (minutes; RFC 5321 suggests at least 30), as an MTA does.",
+        fix_python='''\
+for delay in (0, 300, 900, 1800):
+    time.sleep(delay)
+    try:
+        with smtplib.SMTP("mx.example.net", 25, timeout=30) as smtp:
+            smtp.starttls(context=context)
+            smtp.send_message(message)
+        break
+    except smtplib.SMTPRecipientsRefused as error:
+        if not all(400 <= code < 500 for code, _ in error.recipients.values()):
+            raise
+''',
+        fix_go='''\
+for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute} {
+	time.Sleep(delay)
+	err := send()
+	var reply *textproto.Error
+	if err == nil || !errors.As(err, &reply) || reply.Code >= 500 {
+		return err
+	}
+}
+''',
+        rfcs=(Rfc(6647, "1", "greylisting: temporarily degraded service to unknown clients"), _RFC5321_4541),
+        replies=(Reply(450, "4.2.0", Phase.RCPT), Reply(451, "4.7.1", Phase.RCPT), Reply(450, "4.7.1", Phase.RCPT),
+                 Reply(451, None, Phase.RCPT), Reply(450, None, Phase.RCPT)),
+        symptoms=(
+            Symptom("lab", "Recipient address rejected: Greylisted", LAB),
+            Symptom("server", "Greylisted", LAB, note="postgrey's and the lab's word, 450 or 451 at RCPT"),
+            Symptom("python", "SMTPRecipientsRefused: {'…': (451, b'4.7.1 <…>: Recipient address rejected: "
+                    "Greylisted, try again later')}", PYTHON),
+            Symptom("curl", "(55) RCPT failed: 451", CURL,
+                    note="451 at RCPT is usually greylisting; add -v for the text"),
+        ),
+    ),
+    Entry(
+        id="non-ascii-address",
+        title="Non-ASCII address, but the server lacks SMTPUTF8",
+        group=Group.CONTENT,
+        ports=(587, 465, 25),
+        what_happened=(
+            "An address has letters outside ASCII (jörg@...). That needs the server's SMTPUTF8 extension, "
+            "which this server does not offer."
+        ),
+        why=(
+            "Plain SMTP allows only ASCII in addresses. smtplib's send_message() checks for SMTPUTF8; "
+            "sendmail() with a str address fails while encoding the command."
+        ),
+        fix="Use the recipient's ASCII address (or an IDNA domain), or a provider that offers SMTPUTF8.",
+        fix_python='''\
+if not smtp.has_extn("smtputf8"):
+    to = "joerg@example.com"          # the ASCII address the recipient also has
+smtp.send_message(message, to_addrs=[to])
+''',
+        fix_go='''\
+if ok, _ := client.Extension("SMTPUTF8"); !ok {
+	to = "joerg@example.com" // net/smtp adds SMTPUTF8 to MAIL only when the server offers it
+}
+''',
+        rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
+              Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),
+              Rfc(6531, "3.3", "the extended address syntax that allows UTF-8")),
+        replies=(Reply(553, "5.6.7"), Reply(None, "5.6.7"), Reply(550, "5.6.7")),
+        symptoms=(
+            Symptom("python", "SMTPNotSupportedError: SMTPUTF8 not supported by server", CPYTHON_SMTPLIB),
+            Symptom("python", "One or more source or delivery addresses require internationalized email support, "
+                    "but the server does not advertise the required SMTPUTF8 capability", PYTHON),
+            Symptom("lab", "Error: strict ASCII mode", LAB, note="aiosmtpd's 500 reply, seen by Go and nodemailer"),
+            _UNICODE_PY,
+        ),
+    ),
+    Entry(
+        id="non-ascii-body-as-str",
+        title="Non-ASCII text passed to sendmail() as a str",
+        group=Group.CONTENT,
+        ports=(587, 465, 25),
+        what_happened=(
+            "smtplib could not send the message text: it contains letters outside ASCII (ü, é, emoji) and "
+            "was given as a plain string."
+        ),
+        why=(
+            "sendmail() encodes a str message as ASCII (gh:python/cpython#116051). A message needs MIME "
+            "headers and an encoding, which EmailMessage adds for you."
+        ),
+        fix="Build the message with email.message.EmailMessage and send it with send_message().",
+        fix_python='''\
+from email.message import EmailMessage
+
+message = EmailMessage()
+message["From"], message["To"], message["Subject"] = "you@example.com", "jorg@example.net", "Grüße"
+message.set_content("Hallo Jörg!")      # EmailMessage picks UTF-8 and a transfer encoding
+smtp.send_message(message)
+''',
+        fix_go='''\
+subject := mime.QEncoding.Encode("utf-8", "Grüße")
+body := base64.StdEncoding.EncodeToString([]byte("Hallo Jörg!"))
+msg := []byte("From: " + from + "\\r\\nTo: " + to + "\\r\\nSubject: " + subject + "\\r\\n" +
+	"MIME-Version: 1.0\\r\\nContent-Type: text/plain; charset=UTF-8\\r\\n" +
+	"Content-Transfer-Encoding: base64\\r\\n\\r\\n" + body + "\\r\\n")
+''',
+        rfcs=(Rfc(5321, "2.4", "unextended SMTP carries 7-bit US-ASCII only; 8BITMIME needs MIME encoding"),),
+        symptoms=(_UNICODE_PY,),
+    ),
+    Entry(
+        id="long-lines",
+        title="A line longer than 998 characters",
+        group=Group.CONTENT,
+        ports=(587, 465, 25),
+        what_happened="A line of the message is longer than SMTP allows, so the server refused the message.",
+        why=(
+            "SMTP lines may be at most 1000 octets with CRLF. Raw HTML or base64 without line breaks, "
+            "given to sendmail() as is, breaks that; EmailMessage encodes long lines for you. (Postfix "
+            "accepts such lines and folds them; stricter servers refuse.)"
+        ),
+        fix="Build the message with EmailMessage (set_content wraps with quoted-printable or base64).",
+        fix_python='''\
+message = EmailMessage()
+message["From"], message["To"], message["Subject"] = "you@example.com", to, "Report"
+message.set_content(html_without_line_breaks, subtype="html")   # encoded in lines of at most 78 characters
+smtp.send_message(message)
+''',
+        fix_go='''\
+var body bytes.Buffer
+w := quotedprintable.NewWriter(&body) // mime/quotedprintable wraps lines at 76 characters
+if _, err := w.Write([]byte(html)); err != nil {
+	log.Fatal(err)
+}
+if err := w.Close(); err != nil {
+	log.Fatal(err)
+}
+''',
+        rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
+              Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),
+        symptoms=(
+            Symptom("lab", "line too long", LAB, note="any server's words for a line over 998 characters"),
+            Symptom("python", "SMTPDataError: (500, b'5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)')", PYTHON),
+            _WEIRD_REPLY_CURL,
+        ),
+    ),
+    Entry(
+        id="bare-lf",
+        title="Bare line feeds: lines that end in LF without CR",
+        group=Group.CONTENT,
+        ports=(587, 465, 25),
+        what_happened="The message's lines end in a bare line feed (\\n) instead of CR LF, so the server refused it.",
+        why=(
+            "SMTP lines end in CR LF. smtplib sends bytes exactly as given (it fixes line ends only in a str), so "
+            "a message built with \\n goes out wrong. Since the SMTP smuggling attacks of 2023, which exploit "
+            "servers that read bare line feeds differently, many servers refuse them."
+        ),
+        fix="Build the message with EmailMessage and send it with send_message(), which always writes CR LF.",
+        fix_python='''\
+message = EmailMessage()
+message["From"], message["To"], message["Subject"] = "you@example.com", to, "Report"
+message.set_content("first line\\nsecond line\\n")   # \\n in your text is fine: send_message writes CR LF
+smtp.send_message(message)
+''',
+        fix_go='''\
+w, err := client.Data()
+if err != nil {
+	log.Fatal(err)
+}
+// The DATA writer of net/smtp turns every \\n into \\r\\n: write the message through it, not around it.
+if _, err := w.Write(msg); err != nil {
+	log.Fatal(err)
+}
+if err := w.Close(); err != nil {
+	log.Fatal(err)
+}
+''',
+        rfcs=(Rfc(5321, "2.3.8", "lines end in CR LF; a bare CR or LF is not a line ending"),),
+        replies=(Reply(550, "5.6.11"), Reply(None, "5.6.11")),
+        symptoms=(
+            Symptom("postfix", "bare <LF> received", POSTFIX_SMTPD + "#L3951",
+                    note="521 5.5.2 in Postfix 3.9 and later"),
+            Symptom("microsoft365", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal",
+                    "https://github.com/PHPMailer/PHPMailer/issues/3067"),
+            Symptom("microsoft365", "bare line feed", "https://github.com/Kitura/Swift-SMTP/issues/128",
+                    note="Microsoft 365's bounce: 'bare line feed characters'"),
+            Symptom("server", "bare LF", "https://github.com/muquit/mailsend/issues/52",
+                    note="hMailServer: 554 Rejected - Message containing bare LF's"),
+            Symptom("server", "smtplf.html", "https://github.com/gen-smtp/gen_smtp/issues/253",
+                    note="qmail: 451 See http://pobox.com/~djb/docs/smtplf.html."),
+            _WEIRD_REPLY_CURL,
+        ),
+    ),
+    Entry(
+        id="ehlo-hostname-rejected",
+        title="EHLO name refused: not a fully qualified host name",
+        group=Group.CONTENT,
+        ports=(25, 587),
+        what_happened="The server refused your program's EHLO: the name it gave is not a real host name.",
+        why=(
+            "Go's net/smtp says EHLO localhost unless you call c.Hello; smtplib uses the machine's name, "
+            "which may be a short one. Strict servers want a fully qualified name."
+        ),
+        fix="Introduce yourself with your host's real name: smtplib local_hostname=, Go c.Hello(name).",
+        **_settings(587, ehlo_name="app1.example.com"),
+        rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
+        replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),
+        symptoms=(
+            Symptom("postfix", "Helo command rejected: need fully-qualified hostname", POSTFIX_CHECK + "#L1474",
+                    note="504 5.5.2"),
+        ),
+    ),
+)

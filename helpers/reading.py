@@ -1,0 +1,470 @@
+"""Read an error text by its structure, whatever program printed it: the SMTP replies in it, the socket or
+resolver failure it reports, and the stage of the conversation it names.
+
+    reading = read("javax.mail.AuthenticationFailedException: 535-5.7.8 Username and Password not accepted.")
+    reading.replies[0]         # Reply seen: 535, '5.7.8', stage AUTH
+    reading.summary()          # what the text tells, in words, when no catalog entry explains it
+
+helpers.diagnose weighs a reading against the catalog; this module knows only the protocol and the
+platforms. Reply codes are read as RFC 5321 section 4.2 defines them, enhanced status codes as RFC 3463
+and the IANA registry set up by RFC 5248 do (https://www.iana.org/assignments/smtp-enhanced-status-codes).
+Socket and resolver failures are recognised in the spellings of each platform: errno names and numbers
+(Linux, macOS, Windows), Java exception names, Node error codes, Go's, Ruby's, PHP's, .NET's and curl's
+messages. Every pattern is a plain regular expression without nested repetition, run over a text of
+bounded size: the time is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from helpers.catalog import Network
+from helpers.terms import Phase
+
+__all__ = ["Reading", "ReplySeen", "Seen", "enhanced_meaning", "read", "reply_meaning"]
+
+MAX_FOUND = 50  # replies (and network errors) kept from one text: a log of thousands says no more
+
+_ENHANCED = r"[245]\.\d{1,3}\.\d{1,3}"
+# A reply code then an enhanced code, as servers write them ("535 5.7.8", "535-5.7.8") and as MailKit
+# ("535: 5.7.3") and lettre ("permanent error (535): 5.7.8") wrap them.
+_CODE_AND_ENHANCED = re.compile(rf"(?<![\w.:])\(?([2-5]\d\d)\)?(?:[ -]|:\s?)({_ENHANCED})(?![\w.])")
+# An enhanced code on its own, where a client printed only the server's text (.NET's "The server response
+# was: 5.7.0 ...", PHPMailer's "Additional SMTP info: 5.7.1"): only after punctuation or at a line's start,
+# so that version numbers ("PHPMailer 5.2.28") are not read as codes.
+_ENHANCED_ALONE = re.compile(rf"(?:^|[:(\[#='\"]\s*|\s-\s)({_ENHANCED})(?![\w.])", re.MULTILINE)
+# A reply code on its own: at a line's start as a server writes it (swaks' `<**` and `<~*` marks
+# allowed), or after the words clients put before it.
+_CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
+_CODE_AFTER = re.compile(
+    r"(?:failed|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
+    r"(?![.\d])"
+)
+_NOT_A_CODE_BEFORE = re.compile(r"(?:port|errno|os error|line|winerror)\W*$")
+_TUPLE = re.compile(r"\((-?\d{1,3}), b?['\"]")  # smtplib: (535, b'5.7.8 ...')
+# Rust lettre's Debug form of a reply code, which names its three digits:
+# "Code { severity: PermanentNegativeCompletion, category: MailSystem, detail: Four }" is 554.
+# https://github.com/lettre/lettre/blob/master/src/transport/smtp/response.rs
+_LETTRE = re.compile(r"severity: (Transient|Permanent)NegativeCompletion, category: (\w+), detail: (\w+)")
+_LETTRE_CATEGORY = {"Syntax": 0, "Information": 1, "Connections": 2, "Unspecified3": 3, "Unspecified4": 4,
+                    "MailSystem": 5}
+_LETTRE_DETAIL = {name: digit for digit, name in enumerate(
+    ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"))}
+
+# .NET's System.Net.Mail names the reply code in a sentence instead of printing it.
+# https://github.com/dotnet/runtime/blob/003e43b4e551874822af3c8f28188e0139a798f4/src/libraries/System.Net.Mail/src/Resources/Strings.resx
+_DOTNET_SENTENCES = {
+    "service not available, closing transmission channel": 421,
+    "error in processing.": 451,
+    "insufficient system storage.": 452,
+    "client does not have permission to submit mail to this server.": 454,
+    "syntax error, command unrecognized.": 500,
+    "syntax error in parameters or arguments.": 501,
+    "command not implemented.": 502,
+    "bad sequence of commands.": 503,
+    "command parameter not implemented.": 504,
+    "the smtp server requires a secure connection or the client was not authenticated.": 530,
+    "mailbox unavailable.": 550,
+    "user not local; please try a different path.": 551,
+    "exceeded storage allocation.": 552,
+    "mailbox name not allowed.": 553,
+    "transaction failed.": 554,
+}
+
+# The stage a text names, in each client's words; the first that matches on a line wins.
+_STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
+    (re.compile(pattern), phase) for pattern, phase in (
+        # Servers' own reports: Postfix "(in reply to RCPT TO command)", Exim "after RCPT TO:<...>".
+        (r"(?:in reply to|after|while sending) (?:pipelined )?mail from", Phase.MAIL),
+        (r"(?:in reply to|after|while sending) (?:pipelined )?rcpt to", Phase.RCPT),
+        (r"(?:in reply to|after|while sending) end of data", Phase.END_OF_DATA),
+        (r"(?:in reply to|after|while sending) (?:message body|data)", Phase.DATA),
+        (r"(?:in reply to|after) (?:ehlo|helo)", Phase.EHLO),
+        (r"(?:in reply to|after) auth", Phase.AUTH),
+        (r"(?:in reply to|after) starttls", Phase.STARTTLS),
+        # PHPMailer: "MAIL FROM command failed", "DATA END command failed".
+        (r"mail from command failed|from address failed", Phase.MAIL),
+        (r"rcpt to command failed|recipients failed", Phase.RCPT),
+        (r"data end command failed|data not accepted", Phase.END_OF_DATA),
+        (r"(?:auth|password|username) command failed|could not authenticate", Phase.AUTH),
+        (r"starttls command failed|upgrading connection with starttls|starttls denied", Phase.STARTTLS),
+        (r"(?:ehlo|helo) command failed|smtpheloerror|ehlocommand\.send", Phase.EHLO),
+        # .NET's stack frames name the command that was being sent.
+        (r"mailcommand\.send", Phase.MAIL),
+        (r"recipientcommand\.send|rcptcommand\.send", Phase.RCPT),
+        (r"datacommand\.send", Phase.DATA),
+        (r"authcommand\.send", Phase.AUTH),
+        (r"starttlscommand\.send", Phase.STARTTLS),
+        # Python's exception classes.
+        (r"smtpsenderrefused", Phase.MAIL),
+        (r"smtprecipientsrefused", Phase.RCPT),
+        (r"smtpdataerror", Phase.END_OF_DATA),
+        (r"smtpauthenticationerror|authenticationfailedexception|\.authenticationexception", Phase.AUTH),
+        (r"smtpconnecterror|invalid greeting|greeting never received", Phase.GREETING),
+        # Java (Jakarta Mail), nodemailer, curl.
+        (r"smtpsenderfailedexception|mail command failed|\bmail failed", Phase.MAIL),
+        (r"smtpaddressfailedexception|recipients were rejected|recipient command failed|\brcpt failed",
+         Phase.RCPT),
+        (r"data command failed", Phase.DATA),
+        (r"message failed", Phase.END_OF_DATA),
+        # Not .NET's "Authentication failed because the remote party ...": that is its TLS handshake.
+        (r"invalid login|login denied|authentication failed(?! because)", Phase.AUTH),
+    )
+)
+# A conversation shown as swaks and the kit show it: the last command sent before the first refusal.
+_SENT = re.compile(r"^\s*[-~]>\s+(\S+)", re.MULTILINE)
+_REFUSED = re.compile(r"^\s*<[*~]\*?\s*[45]\d\d", re.MULTILINE)
+_COMMAND_PHASE = {"ehlo": Phase.EHLO, "helo": Phase.EHLO, "starttls": Phase.STARTTLS, "auth": Phase.AUTH,
+                  "mail": Phase.MAIL, "rcpt": Phase.RCPT, "data": Phase.DATA, ".": Phase.END_OF_DATA}
+
+# Socket and resolver failures. Each platform's spelling, with where it comes from:
+# errno numbers and texts: Linux (asm-generic/errno.h), macOS/BSD (sys/errno.h), Windows Sockets (WSA*);
+# getaddrinfo: EAI_NONAME -2, EAI_AGAIN -3, EAI_NODATA -5 (glibc netdb.h), 8 on macOS, WSAHOST_NOT_FOUND
+# 11001 and WSATRY_AGAIN 11002; Node's error codes; Java's exception names; Go's net package; Ruby's Net::
+# and Errno:: classes; curl's exit codes 6, 7, 28 and 56.
+_NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.MULTILINE)) for kind, pattern in (
+        (Network.NAME_TEMPORARY,
+         r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
+         r"wsatry_again|server misbehaving|temporary error during hostname resolution"),
+        (Network.NAME_NOT_FOUND,
+         r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
+         r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could not resolve host|"
+         r"no address associated with hostname|\[errno -[25]\]|failed to lookup address information|"
+         r"bad hostname|host not found|unknown host|the smtp host was not found|"
+         r"php_network_getaddresses|name resolution failed|nxdomain"),
+        (Network.REFUSED,
+         r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
+         r"actively refused|couldn't connect to server|refused \(111\)"),
+        (Network.UNREACHABLE,
+         r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
+         r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
+         r"noroutetohostexception"),
+        (Network.CONNECT_TIMEOUT,
+         r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
+         r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
+         r"net::opentimeout|opentimeout|execution expired|dial tcp[^\n]{0,80}i/o timeout|"
+         r"connection timeout|timeout was reached|failed to connect[^\n]{0,120}timed? ?out|connect: timeout|"
+         r"timed out \(110\)"),
+        (Network.READ_TIMEOUT,
+         r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
+         r"with 0 bytes received|waiting for server response|server response timeout|"
+         r"connection to \"[^\"\n]{1,200}\" timed out|"
+         r"unexpectedly closed: timed out|sockettimeoutexception: read"),
+        (Network.RESET,
+         r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
+         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]"),
+        (Network.CLOSED,
+         r"(?:^|:\s)eof\s*$|\[eof\]|eoferror|end of file reached|unexpected[ _]eof while reading|"
+         r"connection unexpectedly closed|closed unexpectedly|server -> client:[ \t]*$|"
+         r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
+         r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
+         r"empty reply from server|connection closed by (?:foreign|remote) host|"
+         r"\(-1, b?(?:''|\"\")"),
+        (Network.TIMEOUT,
+         r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
+         r"socket\.timeout|timeout::error|timeout error"),
+    )
+)
+# Words of a TLS layer's error: the client was speaking TLS when it failed.
+_TLS_LAYER = re.compile(
+    r"ssl routines|tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
+    r"tls handshake|handshake fail|\btls: |ssl/tls|secure tls connection|ssl_error_|ssl operation failed|"
+    r"certificate verify|x509: |sslv3 alert|tlsv1 alert|wrong version number"
+)
+# The most specific kind found hides the vaguer ones it implies.
+_IMPLIED = {
+    Network.CONNECT_TIMEOUT: {Network.TIMEOUT},
+    Network.READ_TIMEOUT: {Network.TIMEOUT, Network.CLOSED},
+    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND},
+}
+
+
+@dataclass(frozen=True)
+class ReplySeen:
+    """One SMTP reply found in a text: its code and enhanced status code (either may be missing), the
+    server's words after them, the stage it answered when the text says, and the piece of input read."""
+
+    code: int | None
+    enhanced: str | None
+    words: str
+    phase: Phase | None
+    found: str
+
+    @property
+    def temporary(self) -> bool | None:
+        digit = str(self.code)[0] if self.code else (self.enhanced or "?")[0]
+        return {"4": True, "5": False}.get(digit)
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (str(self.code) if self.code else "", self.enhanced or "") if part)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A socket or resolver failure found in a text, and the piece of input that says so."""
+
+    kind: Network
+    found: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a text tells by its structure."""
+
+    replies: tuple[ReplySeen, ...] = ()
+    network: tuple[Seen, ...] = ()
+    phase: Phase | None = None
+    tls: bool = False  # the text reports an error of the TLS layer
+
+    @property
+    def kinds(self) -> set[Network]:
+        return {seen.kind for seen in self.network}
+
+    def summary(self) -> str:
+        """In words: the stage, each reply and what its codes mean, the network failure."""
+        parts = []
+        if self.phase is not None:
+            parts.append(f"It failed at {self.phase.label}.")
+        for reply in self.replies[:3]:
+            parts.append(f"The server answered {reply}: {_reply_words(reply)}.")
+            if reply.words:
+                parts.append(f"Its own words: \"{reply.words}\".")
+        for seen in self.network[:2]:
+            parts.append(f"The system said: {seen.kind.value} ({seen.found!r}).")
+        return " ".join(parts)
+
+
+def read(text: str) -> Reading:
+    """The replies, network failures and stage in `text` (any client's output, a log, a transcript)."""
+    lowered = text.lower()  # searched without IGNORECASE, which is ten times slower
+    if len(lowered) != len(text):  # a rare letter that lower-cases to two: quote the lowered text
+        text = lowered
+    phase = _global_phase(lowered)
+    return Reading(replies=_replies(text, lowered, phase), network=_network(text, lowered), phase=phase,
+                   tls=_TLS_LAYER.search(lowered) is not None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Replies
+
+
+def _replies(text: str, lowered: str, phase: Phase | None) -> tuple[ReplySeen, ...]:
+    seen: dict[tuple[int | None, str | None], ReplySeen] = {}
+    for line, lowered_line in zip(text.splitlines(), lowered.splitlines(), strict=True):
+        for reply in _replies_in_line(line, lowered_line, phase):
+            seen.setdefault((reply.code, reply.enhanced), reply)
+        if len(seen) >= MAX_FOUND:
+            break
+    # A code alone that a fuller reply repeats ("535", then "535 5.7.8") says nothing more.
+    codes = {reply.code for reply in seen.values() if reply.enhanced}
+    enhanced = {reply.enhanced for reply in seen.values() if reply.code}
+    return tuple(reply for reply in seen.values()
+                 if not (reply.enhanced is None and reply.code in codes)
+                 and not (reply.code is None and reply.enhanced in enhanced))
+
+
+def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[ReplySeen]:
+    """The replies on one line, each read once: a code and enhanced code together first, then codes
+    and enhanced codes on their own, paired when they sit on one line ("SMTP code: 550 Additional SMTP
+    info: 5.7.1"). Success codes (2xx) are no failure and are left out."""
+    spans: list[tuple[int, int, int | None, str | None]] = []  # start, end, code, enhanced
+
+    def add(code: int | None, enhanced: str | None, start: int, end: int) -> None:
+        if code is not None and not 400 <= code <= 599:
+            return
+        if enhanced is not None and enhanced[0] == "2":
+            return
+        if code is not None and enhanced is not None and str(code)[0] != enhanced[0]:
+            return
+        if any(a <= start < b or start <= a < end for a, b, _, _ in spans):
+            return
+        spans.append((start, end, code, enhanced))
+
+    for match in _CODE_AND_ENHANCED.finditer(line):
+        add(int(match.group(1)), match.group(2), match.start(1), match.end(2))
+    for match in _TUPLE.finditer(line):
+        following = re.match(rf"\s*({_ENHANCED})(?![\w.])", line[match.end():])
+        enhanced, end = (following.group(1), match.end() + following.end()) if following else (None, match.end())
+        add(int(match.group(1)), enhanced, match.start(1), end)
+    for match in _LETTRE.finditer(line):
+        category, detail = _LETTRE_CATEGORY.get(match.group(2)), _LETTRE_DETAIL.get(match.group(3))
+        if category is not None and detail is not None:
+            code = (4 if match.group(1) == "Transient" else 5) * 100 + category * 10 + detail
+            add(code, None, match.start(), match.end())
+    for match in _CODE_AT_START.finditer(line):
+        add(int(match.group(1)), None, match.start(1), match.end(1))
+    for match in _CODE_AFTER.finditer(lowered):
+        if not _NOT_A_CODE_BEFORE.search(lowered[max(0, match.start() - 12):match.start()]):
+            add(int(match.group(1)), None, match.start(1), match.end(1))
+    for match in _ENHANCED_ALONE.finditer(line):
+        enhanced = match.group(1)
+        lone = [span for span in spans if span[3] is None and str(span[2])[0] == enhanced[0]
+                and span[1] <= match.start(1)]
+        if lone and not any(a <= match.start(1) < b for a, b, _, _ in spans):
+            spans.remove(lone[-1])
+            spans.append((lone[-1][0], match.end(1), lone[-1][2], enhanced))
+        else:
+            add(None, enhanced, match.start(1), match.end(1))
+    if not any(code for _, _, code, _ in spans):
+        for sentence, code in _DOTNET_SENTENCES.items():
+            start = lowered.find(sentence)
+            if start >= 0:
+                alone = next((span for span in spans if str(code)[0] == (span[3] or "?")[0]), None)
+                if alone is not None:
+                    spans.remove(alone)
+                spans.append((start, alone[1] if alone else start + len(sentence), code, alone and alone[3]))
+                break
+    line_phase = (_line_phase(lowered) or phase) if spans else phase
+    return [ReplySeen(code, enhanced, _words_after(line, end), line_phase, line[start:end].strip())
+            for start, end, code, enhanced in sorted(spans)]
+
+
+def _words_after(line: str, end: int) -> str:
+    words = line[end:].strip(" -:'\"),").split("\\n")[0]
+    return words[:200].strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# The stage
+
+
+def _line_phase(line: str) -> Phase | None:  # `line` lower-cased
+    for pattern, phase in _STAGE_WORDS:
+        if pattern.search(line):
+            return phase
+    return None
+
+
+def _global_phase(text: str) -> Phase | None:  # `text` lower-cased
+    refused = _REFUSED.search(text)
+    if refused:  # a transcript: the last command sent before the first refusal
+        commands = [match for match in _SENT.finditer(text, 0, refused.start())]
+        for match in reversed(commands):
+            phase = _COMMAND_PHASE.get(match.group(1))
+            if phase is not None:
+                return phase
+    for pattern, phase in _STAGE_WORDS:
+        if pattern.search(text):
+            return phase
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Network
+
+
+def _network(text: str, lowered: str) -> tuple[Seen, ...]:
+    found: dict[Network, Seen] = {}
+    for kind, pattern in _NETWORK:
+        match = pattern.search(lowered)
+        if match:
+            found[kind] = Seen(kind, text[match.start():match.end()].strip())
+    hidden = set().union(*(_IMPLIED.get(kind, set()) for kind in found))
+    return tuple(seen for kind, seen in found.items() if kind not in hidden)
+
+
+# --------------------------------------------------------------------------------------------------
+# What codes mean (RFC 5321 section 4.2; RFC 3463 section 3; the IANA registry of RFC 5248)
+
+_CLASSES = {
+    "2": "success",
+    "4": "a temporary failure: the same attempt may work later",
+    "5": "a permanent failure: sending the same again will fail again",
+}
+_SUBJECTS = {
+    "0": "other or undefined",
+    "1": "the address (sender or recipient)",
+    "2": "the recipient's mailbox",
+    "3": "the receiving mail system",
+    "4": "the network or routing",
+    "5": "the SMTP protocol (a command or its syntax)",
+    "6": "the message content or its encoding",
+    "7": "security or policy",
+}
+_DETAILS = {  # subject.detail: meaning (the RFC that registered it)
+    "1.0": "other address status", "1.1": "bad destination mailbox address: no such recipient",
+    "1.2": "bad destination system address", "1.3": "bad destination mailbox address syntax",
+    "1.4": "destination mailbox address ambiguous", "1.6": "destination mailbox has moved",
+    "1.7": "bad sender's mailbox address syntax", "1.8": "bad sender's system address",
+    "1.10": "recipient address has a null MX (RFC 7505)",
+    "2.0": "other or undefined mailbox status", "2.1": "mailbox disabled, not accepting messages",
+    "2.2": "mailbox full, or over a quota", "2.3": "message length exceeds an administrative limit",
+    "2.4": "mailing list expansion problem",
+    "3.0": "other or undefined mail system status", "3.1": "mail system full",
+    "3.2": "system not accepting network messages", "3.3": "system not capable of the selected features",
+    "3.4": "message too big for the system", "3.5": "system incorrectly configured",
+    "3.6": "requested priority was changed (RFC 6710)",
+    "4.0": "other or undefined network or routing status", "4.1": "no answer from host",
+    "4.2": "bad connection", "4.3": "directory server (DNS) failure", "4.4": "unable to route",
+    "4.5": "mail system congestion", "4.6": "routing loop detected", "4.7": "delivery time expired",
+    "5.0": "other or undefined protocol status", "5.1": "invalid command", "5.2": "syntax error",
+    "5.3": "too many recipients", "5.4": "invalid command arguments", "5.5": "wrong protocol version",
+    "5.6": "authentication exchange line too long (RFC 4954)",
+    "6.0": "other or undefined media error", "6.1": "media not supported",
+    "6.2": "conversion required and prohibited", "6.3": "conversion required but not supported",
+    "6.4": "conversion with loss performed", "6.5": "conversion failed",
+    "6.6": "message content not available (RFC 4468)",
+    "6.7": "non-ASCII addresses not permitted for that sender or recipient (RFC 6531)",
+    "6.8": "a UTF-8 reply is required but the client does not allow it (RFC 6531)",
+    "6.9": "a UTF-8 header message cannot be transferred to a recipient (RFC 6531)",
+    "7.0": "other or undefined security status", "7.1": "delivery not authorized, message refused",
+    "7.2": "mailing list expansion prohibited", "7.3": "security conversion required but not possible",
+    "7.4": "security features not supported", "7.5": "cryptographic failure",
+    "7.6": "cryptographic algorithm not supported", "7.7": "message integrity failure",
+    "7.8": "authentication credentials invalid (RFC 4954)",
+    "7.9": "authentication mechanism too weak (RFC 4954)", "7.10": "encryption needed (RFC 5248)",
+    "7.11": "encryption required for the authentication mechanism (RFC 4954)",
+    "7.12": "a password transition is needed (RFC 4954)", "7.13": "user account disabled (RFC 5248)",
+    "7.14": "trust relationship required (RFC 5248)", "7.15": "priority level too low (RFC 6710)",
+    "7.16": "message too big for the specified priority (RFC 6710)",
+    "7.17": "mailbox owner has changed (RFC 7293)", "7.18": "domain owner has changed (RFC 7293)",
+    "7.19": "RRVS test cannot be completed (RFC 7293)", "7.20": "no passing DKIM signature found (RFC 7372)",
+    "7.21": "no acceptable DKIM signature found (RFC 7372)",
+    "7.22": "no valid author-matched DKIM signature found (RFC 7372)",
+    "7.23": "SPF validation failed (RFC 7372)", "7.24": "SPF validation error (RFC 7372)",
+    "7.25": "reverse DNS validation failed (RFC 7372)", "7.26": "multiple authentication checks failed (RFC 7372)",
+    "7.27": "sender address has a null MX (RFC 7505)", "7.29": "ARC validation failure (RFC 8617)",
+    "7.30": "REQUIRETLS support required (RFC 8689)",
+}
+_REPLY_CODES = {  # RFC 5321 section 4.2.2 and 4.2.3, RFC 4954 section 6, RFC 3207 section 4
+    421: "service not available, closing the connection", 450: "mailbox unavailable (busy, or a temporary block)",
+    451: "local error in processing", 452: "insufficient system storage, or too many recipients",
+    454: "TLS or authentication temporarily unavailable",
+    500: "syntax error, command unrecognised (or a line too long)", 501: "syntax error in parameters or arguments",
+    502: "command not implemented", 503: "bad sequence of commands", 504: "command parameter not implemented",
+    530: "authentication (or TLS) required", 534: "authentication mechanism too weak",
+    535: "authentication credentials invalid", 538: "encryption required for the authentication mechanism",
+    550: "mailbox unavailable, or refused by policy", 551: "user not local", 552: "exceeded storage allocation",
+    553: "mailbox name not allowed", 554: "transaction failed", 555: "MAIL or RCPT parameters not recognised",
+}
+# Too general to point at one cause by themselves: every subject's "other or undefined" (X.Y.0), and
+# X.7.1, which servers use for any policy refusal (relaying, spam, a blocked address).
+GENERIC_DETAILS = frozenset({"7.1"} | {f"{subject}.0" for subject in _SUBJECTS})
+
+
+def enhanced_meaning(enhanced: str) -> str:
+    """An enhanced status code in words: '5.7.8' -> 'a permanent failure ...; security or policy: ...'."""
+    klass, subject, detail = enhanced.split(".")
+    words = [_CLASSES.get(klass, f"class {klass}"), _SUBJECTS.get(subject, f"subject {subject}")]
+    meaning = _DETAILS.get(f"{subject}.{detail}")
+    return f"{words[0]}; {words[1]}" + (f": {meaning}" if meaning else f" (detail {detail}, not in the registry)")
+
+
+def reply_meaning(code: int) -> str:
+    """A reply code in words, by its digits (RFC 5321 section 4.2.1) and its usual meaning."""
+    usual = _REPLY_CODES.get(code)
+    klass = _CLASSES.get(str(code)[0], "not a failure")
+    return f"{klass}" + (f"; usually {usual}" if usual else "")
+
+
+def _reply_words(reply: ReplySeen) -> str:
+    if reply.enhanced:
+        return enhanced_meaning(reply.enhanced)
+    return reply_meaning(reply.code) if reply.code else "no reply code"
+
+
+def is_generic(enhanced: str | None) -> bool:
+    """True for an enhanced code too general to name a cause (X.Y.0, X.7.1)."""
+    return enhanced is None or enhanced.split(".", 1)[1] in GENERIC_DETAILS
