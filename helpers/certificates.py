@@ -9,18 +9,24 @@ dates are fixed too, so anything that prints a certificate prints the same text 
     expired         certificate has expired (valid 2020-01-01 to 2021-01-01)
     not-yet-valid   certificate is not yet valid (valid from 2990-01-01)
     untrusted       unable to get local issuer certificate: issued by a second CA nobody trusts
-    self-signed     self-signed certificate: the server presents a certificate it signed itself
+    self-signed     self-signed certificate: the server presents a certificate it signed itself, for the
+                    lab's host names, as a real self-signed server certificate does (Go then says "signed
+                    by unknown authority", as it does against a real server's)
 """
 
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed")
 LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -28,6 +34,7 @@ ORGANIZATION = "SMTP Port Lab"
 
 _EXPIRED = (datetime.datetime(2020, 1, 1), datetime.datetime(2021, 1, 1))
 _NOT_YET_VALID = (datetime.datetime(2990, 1, 1), datetime.datetime(3000, 1, 1))
+_LONG_AGO, _FAR_AHEAD = datetime.datetime(2000, 1, 1), datetime.datetime(3000, 1, 1)  # trustme's default span
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,6 @@ class LabCertificates:
     def __init__(self) -> None:
         self.ca = trustme.CA(organization_name=ORGANIZATION, organization_unit_name="Lab CA")
         stranger = trustme.CA(organization_name="Nobody You Trust", organization_unit_name="Untrusted CA")
-        self_signed = trustme.CA(organization_name=ORGANIZATION, organization_unit_name="Self-signed")
 
         def issue(ca: trustme.CA, *names: str, dates=(None, None)) -> trustme.LeafCert:
             not_before, not_after = dates
@@ -96,11 +102,7 @@ class LabCertificates:
             kind: ServerCertificate(kind, leaf.private_key_pem.bytes(), _chain(leaf))
             for kind, leaf in leaves.items()
         }
-        # trustme issues leaves only from a CA, so a self-signed server certificate is a CA's own root
-        # certificate presented by the server: signed by its own key and trusted by nobody.
-        self._certificates["self-signed"] = ServerCertificate(
-            "self-signed", self_signed.private_key_pem.bytes(), self_signed.cert_pem.bytes()
-        )
+        self._certificates["self-signed"] = _self_signed(*LAB_HOST_NAMES)
 
     @property
     def ca_pem(self) -> bytes:
@@ -132,6 +134,43 @@ class LabCertificates:
         """A verifying client context that trusts the lab CA (and nothing else)."""
         # Given cadata, create_default_context skips the system store (which also takes ~40 ms to load).
         return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+
+
+def _self_signed(*names: str) -> ServerCertificate:
+    """A server certificate signed by its own key, for these host names, as `openssl req -x509` or Debian's
+    snakeoil makes one. trustme issues leaves only from a CA, and its CA certificates name no host, which
+    Go reports as a name error ("not valid for any names") before it looks at who signed it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Self-signed"),
+        x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+    ])
+    alternative_names = [_general_name(name) for name in names]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_LONG_AGO)
+        .not_valid_after(_FAR_AHEAD)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    return ServerCertificate("self-signed", key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def _chain(leaf: trustme.LeafCert) -> bytes:

@@ -14,11 +14,18 @@ Run `python -m helpers.lab --help` to serve the lab to programs in any language.
 
 from __future__ import annotations
 
+import signal
+
+# ruff: noqa: E402 - the guard must come before the imports it is about
+if __name__ == "__main__":
+    # `python -m helpers.lab`: until main() takes over, Ctrl-C ends the command at once and quietly (there is
+    # nothing to clean up yet), where Python's default would print a traceback from one of these imports.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import argparse
 import asyncio
 import ipaddress
 import json
-import signal
 import socket
 import ssl
 import sys
@@ -29,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers.certificates import LabCertificates
+from helpers.conversation import CLIENT_HELLO_WAIT, IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT, Settings, Shared
 from helpers.mailbox import Event, EventLog, Mailbox, Message
-from helpers.profiles import PROFILES, STANDARD, TLS_HANDSHAKE_TIMEOUT, USERS, Profile, profile_named
-from helpers.server import IDLE_TIMEOUT, Endpoint, EndpointServer, route_library_log
+from helpers.profiles import LAB_DOMAIN, PROFILES, STANDARD, USERS, Endpoint, Profile, profile_named
+from helpers.server import EndpointServer, route_library_log
 
 __all__ = ["Endpoint", "Event", "EventLog", "Lab", "LabError", "Mailbox", "Message", "main", "start_lab"]
 
@@ -45,7 +53,13 @@ class LabError(RuntimeError):
 class Lab:
     """A running set of endpoints. Give profile names (or Profile objects) to choose them; the default
     is the three standard endpoints. `ports` asks for fixed ports by profile name; the rest are chosen
-    by the OS. The lab listens on loopback only."""
+    by the OS. The lab listens on loopback only.
+
+    `client_hello_wait`: seconds an implicit-TLS endpoint waits for a client's first byte before it takes
+    it for a plaintext client and hangs up; `tls_handshake_timeout`: seconds a TLS handshake may take once
+    begun; `idle_timeout`: seconds without a command before the lab says 421 and hangs up.
+
+    Raises LabError for an unknown profile, a host that is not a loopback address, or ports it cannot have."""
 
     def __init__(
         self,
@@ -53,33 +67,29 @@ class Lab:
         host: str = "127.0.0.1",
         ports: Mapping[str, int] | None = None,
         ca_file: str | Path | None = None,
+        client_hello_wait: float = CLIENT_HELLO_WAIT,
         tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
-        chosen = [profile_named(p) if isinstance(p, str) else p for p in profiles] or list(STANDARD)
-        if not ipaddress.ip_address(host).is_loopback:
-            raise LabError(f"the lab listens on loopback only; {host} is not a loopback address")
-        unknown = set(ports or {}) - {p.name for p in chosen}
-        if unknown:
-            raise LabError(f"ports asked for profiles this lab does not run: {', '.join(sorted(unknown))}")
+        try:
+            chosen = [profile_named(p) if isinstance(p, str) else p for p in profiles] or list(STANDARD)
+        except KeyError as error:
+            raise LabError(error.args[0]) from None
         self.profiles = {profile.name: profile for profile in chosen}
-        self.host = host
-        self.requested_ports = dict(ports or {})
-        self.tls_handshake_timeout = tls_handshake_timeout
-        self.idle_timeout = idle_timeout
+        self.host = _loopback(host)
+        self.requested_ports = _checked_ports(ports or {}, self.profiles)
+        self.settings = Settings(client_hello_wait, tls_handshake_timeout, idle_timeout)
         self.users = dict(USERS)
         self.mailbox = Mailbox()
         self.events = EventLog()
         self.certificates: LabCertificates | None = None
+        self.ca_file: Path | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._ca_file_requested = Path(ca_file) if ca_file else None
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self._thread: threading.Thread | None = None
+        self._sockets: dict[str, socket.socket] = {}
         self._servers: dict[str, EndpointServer] = {}
-        self._counter_lock = threading.Lock()
-        self._sessions = 0
-        self._queued = 0
-        self.ca_file: Path | None = None
 
     # -- lifecycle --
     @property
@@ -87,29 +97,31 @@ class Lab:
         return self._thread is not None
 
     def start(self) -> Lab:
-        """Open every endpoint. Starting a running lab does nothing."""
+        """Open every endpoint. Starting a running lab does nothing. Raises LabError if an endpoint cannot
+        listen or the CA file cannot be written; a failed start leaves nothing behind."""
         if self.running:
             return self
-        sockets = self._bind_all()
         try:
+            self._sockets = self._bind_all()
             self.certificates = LabCertificates()
             self.ca_file = self._write_ca_file()
             self.loop = asyncio.new_event_loop()
             self.loop.set_exception_handler(self._loop_exception)
-            self._servers = {name: EndpointServer(self, self.profiles[name], sock) for name, sock in sockets.items()}
+            shared = Shared(self.settings, self.users, self.events, self.mailbox, self.certificates)
+            self._servers = {name: EndpointServer(self.profiles[name], sock, shared)
+                             for name, sock in self._sockets.items()}
+            route_library_log(self.events, True)
             self._thread = threading.Thread(target=self.loop.run_forever, name="smtp-port-lab", daemon=True)
             self._thread.start()
-            route_library_log(self, True)
             self._run(self._open_all())
         except BaseException:
-            for sock in sockets.values():
-                sock.close()
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Close every endpoint and connection, stop the thread, remove temporary files. Idempotent."""
+        """Close every endpoint and connection, stop the thread, remove temporary files. Idempotent, and
+        safe after a start that failed half-way."""
         if self._thread is not None:
             try:
                 self._run(self._close_all())
@@ -120,8 +132,11 @@ class Lab:
         if self.loop is not None and not self.loop.is_running():
             self.loop.close()
             self.loop = None
-        route_library_log(self, False)
+        for sock in self._sockets.values():
+            sock.close()
+        self._sockets = {}
         self._servers = {}
+        route_library_log(self.events, False)
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
@@ -136,8 +151,12 @@ class Lab:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(LIFECYCLE_TIMEOUT)
 
     async def _open_all(self) -> None:
-        for server in self._servers.values():
-            await server.open()
+        for name, server in self._servers.items():
+            try:
+                await server.open()
+            except OSError as error:
+                raise LabError(f"cannot listen on {self.host} port {server.endpoint.port} for {name}: "
+                               f"{error.strerror or error}") from None
 
     async def _close_all(self) -> None:
         await asyncio.gather(*(server.close() for server in self._servers.values()))
@@ -154,7 +173,7 @@ class Lab:
             for name, profile in self.profiles.items():
                 port = self.requested_ports.get(name, 0)
                 # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say so,
-                # and with Nagle on, aiosmtpd's one-write-per-line EHLO reply stalls 40 ms on a delayed ACK.
+                # and with Nagle on, a reply written in pieces stalls 40 ms on a delayed ACK.
                 sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
                 sockets[name] = sock
                 if profile.listening:
@@ -183,18 +202,7 @@ class Lab:
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         error = context.get("exception")
         detail = f"{type(error).__name__}: {error}" if error else context.get("message", "")
-        self.events._add(Event(None, "lab", "error", detail))
-
-    # -- bookkeeping used by the endpoint servers --
-    def _next_session(self) -> int:
-        with self._counter_lock:
-            self._sessions += 1
-            return self._sessions
-
-    def _next_queue_id(self) -> str:
-        with self._counter_lock:
-            self._queued += 1
-            return f"MSG{self._queued:04d}"
+        self.events.add(None, "lab", "error", detail)
 
     # -- what users of the lab look at --
     @property
@@ -225,7 +233,7 @@ class Lab:
         rows = [(*header, "what it does")]
         for e in self.endpoints.values():
             address = (f"{e.host}:{e.port}",) if addresses else ()
-            rows.append((e.name, str(e.acts_as), e.tls, *address, e.summary))
+            rows.append((e.name, str(e.acts_as), str(e.tls), *address, e.summary))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         return "\n".join(
             "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
@@ -235,6 +243,30 @@ class Lab:
     def __repr__(self) -> str:
         state = f"{len(self._servers)} endpoints" if self.running else "stopped"
         return f"<Lab {state}>"
+
+
+def _loopback(host: str) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise LabError(f"give the lab an IP address (127.0.0.1 or ::1), not {host!r}") from None
+    if not address.is_loopback:
+        raise LabError(f"the lab listens on loopback only; {host} is not a loopback address")
+    return host
+
+
+def _checked_ports(ports: Mapping[str, int], profiles: Mapping[str, Profile]) -> dict[str, int]:
+    unknown = set(ports) - set(profiles)
+    if unknown:
+        raise LabError(f"ports asked for profiles this lab does not run: {', '.join(sorted(unknown))}")
+    owner: dict[int, str] = {}
+    for name, port in ports.items():
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise LabError(f"{port!r} is not a port number (0-65535) for {name}")
+        if port and port in owner:
+            raise LabError(f"port {port} is asked for both {owner[port]} and {name}; give each its own")
+        owner[port] = name
+    return dict(ports)
 
 
 _current: Lab | None = None
@@ -261,10 +293,14 @@ def _parse_ports(text: str, profiles: Mapping[str, Profile]) -> dict[str, int]:
     for item in filter(None, text.split(",")):
         key, equals, value = item.partition("=")
         name = standard_by_port.get(key.strip(), key.strip())
+        value = value.strip()
         if not equals or name not in profiles:
             raise LabError(f"bad --ports item {item!r}: use ACTS_AS=PORT (25, 465, 587) or PROFILE=PORT")
-        if not value.strip().isdigit() or not 0 < int(value) < 65536:
+        # isdigit() alone takes '²', which int() does not
+        if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
             raise LabError(f"bad --ports item {item!r}: {value!r} is not a port number (1-65535)")
+        if name in ports:
+            raise LabError(f"bad --ports item {item!r}: {name} already has port {ports[name]}")
         ports[name] = int(value)
     return ports
 
@@ -272,13 +308,17 @@ def _parse_ports(text: str, profiles: Mapping[str, Profile]) -> dict[str, int]:
 def _as_json(lab: Lab) -> str:
     return json.dumps({
         "ca_file": str(lab.ca_file),
-        "domain": "example.com",
+        "domain": LAB_DOMAIN,
         "users": lab.users,
         "endpoints": {
             e.name: {"host": e.host, "port": e.port, "acts_as": e.acts_as, "tls": e.tls}
             for e in lab.endpoints.values()
         },
     })
+
+
+# Ctrl-C, `kill`, and the terminal closing: each stops the lab the same way, whenever it comes.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,28 +333,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ports", default="", help="fixed ports, e.g. 25=10025,465=10465,587=10587")
     options = parser.parse_args(argv)
 
-    profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
-    try:
-        ports = _parse_ports(options.ports, profiles)
-        lab = Lab(*profiles.values(), ports=ports, ca_file=options.ca_file).start()
-    except LabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
+    # A signal only asks to stop: a start under way finishes, then the lab stops and removes its files.
     stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in _STOP_SIGNALS}
     try:
-        if options.json:
-            print(_as_json(lab), flush=True)
-        else:
-            print(lab.describe(addresses=True))
-            print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
-            print(f"CA file (trust it in your client): {lab.ca_file}")
-            print("serving until Ctrl-C ...", flush=True)
-        stopping.wait()
+        profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
+        try:
+            ports = _parse_ports(options.ports, profiles)
+            lab = Lab(*profiles.values(), ports=ports, ca_file=options.ca_file).start()
+        except LabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        try:
+            if not stopping.is_set():
+                if options.json:
+                    print(_as_json(lab), flush=True)
+                else:
+                    print(lab.describe(addresses=True))
+                    print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
+                    print(f"CA file (trust it in your client): {lab.ca_file}")
+                    print("serving until Ctrl-C ...", flush=True)
+                stopping.wait()
+        finally:
+            lab.stop()
     finally:
-        lab.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

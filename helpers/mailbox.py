@@ -3,11 +3,13 @@
     lab.mailbox[-1].email["Subject"]    # the last accepted message, parsed
     print(lab.events.text())            # connects, TLS, refusals, logins, disconnects, in order
 
-Both are safe to read while the lab runs (its server thread writes them).
+Both are safe to read while the lab runs (its server thread writes them), and both are bounded, as a
+real server's queue and logs are: past their limits the oldest entries go first.
 """
 
 from __future__ import annotations
 
+import collections
 import email
 import email.message
 import email.policy
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 SETTLE_TIMEOUT = 0.5  # seconds a reader of the event log waits for connections to finish closing
+EVENT_LOG_LIMIT = 20_000  # events kept; a client that makes the lab refuse a million commands costs no more
+MAILBOX_LIMIT = 10_000  # messages kept...
+MAILBOX_BYTES = 51_200_000  # ...and bytes of them (Postfix's mailbox_size_limit, 5 x message_size_limit)
 
 T = TypeVar("T")
 
@@ -50,20 +55,20 @@ class Message:
 
 
 class _Shelf(Generic[T]):
-    """A list that the lab's server thread appends to and readers in other threads wait on."""
+    """A bounded list that the lab's server thread appends to and readers in other threads wait on."""
 
-    def __init__(self) -> None:
-        self._items: list[T] = []
+    def __init__(self, limit: int) -> None:
+        self._items: collections.deque[T] = collections.deque(maxlen=limit)
         self._changed = threading.Condition()
 
-    def _add(self, item: T) -> None:
+    def _append(self, item: T) -> None:
         with self._changed:
             self._items.append(item)
             self._changed.notify_all()
 
-    def _wait(self, condition: Callable[[list[T]], bool], timeout: float) -> bool:
+    def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: condition(self._items), timeout)
+            return self._changed.wait_for(condition, timeout)
 
     def clear(self) -> None:
         with self._changed:
@@ -74,18 +79,45 @@ class _Shelf(Generic[T]):
             return list(self._items)
 
     def __len__(self) -> int:
-        return len(self._snapshot())
+        with self._changed:
+            return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
         return iter(self._snapshot())
 
 
 class Mailbox(_Shelf[Message]):
-    """Every message the lab accepted, oldest first."""
+    """Every message the lab accepted, oldest first: the last MAILBOX_LIMIT of them, MAILBOX_BYTES at most."""
+
+    def __init__(self) -> None:
+        super().__init__(MAILBOX_LIMIT)
+        self._stored = 0  # messages ever stored: the queue ids count on from it
+        self._bytes = 0
+
+    def store(self, raw: bytes, *, endpoint: str, acts_as: int, peer_host: str, mail_from: str,
+              rcpt_tos: Iterable[str], login: str | None, tls_version: str | None) -> Message:
+        """Keep an accepted message, give it the next queue id, and return it."""
+        with self._changed:
+            self._stored += 1
+            message = Message(f"MSG{self._stored:04d}", endpoint, acts_as, peer_host, mail_from, tuple(rcpt_tos),
+                              login, tls_version, raw)
+            if len(self._items) == self._items.maxlen:
+                self._bytes -= len(self._items[0].raw)
+            self._items.append(message)
+            self._bytes += len(raw)
+            while self._bytes > MAILBOX_BYTES and len(self._items) > 1:
+                self._bytes -= len(self._items.popleft().raw)
+            self._changed.notify_all()
+        return message
+
+    def clear(self) -> None:
+        with self._changed:
+            self._items.clear()
+            self._bytes = 0
 
     def wait_for(self, count: int, timeout: float = 5.0) -> bool:
         """Wait until the mailbox holds at least `count` messages; False if the timeout passed first."""
-        return self._wait(lambda messages: len(messages) >= count, timeout)
+        return self._wait(lambda: len(self._items) >= count, timeout)
 
     def __getitem__(self, index: int) -> Message:
         return self._snapshot()[index]
@@ -100,7 +132,7 @@ class Event:
 
     session: int | None
     endpoint: str
-    kind: str  # connect, tls, tls-failed, fault, refused, accepted, disconnect, library, error
+    kind: str  # connect, tls, tls-failed, fault, refused, login, accepted, timeout, disconnect, library, error
     detail: str = ""
 
     def __str__(self) -> str:
@@ -109,20 +141,40 @@ class Event:
 
 
 class EventLog(_Shelf[Event]):
-    """The server's side of every conversation, in order."""
+    """The server's side of every conversation, in order: the last EVENT_LOG_LIMIT events."""
+
+    def __init__(self) -> None:
+        super().__init__(EVENT_LOG_LIMIT)
+        self._sessions = 0  # connections ever seen: each new one gets the next number
+        self._open = 0  # connections logged as connected and not yet as disconnected
+
+    def connect(self, endpoint: str, detail: str = "") -> int:
+        """Log a new connection and return its session number."""
+        with self._changed:
+            self._sessions += 1
+            self._open += 1
+            number = self._sessions
+        self.add(number, endpoint, "connect", detail)
+        return number
+
+    def disconnect(self, session: int, endpoint: str) -> None:
+        """Log the end of a connection (the server calls this once per connect)."""
+        with self._changed:
+            self._open -= 1
+        self.add(session, endpoint, "disconnect")
+
+    def add(self, session: int | None, endpoint: str, kind: str, detail: str = "") -> None:
+        self._append(Event(session, endpoint, kind, detail))
 
     def wait_for(self, kind: str, count: int = 1, timeout: float = 5.0) -> bool:
         """Wait until `count` events of this kind were logged; False if the timeout passed first."""
-        return self._wait(lambda events: sum(e.kind == kind for e in events) >= count, timeout)
+        return self._wait(lambda: sum(e.kind == kind for e in self._items) >= count, timeout)
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
         """Wait until every connection has been logged as closed. A client can see a failure before the
         server has finished logging it (a rejected certificate, say); reading the log after this
         gives both sides of the story. False if connections were still open after `timeout`."""
-        def all_closed(events: list[Event]) -> bool:
-            return sum(e.kind == "connect" for e in events) == sum(e.kind == "disconnect" for e in events)
-
-        return self._wait(all_closed, timeout)
+        return self._wait(lambda: self._open == 0, timeout)
 
     def of_session(self, session: int) -> list[Event]:
         return [event for event in self if event.session == session]

@@ -2,41 +2,81 @@
 
 A profile is data. Policies are small pieces that each look at one stage of the conversation and answer
 with a reply line (a refusal) or None (carry on); faults make a stage fail on purpose. The lab's server
-(helpers.lab) applies them; nothing here touches a socket.
+(helpers.server and helpers.conversation) applies them; nothing here touches a socket.
 
-    stage         reached when                               a policy's value
-    connect       the TCP connection is accepted             -
-    tls           the TLS handshake starts (465, STARTTLS)   -
-    greeting      the server is about to send its banner     -
-    ehlo ... data the client sends that command              the command's argument
-    mail / rcpt   the client names the sender / recipient    the address
-    end_of_data   the message has been received              the raw message bytes
+    stage         reached when                                   a policy's value
+    connect       the TCP connection is accepted                 -
+    tls           the TLS handshake starts (465, STARTTLS)       -
+    greeting      the server is about to send its banner         -
+    command       any command arrives (EVERY_COMMAND)            the command's name
+    ehlo ... data the client sends that command                  the command's argument
+    auth          the server checks the credentials              the mechanism
+    mail / rcpt   the client names the sender / recipient        the address
+    end_of_data   the message has been received                  the message (Received)
+
+The reply texts are those of a real server, each with its source; Postfix 3.7 is the reference
+(its src/smtpd/smtpd.c, smtpd_check.c and postconf(5) documentation).
 """
 
 from __future__ import annotations
 
+import collections
 import email.parser
 import email.policy
-import email.utils
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from helpers.certificates import KINDS
+from helpers.terms import Phase, TlsMode
 
 LAB_DOMAIN = "example.com"
 FOREIGN_DOMAIN = "example.net"
 HOSTNAME = "mail.example.com"
 USERS = {"alice@example.com": "alice-lab-password", "bob@example.com": "bob-lab-password"}
 
-MAX_MESSAGE_SIZE = 10_240_000  # Postfix's default message_size_limit
-TLS_HANDSHAKE_TIMEOUT = 1.0  # seconds a TLS port waits for the ClientHello (asyncio would wait 60)
+# Limits that real servers have. Postfix's names and defaults (postconf(5)) where it has one.
+MAX_MESSAGE_SIZE = 10_240_000  # message_size_limit: bytes of message a server takes
+MAX_RECIPIENTS = 1000  # smtpd_recipient_limit: recipients per message; more get 452 4.5.3
+MAX_CONNECTIONS = 256  # open connections per endpoint; more get 421 4.7.0 (smtpd_client_connection_count_limit)
+LINE_LENGTH_LIMIT = 2048  # line_length_limit: longest command line read whole (RFC 5321 4.5.3.1.4 asks for 512)
+SASL_RESPONSE_LIMIT = 12288  # smtpd_sasl_response_limit: longest answer to an AUTH challenge
+TEXT_LINE_LIMIT = 998  # characters in a message line, without CR LF (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1)
+
 GREYLIST_DELAY = 0.3  # seconds before a retry is welcome; real greylisting wants minutes (RFC 5321 4.5.4.1)
+GREYLIST_MEMORY = 10_000  # (client, sender, recipient) triplets a greylisting endpoint remembers
 MAX_FAILED_LOGINS = 3  # bad passwords from one address before AUTH answers 454...
 LOGIN_BLOCK = 0.5  # ...until this many seconds have passed since the failures (providers block for minutes)
+FAILED_LOGIN_MEMORY = 1000  # client addresses whose recent failed logins an endpoint remembers
 SILENT_HOLD = 5.0  # seconds a silent endpoint keeps a connection open without a word
 SLOW_REPLY_DELAY = 0.5  # seconds the slow endpoint waits before its greeting
 
-STAGES = ("connect", "tls", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "end_of_data")
-TLS_MODES = ("none", "starttls", "implicit")
+EVERY_COMMAND = "command"  # the stage of a policy that judges every command before it runs
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a profile listens. `acts_as` is the real port it behaves like; `port` is the one it has."""
+
+    name: str
+    host: str
+    port: int
+    acts_as: int
+    tls: TlsMode
+    summary: str
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def label(self) -> str:
+        """A name that stays the same from run to run: 'submission (port 587)'."""
+        return f"{self.name} (port {self.acts_as})"
+
+    def __str__(self) -> str:
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -44,15 +84,26 @@ class Fault:
     """Make one stage fail on purpose: wait `delay` seconds, then answer `reply`, drop the connection,
     or (with neither) carry on. `times=None` fails every time, `times=N` only the first N times."""
 
-    stage: str
+    stage: Phase
     reply: str | None = None
     delay: float = 0.0
     drop: bool = False
     times: int | None = None
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ValueError(f"unknown stage {self.stage!r}; choose one of: {', '.join(STAGES)}")
+        if self.stage not in set(Phase):
+            raise ValueError(f"unknown stage {self.stage!r}; choose one of: {', '.join(Phase)}")
+        object.__setattr__(self, "stage", Phase(self.stage))
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message as DATA delivered it: its bytes, every line ended with CR LF (Postfix reads a bare LF as a
+    line end and stores CR LF), and what that hid from the bytes."""
+
+    raw: bytes
+    bare_line_feeds: bool = False  # some line ended in LF alone
+    longest_line: int = 0  # characters in the longest line, without its line end
 
 
 class Session(Protocol):
@@ -75,12 +126,27 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
+class Recent(collections.OrderedDict):
+    """A dict that remembers at most `limit` keys, forgetting the oldest first: what a policy keeps about
+    clients stays bounded however many there are."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class RelayOnlyTo:
-    """An MX accepts mail for its own domains only (Postfix: reject_unauth_destination)."""
+    """An MX accepts mail for its own domains only (Postfix reject_unauth_destination, smtpd_check.c)."""
 
     domains: tuple[str, ...] = (LAB_DOMAIN,)
-    stage: str = "rcpt"
+    stage: str = Phase.RCPT
 
     def check(self, session: Session, address: str) -> str | None:
         if session.login or domain_of(address) in self.domains:
@@ -89,20 +155,26 @@ class RelayOnlyTo:
 
 
 @dataclass(frozen=True)
-class TlsBeforeMail:
-    """A submission port takes no mail over plaintext (RFC 3207 section 4, Postfix smtpd_tls_security_level=encrypt)."""
+class TlsFirst:
+    """A submission port takes no command but these before TLS (RFC 3207 section 4; Postfix
+    smtpd_tls_security_level=encrypt, which also lets HELO through: smtpd.c's SMTPD_CMD_FLAG_PRE_TLS)."""
 
-    stage: str = "mail"
+    allowed: frozenset[str] = frozenset({"EHLO", "HELO", "STARTTLS", "NOOP", "QUIT"})
+    stage: str = EVERY_COMMAND
 
-    def check(self, session: Session, address: str) -> str | None:
-        return None if session.tls_version else "530 5.7.0 Must issue a STARTTLS command first"
+    def check(self, session: Session, command: str) -> str | None:
+        if session.tls_version or command in self.allowed:
+            return None
+        return "530 5.7.0 Must issue a STARTTLS command first"
 
 
 @dataclass(frozen=True)
 class AuthBeforeMail:
-    """Submission needs a login (RFC 6409 section 4.3)."""
+    """Submission needs a login (RFC 6409 section 4.3), refused at MAIL as Gmail and Microsoft 365 do, with
+    RFC 4954 section 6's reply. (Postfix, with permit_sasl_authenticated,reject, takes MAIL and refuses each
+    RCPT with 554 5.7.1 ... Access denied.)"""
 
-    stage: str = "mail"
+    stage: str = Phase.MAIL
 
     def check(self, session: Session, address: str) -> str | None:
         return None if session.login else "530 5.7.0 Authentication required"
@@ -112,7 +184,7 @@ class AuthBeforeMail:
 class SenderOwnedByLogin:
     """The envelope sender must belong to the login (Postfix reject_sender_login_mismatch, which answers at RCPT)."""
 
-    stage: str = "rcpt"
+    stage: str = Phase.RCPT
 
     def check(self, session: Session, address: str) -> str | None:
         sender = session.mail_from or ""
@@ -127,11 +199,12 @@ class FromHeaderMatchesLogin:
     be in the logged-in user's domain. Modelled on the refusal quoted in the case study; a message with
     no From: header, or one whose "address" is not an address, fails it too."""
 
-    stage: str = "end_of_data"
+    stage: str = Phase.END_OF_DATA
 
-    def check(self, session: Session, raw: bytes) -> str | None:
-        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-        addresses = [address for _, address in email.utils.getaddresses(headers.get_all("From", []))]
+    def check(self, session: Session, message: Received) -> str | None:
+        header_block = message.raw.partition(b"\r\n\r\n")[0]  # the body can be megabytes; only headers count
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(header_block)
+        addresses = _addresses(headers.get_all("From", []))
         login_domain = domain_of(session.login or "")
         wrong = [a for a in addresses if "@" not in a or domain_of(a) != login_domain]
         if addresses and not wrong:
@@ -143,18 +216,45 @@ class FromHeaderMatchesLogin:
         )
 
 
+def _addresses(values: list[str]) -> list[str]:
+    """Each address in address headers: what is inside <...>, or else the whole of it. Not
+    email.utils.getaddresses, whose answer for a malformed header ("a@b.example <host.example>") changed in
+    Python 3.13 and in security releases of 3.11 and 3.12: the refusal must read the same on each."""
+    found = []
+    for value in values:
+        for part in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', str(value)):  # the commas outside quotes
+            inside = re.search(r"<([^<>]*)>\s*$", part)
+            if part.strip():
+                found.append((inside.group(1) if inside else part).strip())
+    return found
+
+
 @dataclass(frozen=True)
-class CrlfLineEndings:
-    """Every line of a message must end with CR LF (RFC 5321 section 2.3.8). A bare LF is refused, as
-    Microsoft 365 does (550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal) and Postfix can
-    (smtpd_forbid_bare_newline, added after the SMTP smuggling reports of 2023)."""
+class NoBareLineFeeds:
+    """Every line of a message must end with CR LF (RFC 5321 section 2.3.8). Postfix refuses a bare LF with
+    smtpd_forbid_bare_newline = reject (3.7.9 and later, after the SMTP smuggling reports of 2023), after the
+    whole message has arrived (smtpd.c, smtpd_forbid_bare_newline_reject_code 550). Its default, like the
+    lab's standard endpoints, is to take the LF as a line end."""
 
-    stage: str = "end_of_data"
+    stage: str = Phase.END_OF_DATA
 
-    def check(self, session: Session, raw: bytes) -> str | None:
-        if b"\n" not in raw.replace(b"\r\n", b""):
+    def check(self, session: Session, message: Received) -> str | None:
+        return f"550 5.5.2 {HOSTNAME} Error: bare <LF> received" if message.bare_line_feeds else None
+
+
+@dataclass(frozen=True)
+class LineLengthLimit:
+    """No line of a message may be longer than SMTP allows (RFC 5321 4.5.3.1.6: 1000 octets with CR LF),
+    answered as RFC 5321 4.5.3.1.9 suggests ("500 Line too long"). Postfix takes such lines (it stores them
+    in pieces of line_length_limit and joins them again); KumoMTA refuses them by default."""
+
+    limit: int = TEXT_LINE_LIMIT
+    stage: str = Phase.END_OF_DATA
+
+    def check(self, session: Session, message: Received) -> str | None:
+        if message.longest_line <= self.limit:
             return None
-        return "550 5.6.11 Error: bare <LF> received; every line must end with <CR><LF> (RFC 5321 2.3.8)"
+        return "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
 
 
 @dataclass(frozen=True)
@@ -163,10 +263,10 @@ class Greylisting:
     that comes at least `delay` seconds later (RFC 6647)."""
 
     delay: float = GREYLIST_DELAY
-    stage: str = "rcpt"
+    stage: str = Phase.RCPT
 
     def check(self, session: Session, address: str) -> str | None:
-        first_seen = session.memory.setdefault("greylist", {})
+        first_seen = session.memory.setdefault("greylist", Recent(GREYLIST_MEMORY))
         triplet = (session.peer_host, (session.mail_from or "").lower(), address.lower())
         now = time.monotonic()
         seen = first_seen.setdefault(triplet, now)
@@ -175,18 +275,25 @@ class Greylisting:
         return f"451 4.7.1 <{address}>: Recipient address rejected: Greylisted, try again later"
 
 
+def remember_failed_login(memory: dict[str, Any], peer_host: str) -> None:
+    """Note a refused password from this client, for LoginRateLimit (the lab's server calls this)."""
+    failures = memory.setdefault("failed_logins", Recent(FAILED_LOGIN_MEMORY))
+    failures.setdefault(peer_host, collections.deque(maxlen=MAX_FAILED_LOGINS * 10)).append(time.monotonic())
+
+
 @dataclass(frozen=True)
 class LoginRateLimit:
-    """After `limit` failed logins from one address within `window` seconds, every AUTH gets a temporary
-    refusal until the failures are that old."""
+    """After `limit` failed logins from one address within `window` seconds, every login gets a temporary
+    refusal until the failures are that old. Judged when the credentials are checked, so that clients
+    that all start AUTH at once still get no more than `limit` guesses."""
 
     limit: int = MAX_FAILED_LOGINS
     window: float = LOGIN_BLOCK
-    stage: str = "auth"
+    stage: str = Phase.AUTH
 
     def check(self, session: Session, mechanism: str) -> str | None:
         now = time.monotonic()
-        failures = session.memory.get("failed_logins", {}).get(session.peer_host, [])
+        failures = session.memory.get("failed_logins", {}).get(session.peer_host, ())
         recent = [moment for moment in failures if now - moment < self.window]
         return "454 4.7.0 Too many login attempts, please try again later" if len(recent) >= self.limit else None
 
@@ -198,35 +305,37 @@ class Profile:
 
     name: str
     acts_as: int
-    tls: str
+    tls: TlsMode
     summary: str
     certificate: str = "valid"
-    starttls: bool = True
+    offers_starttls: bool = True  # with tls=STARTTLS: False strips STARTTLS from EHLO, as a downgrade attack does
     smtputf8: bool = True
     auth: bool = False
     policies: tuple[Policy, ...] = ()
     faults: tuple[Fault, ...] = ()
     listening: bool = True
     black_hole: bool = False
-    broken: bool = field(default=True, compare=False)
 
     def __post_init__(self) -> None:
-        if self.tls not in TLS_MODES:
-            raise ValueError(f"unknown TLS mode {self.tls!r}; choose one of: {', '.join(TLS_MODES)}")
+        if self.tls not in set(TlsMode):
+            raise ValueError(f"unknown TLS mode {self.tls!r}; choose one of: {', '.join(TlsMode)}")
+        if self.certificate not in KINDS:
+            raise ValueError(f"unknown certificate {self.certificate!r}; choose one of: {', '.join(KINDS)}")
+        object.__setattr__(self, "tls", TlsMode(self.tls))
 
 
 _HTTP_REPLY = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n"
 
-_SUBMISSION_POLICIES = (TlsBeforeMail(), AuthBeforeMail(), SenderOwnedByLogin(), CrlfLineEndings())
+_SUBMISSION_POLICIES = (TlsFirst(), AuthBeforeMail(), SenderOwnedByLogin())
 
 
 def _submission(name: str, summary: str, **changes: Any) -> Profile:
-    base = dict(acts_as=587, tls="starttls", auth=True, policies=_SUBMISSION_POLICIES)
+    base = dict(acts_as=587, tls=TlsMode.STARTTLS, auth=True, policies=_SUBMISSION_POLICIES)
     return Profile(name, summary=summary, **{**base, **changes})
 
 
 def _submissions(name: str, summary: str, **changes: Any) -> Profile:
-    base = dict(acts_as=465, tls="implicit", auth=True, policies=_SUBMISSION_POLICIES)
+    base = dict(acts_as=465, tls=TlsMode.IMPLICIT, auth=True, policies=_SUBMISSION_POLICIES)
     return Profile(name, summary=summary, **{**base, **changes})
 
 
@@ -240,12 +349,12 @@ _CERTIFICATE_WORDS = {
 
 STANDARD = (
     Profile(
-        "relay", acts_as=25, tls="starttls", broken=False,
+        "relay", acts_as=25, tls=TlsMode.STARTTLS,
         summary="MX for example.com: no AUTH, opportunistic STARTTLS, refuses to relay elsewhere",
-        policies=(RelayOnlyTo(), CrlfLineEndings()),
+        policies=(RelayOnlyTo(),),
     ),
-    _submission("submission", "mail submission: STARTTLS first, then AUTH", broken=False),
-    _submissions("submissions", "mail submission over TLS from the first byte, AUTH required", broken=False),
+    _submission("submission", "mail submission: STARTTLS first, then AUTH"),
+    _submissions("submissions", "mail submission over TLS from the first byte, AUTH required"),
 )
 
 BROKEN = (
@@ -258,8 +367,12 @@ BROKEN = (
         policies=_SUBMISSION_POLICIES + (FromHeaderMatchesLogin(),),
     ),
     _submission(
+        "submission-strict-lines", "587 that refuses lines over 998 characters and bare LF line ends",
+        policies=_SUBMISSION_POLICIES + (LineLengthLimit(), NoBareLineFeeds()),
+    ),
+    _submission(
         "submission-no-starttls", "587 with STARTTLS stripped: AUTH offered in plaintext",
-        starttls=False, policies=(AuthBeforeMail(), SenderOwnedByLogin(), CrlfLineEndings()),
+        offers_starttls=False, policies=(AuthBeforeMail(), SenderOwnedByLogin()),
     ),
     _submission(
         "submission-no-smtputf8", "587 without SMTPUTF8: addresses must be ASCII (RFC 6531)",
@@ -267,7 +380,7 @@ BROKEN = (
     ),
     _submission(
         "submission-tls-unavailable", "587 offers STARTTLS, then answers 454",
-        faults=(Fault("starttls", reply="454 4.7.0 TLS not available due to temporary reason"),),
+        faults=(Fault(Phase.STARTTLS, reply="454 4.7.0 TLS not available due to temporary reason"),),
     ),
     *(
         _submission(f"submission-{kind}-cert", f"587 presenting {words}", certificate=kind)
@@ -279,26 +392,28 @@ BROKEN = (
     ),
     _submissions(
         "submissions-handshake-abort", "465 closes the connection in the middle of the TLS handshake",
-        faults=(Fault("tls", drop=True),),
+        faults=(Fault(Phase.TLS, drop=True),),
     ),
     _submission(
         "silent", "accepts the connection and never says a word",
-        faults=(Fault("connect", delay=SILENT_HOLD, drop=True),),
+        faults=(Fault(Phase.CONNECT, delay=SILENT_HOLD, drop=True),),
     ),
     Profile(
-        "closed", acts_as=468, tls="none", listening=False,
+        "closed", acts_as=468, tls=TlsMode.NONE, listening=False,
         summary="nothing listens here: connection refused (the case study's typo 468)",
     ),
     Profile(
-        "blackhole", acts_as=25, tls="none", black_hole=True,
+        "blackhole", acts_as=25, tls=TlsMode.NONE, black_hole=True,
         summary="a filtered port: connection attempts time out, as when a cloud blocks outbound 25",
     ),
     _submission(
         "busy", "greets with 421 and hangs up",
-        faults=(Fault("greeting", reply=f"421 4.7.0 {HOSTNAME} Service not available, closing transmission channel"),),
+        faults=(
+            Fault(Phase.GREETING, reply=f"421 4.7.0 {HOSTNAME} Service not available, closing transmission channel"),
+        ),
     ),
     Profile(
-        "greylisting", acts_as=25, tls="starttls",
+        "greylisting", acts_as=25, tls=TlsMode.STARTTLS,
         summary=f"MX that greylists: 451 at RCPT until a retry {GREYLIST_DELAY} s later",
         policies=(RelayOnlyTo(), Greylisting()),
     ),
@@ -308,17 +423,17 @@ BROKEN = (
     ),
     _submission(
         "slow", f"587 that waits {SLOW_REPLY_DELAY} s before greeting",
-        faults=(Fault("greeting", delay=SLOW_REPLY_DELAY),),
+        faults=(Fault(Phase.GREETING, delay=SLOW_REPLY_DELAY),),
     ),
     Profile(
-        "not-smtp", acts_as=587, tls="none",
+        "not-smtp", acts_as=587, tls=TlsMode.NONE,
         summary="a web server where mail was expected: answers in HTTP and hangs up",
-        faults=(Fault("greeting", reply=_HTTP_REPLY),),
+        faults=(Fault(Phase.GREETING, reply=_HTTP_REPLY),),
     ),
     Profile(
-        "tls-not-smtp", acts_as=465, tls="implicit",
+        "tls-not-smtp", acts_as=465, tls=TlsMode.IMPLICIT,
         summary="TLS from the first byte, then HTTP instead of SMTP",
-        faults=(Fault("greeting", reply=_HTTP_REPLY),),
+        faults=(Fault(Phase.GREETING, reply=_HTTP_REPLY),),
     ),
 )
 

@@ -494,7 +494,7 @@ def non_ascii_body_fixed(lab: Lab, users: Mapping[str, str]) -> None:
 def long_lines(lab: Lab, users: Mapping[str, str]) -> None:
     """Generated HTML without line breaks, sent as raw bytes."""
     html_report = "<p>" + "quarterly numbers " * 120 + "</p>"
-    host, port = lab["submission"].address
+    host, port = lab["submission-strict-lines"].address
     with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
@@ -506,7 +506,7 @@ def long_lines_fixed(lab: Lab, users: Mapping[str, str]) -> None:
     """The same HTML in an EmailMessage, which wraps it in short encoded lines."""
     msg = hello(subject="Report")
     msg.set_content("<p>" + "quarterly numbers " * 120 + "</p>", subtype="html")
-    host, port = lab["submission"].address
+    host, port = lab["submission-strict-lines"].address
     with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
@@ -516,7 +516,7 @@ def long_lines_fixed(lab: Lab, users: Mapping[str, str]) -> None:
 def bare_line_feeds(lab: Lab, users: Mapping[str, str]) -> None:
     """A message put together with \\n line ends, sent as bytes."""
     raw = f"From: {ALICE}\nTo: {BOB}\nSubject: Report\n\nfirst line\nsecond line\n".encode()
-    host, port = lab["submission"].address
+    host, port = lab["submission-strict-lines"].address
     with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
@@ -525,7 +525,7 @@ def bare_line_feeds(lab: Lab, users: Mapping[str, str]) -> None:
 
 def bare_line_feeds_fixed(lab: Lab, users: Mapping[str, str]) -> None:
     """The same text in an EmailMessage: send_message writes CR LF whatever the text used."""
-    host, port = lab["submission"].address
+    host, port = lab["submission-strict-lines"].address
     with smtplib.SMTP(host, port, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
@@ -602,8 +602,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("greylisted", 25, ("greylisting",), greylisted, greylisted_fixed),
     Scenario("non-ascii-address", 587, ("submission-no-smtputf8",), non_ascii_address, non_ascii_address_fixed),
     Scenario("non-ascii-body-as-str", 587, ("submission",), non_ascii_body_as_str, non_ascii_body_fixed),
-    Scenario("long-lines", 587, ("submission",), long_lines, long_lines_fixed),
-    Scenario("bare-lf", 587, ("submission",), bare_line_feeds, bare_line_feeds_fixed),
+    Scenario("long-lines", 587, ("submission-strict-lines",), long_lines, long_lines_fixed),
+    Scenario("bare-lf", 587, ("submission-strict-lines",), bare_line_feeds, bare_line_feeds_fixed),
     Scenario("timeouts-and-idle-drops", 465, ("submissions",), reused_after_close, connection_per_batch),
 )
 

@@ -1,293 +1,61 @@
-"""The lab's server side: how each endpoint accepts connections and talks SMTP.
+"""The lab's server side: how each endpoint accepts connections before the SMTP conversation begins.
 
-For each connection the lab itself accepts the TCP connection (to log it and play connect-stage faults),
-does implicit TLS with a short handshake timeout where the profile asks for it, plays greeting-stage
-faults, and then hands the connection to aiosmtpd's SMTP protocol, which does the talking. The
-endpoint's profile (helpers.profiles) decides what is refused, through aiosmtpd's handler hooks.
-helpers.lab runs all of this on one asyncio loop in one background thread.
+For each connection the endpoint logs it, plays connect-stage faults on the bare socket, does implicit TLS
+where the profile asks for it, applies the connection limit and greeting-stage faults, and then hands the
+connection to a Conversation (helpers.conversation), which does the talking. helpers.lab runs every
+endpoint on one asyncio loop in one background thread, and gives each what it needs as one `Shared`.
+
+Implicit TLS (port 465) times two different things. A client that sends nothing at all is a plaintext
+client waiting for a greeting that will never come: after `client_hello_wait` (about a second) it gets
+the close, the case study's EOF. A client that has sent its first byte is doing TLS: its handshake gets
+`tls_handshake_timeout` (tens of seconds), so a slow TLS client on a busy machine is never cut. (Postfix
+waits smtpd_starttls_timeout, 300 s, for both, and clients with a timeout of their own give up first.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import socket
-import ssl
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
-from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
-from aiosmtpd.smtp import Session as AiosmtpdSession
+from helpers.conversation import Conversation, Faults, Shared, why_tls_failed
+from helpers.profiles import HOSTNAME, MAX_CONNECTIONS, Endpoint, Profile
+from helpers.terms import Phase, TlsMode
 
-from helpers.mailbox import Event, Message
-from helpers.profiles import HOSTNAME, MAX_MESSAGE_SIZE, TLS_HANDSHAKE_TIMEOUT, USERS, Fault, Profile
-
-if TYPE_CHECKING:
-    from helpers.lab import Lab
-
-IDLE_TIMEOUT = 30.0  # seconds of client silence before the lab hangs up (Postfix waits 300)
-IDENT = "ESMTP SMTP Port Lab"
-
-# aiosmtpd's stock replies, reworded the way Postfix says them, with RFC 3463 enhanced status codes.
-_POSTFIX_WORDING = {
-    "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message size exceeds fixed limit",
-    "552 Error: Too much mail data": "552 5.3.4 Message size exceeds fixed limit",
-    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)",
-    "503 Error: send HELO first": "503 5.5.1 Error: send HELO/EHLO first",
-    "503 Error: need MAIL command": "503 5.5.1 Error: need MAIL command",
-    "503 Error: need RCPT command": "503 5.5.1 Error: need RCPT command",
-    "503 Error: nested MAIL command": "503 5.5.1 Error: nested MAIL command",
-    "500 Error: bad syntax": "500 5.5.2 Error: bad syntax",
-    "221 Bye": "221 2.0.0 Bye",
-    "250 OK": "250 2.0.0 Ok",
-    "220 Ready to start TLS": "220 2.0.0 Ready to start TLS",
-}
-
-_ADDRESS_SYNTAX = {  # RFC 3463: X.1.7 bad sender address syntax, X.1.3 bad destination address syntax
-    "MAIL": "501 5.1.7 Bad sender address syntax",
-    "RCPT": "501 5.1.3 Bad recipient address syntax",
-}
-
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a profile listens. `acts_as` is the real port it behaves like; `port` is the one it has."""
-
-    name: str
-    host: str
-    port: int
-    acts_as: int
-    tls: str
-    summary: str
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.host, self.port
-
-    @property
-    def label(self) -> str:
-        """A name that stays the same from run to run: 'submission (port 587)'."""
-        return f"{self.name} (port {self.acts_as})"
-
-    def __str__(self) -> str:
-        return self.label
-
-
-def _why_tls_failed(error: BaseException) -> str:
-    """Say in words why a TLS handshake failed, as seen from the server."""
-    reason = (getattr(error, "reason", None) or "").upper()
-    text = str(error)
-    if isinstance(error, ConnectionAbortedError) and "longer than" in text:
-        return (
-            f"no TLS handshake within {TLS_HANDSHAKE_TIMEOUT:g} s: the client is waiting for a greeting, "
-            "as a plaintext client on a TLS port does; connection closed"
-        )
-    if reason in {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
-                  "PACKET_LENGTH_TOO_LONG", "UNSUPPORTED_PROTOCOL"}:
-        return "client spoke plaintext on a TLS port"
-    if "ALERT" in reason or "CERTIFICATE" in reason:
-        return f"client rejected our certificate ({reason.lower().replace('_', ' ')})"
-    if isinstance(error, (ConnectionResetError, ConnectionAbortedError, EOFError)):
-        return "client closed the connection during the TLS handshake"
-    return f"TLS handshake failed: {text or type(error).__name__}"
-
-
-# --------------------------------------------------------------------------------------------------
-# The server: one EndpointServer per endpoint, one _Connection (an aiosmtpd SMTP protocol) per client
-
-
-class _LabSession(AiosmtpdSession):
-    # aiosmtpd 1.4.6 logs a deprecation warning each time it sets Session.login_data (a property);
-    # a plain attribute keeps that noise out of notebook output. We read auth_data instead.
-    login_data: Any = None
-
-
-class _Connection(SMTP):
-    """aiosmtpd's SMTP protocol for one client, plus the lab's bookkeeping: numbered session,
-    staged faults before each command, Postfix wording, and refusals written to the event log."""
-
-    def __init__(self, server: EndpointServer, number: int, tls_context: ssl.SSLContext | None) -> None:
-        profile = server.profile
-        super().__init__(
-            server,
-            hostname=HOSTNAME,
-            ident=IDENT,
-            tls_context=tls_context,
-            data_size_limit=MAX_MESSAGE_SIZE,
-            enable_SMTPUTF8=profile.smtputf8,
-            timeout=server.lab.idle_timeout,
-            # Implicit TLS happens below aiosmtpd, which then thinks the line is plaintext; it would
-            # hide AUTH (aiosmtpd issue #281). The profile's policies decide what needs TLS instead.
-            auth_require_tls=profile.tls != "implicit" and profile.starttls,
-            authenticator=server.authenticate,
-            loop=server.lab.loop,
-        )
-        self.server = server
-        self.number = number
-        self.command: str | None = None
-        self._smtp_methods = {name: self._staged(name, method) for name, method in self._smtp_methods.items()}
-
-    # -- what policies may ask (helpers.profiles.Session) --
-    @property
-    def peer_host(self) -> str:
-        return self.session.peer[0] if self.session and self.session.peer else "?"
-
-    @property
-    def tls_version(self) -> str | None:
-        ssl_object = self.transport.get_extra_info("ssl_object") if self.transport else None
-        return ssl_object.version() if ssl_object else None
-
-    @property
-    def login(self) -> str | None:
-        return self.session.auth_data if self.session and self.session.authenticated else None
-
-    @property
-    def mail_from(self) -> str | None:
-        return self.envelope.mail_from if self.envelope else None
-
-    @property
-    def memory(self) -> dict[str, Any]:
-        return self.server.memory
-
-    # -- aiosmtpd extension points --
-    def _create_session(self) -> AiosmtpdSession:
-        return _LabSession(self.loop)
-
-    def _staged(self, command: str, method):
-        @functools.wraps(method)
-        async def run(arg: str | None) -> None:
-            self.command = command  # for the event log; cleared once the command is done (or failed)
-            fault = self.server.take_fault(command.lower())
-            reply = await self.play(fault) if fault else None
-            if reply:
-                await self.push(reply)
-                if reply.startswith("421"):  # 421 means the server is closing the channel (RFC 5321 3.8)
-                    self.hang_up()
-            elif command == "STARTTLS" and self.server.take_fault("tls"):
-                await self._abort_tls_handshake()
-            else:
-                if command == "QUIT" and not arg:
-                    self._log_disconnect()  # before aiosmtpd answers 221 and closes
-                await method(arg)
-            self.command = None
-
-        return run
-
-    async def push(self, status: str | bytes) -> None:
-        if isinstance(status, str):
-            # aiosmtpd echoes some arguments back (VRFY); bytes that are not text must not break the reply
-            # or the log, so they are shown as escapes.
-            status = _POSTFIX_WORDING.get(status, status).encode("utf-8", "backslashreplace").decode("utf-8")
-            if status[:1] in ("4", "5"):
-                self.server.log(self.number, "refused", f"{self.command or 'unrecognised line'}: {status}")
-            status = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii", "backslashreplace")
-        await super().push(status)
-
-    async def handle_exception(self, error: Exception) -> str:
-        # Instead of aiosmtpd's logged traceback: a line in the event log, and for a failed STARTTLS
-        # handshake (after which aiosmtpd closes the connection) the reason in words.
-        if isinstance(error, TLSSetupException):
-            self.server.log(self.number, "tls-failed", _why_tls_failed(error.__cause__ or error))
-            return ""
-        command, self.command = self.command, None
-        if command in _ADDRESS_SYNTAX and isinstance(error, IndexError):
-            # The standard library's address parser (used by aiosmtpd) fails on "MAIL FROM:<" and kin.
-            self.command = command  # so that push() logs the refusal against it
-            return _ADDRESS_SYNTAX[command]
-        self.server.log(self.number, "error", f"{command}: {type(error).__name__}: {error}")
-        return "451 4.3.0 Error: internal error in the lab"
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if self.session is None:
-            # asyncio reports a failed implicit-TLS handshake to us although the SMTP conversation
-            # never began; the acceptor has already logged and closed it.
-            return
-        self._log_disconnect()
-        super().connection_lost(error)
-
-    def _log_disconnect(self) -> None:
-        # Logged once, and when the lab itself closes, before closing: a client that sees the
-        # connection end then finds the server's side already complete.
-        if self.server.forget(self):
-            self.server.log(self.number, "disconnect")
-
-    # -- faults --
-    async def play(self, fault: Fault) -> str | None:
-        """Play a fault at the current command: wait, hang up, or return the reply to give instead."""
-        if fault.delay:
-            self.server.log(self.number, "fault", f"waited {fault.delay:g} s before answering {self.command}")
-            await asyncio.sleep(fault.delay)
-        if fault.drop:
-            self.server.log(self.number, "fault", f"dropped the connection at {self.command}")
-            self.hang_up(abort=True)
-        return fault.reply
-
-    async def _abort_tls_handshake(self) -> None:
-        await self.push("220 2.0.0 Ready to start TLS")
-        self.server.log(self.number, "fault", "aborted the TLS handshake after the ClientHello")
-        self._log_disconnect()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._reader.read(65536), TLS_HANDSHAKE_TIMEOUT)
-        self.hang_up()
-
-    def hang_up(self, *, abort: bool = False) -> None:
-        """Close the connection now and end this client's command loop."""
-        self._log_disconnect()
-        if abort:
-            self.transport.abort()
-        else:
-            self.transport.close()
-        # Ending aiosmtpd's command loop by cancelling it is what aiosmtpd itself does on QUIT.
-        raise asyncio.CancelledError
+LISTEN_BACKLOG = 512  # connections the kernel holds for the lab to accept (asyncio's default is 100)
+ACCEPT_PAUSE = 0.1  # seconds the lab waits before accepting again when it runs out of file descriptors
 
 
 class EndpointServer:
-    """One endpoint while the lab runs: its listener, its state, and aiosmtpd's handler hooks."""
+    """One endpoint while the lab runs: its listener, and the state its connections share."""
 
-    def __init__(self, lab: Lab, profile: Profile, sock: socket.socket) -> None:
-        self.lab = lab
+    def __init__(self, profile: Profile, sock: socket.socket, shared: Shared) -> None:
         self.profile = profile
         self.sock = sock
+        self.shared = shared
         host, port = sock.getsockname()[:2]
         self.endpoint = Endpoint(profile.name, host, port, profile.acts_as, profile.tls, profile.summary)
-        self.memory: dict[str, Any] = {"failed_logins": {}}
-        self._fault_uses: dict[Fault, int] = {}
-        self._connections: set[_Connection] = set()
-        self._pending: set[asyncio.Task] = set()
-        self.tls_context = lab.certificates[profile.certificate].server_context() if profile.tls != "none" else None
-        self.listener: asyncio.base_events.Server | None = None
-        self.closing = False
+        self.faults = Faults(profile.faults)
+        self.memory: dict = {}  # for stateful policies (helpers.profiles.Session.memory)
+        has_tls = profile.tls != TlsMode.NONE
+        self.tls_context = shared.certificates[profile.certificate].server_context() if has_tls else None
+        self._visits: set[_Visit] = set()
+        self._serving: asyncio.Task | None = None
         self._fillers: list[socket.socket] = []
 
     def log(self, session: int | None, kind: str, detail: str = "") -> None:
-        self.lab.events._add(Event(session, self.profile.name, kind, detail))
-
-    def take_fault(self, stage: str) -> Fault | None:
-        for fault in self.profile.faults:
-            if fault.stage != stage:
-                continue
-            used = self._fault_uses.get(fault, 0)
-            if fault.times is None or used < fault.times:
-                self._fault_uses[fault] = used + 1
-                return fault
-        return None
-
-    def forget(self, connection: _Connection) -> bool:
-        if connection in self._connections:
-            self._connections.discard(connection)
-            return True
-        return False
+        self.shared.events.add(session, self.profile.name, kind, detail)
 
     # -- listening --
     async def open(self) -> None:
+        """Start listening (the lab has bound the socket); OSError if the port cannot be listened on."""
         if self.profile.black_hole:
             self._fill_accept_queue()
         elif self.profile.listening:
-            self.listener = await self.lab.loop.create_server(lambda: _Acceptor(self), sock=self.sock)
+            self.sock.listen(LISTEN_BACKLOG)
+            self._serving = asyncio.get_running_loop().create_task(self._serve())
 
     def _fill_accept_queue(self) -> None:
         # Listen with the smallest backlog and never accept: once a couple of connections wait in the
@@ -301,231 +69,225 @@ class EndpointServer:
             self._fillers.append(filler)
 
     async def close(self) -> None:
-        self.closing = True
-        if self.listener:
-            self.listener.close()
-        for connection in list(self._connections):
-            if connection.transport:
-                connection._log_disconnect()
-                connection.transport.abort()
-        for task in list(self._pending):
-            task.cancel()
-        await asyncio.gather(*self._pending, return_exceptions=True)
-        for _ in range(100):  # aborted transports report connection_lost a few loop turns later
-            if not self._connections:
-                break
-            await asyncio.sleep(0.01)
-        if self.listener:
-            await self.listener.wait_closed()
+        """Stop accepting and end every connection. The lab closes the listening socket afterwards."""
+        if self._serving:
+            self._serving.cancel()
+            await asyncio.gather(self._serving, return_exceptions=True)
+        await asyncio.gather(*(visit.cancel() for visit in list(self._visits)), return_exceptions=True)
         for filler in self._fillers:
             filler.close()
-        self.sock.close()
 
-    # -- accepting (see _Acceptor) --
-    async def accept(self, transport: asyncio.Transport) -> None:
-        number = self.lab._next_session()
-        self.log(number, "connect", f"from {transport.get_extra_info('peername')[0]}")
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                client, _ = await loop.sock_accept(self.sock)
+            except OSError as error:  # EMFILE and kin: wait for connections to end rather than spin
+                self.log(None, "error", f"cannot accept a connection: {error.strerror or error}")
+                await asyncio.sleep(ACCEPT_PAUSE)
+                continue
+            visit = _Visit(self, client)
+            self._visits.add(visit)
+            visit.task = loop.create_task(visit.run())
+
+    def forget(self, visit: _Visit) -> None:
+        self._visits.discard(visit)
+
+    @property
+    def connections(self) -> int:
+        return len(self._visits)
+
+
+class _Visit:
+    """One connection to an endpoint, from accept to close: its session number, and the promise that its
+    end is logged exactly once, whoever ends it (the client, a fault, a timeout, or the lab stopping)."""
+
+    def __init__(self, server: EndpointServer, client: socket.socket) -> None:
+        self.server = server
+        self.client: socket.socket | None = client  # until a transport takes it
+        self.transport: asyncio.Transport | None = None
+        self.task: asyncio.Task | None = None
+        self.ended = False
+        self.peer_host = _peer_host(client)
+        self.number = server.shared.events.connect(server.profile.name, f"from {self.peer_host}")
+
+    def end(self) -> None:
+        """Log the disconnect, once; called before the lab itself closes, so that a client that sees the
+        close finds the server's side of the story complete."""
+        if not self.ended:
+            self.ended = True
+            self.server.forget(self)
+            self.server.shared.events.disconnect(self.number, self.server.profile.name)
+
+    async def cancel(self) -> None:
+        """End the connection now (the lab is stopping)."""
+        self.end()
+        if self.transport is not None:
+            self.transport.abort()
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def run(self) -> None:
         try:
-            await self._accept(number, transport)
-        except BaseException:  # the lab is stopping
-            self._end(number, transport, abort=True)
-            raise
+            if await self._welcome():
+                return  # handed over: the conversation ends the visit
+        except asyncio.CancelledError:
+            pass
+        except OSError as error:
+            self.log("error", f"{type(error).__name__}: {error}")
+        self.end()
+        if self.transport is not None:
+            self.transport.abort()
+        if self.client is not None:
+            self.client.close()
 
-    def _end(self, number: int, transport: asyncio.BaseTransport, *, abort: bool = False) -> None:
-        """Close a connection that never reached aiosmtpd, logging it first (see _log_disconnect)."""
-        if not transport.is_closing():
-            self.log(number, "disconnect")
-        if abort:
-            transport.abort()
+    def log(self, kind: str, detail: str = "") -> None:
+        self.server.log(self.number, kind, detail)
+
+    async def _welcome(self) -> bool:
+        """Everything before the conversation; True once the conversation has the connection."""
+        server = self.server
+        if not await self._connect_stage():
+            return False
+        if server.profile.tls == TlsMode.IMPLICIT:
+            if not await self._implicit_tls():
+                return False
         else:
-            transport.close()
+            self.transport, _ = await asyncio.get_running_loop().connect_accepted_socket(_Holder, self.client)
+            self.client = None  # the transport has it now
+        if server.connections > MAX_CONNECTIONS:
+            # Postfix's reply when a client has too many connections (smtpd.c, smtpd_proto).
+            return self._refuse(f"421 4.7.0 {HOSTNAME} Error: too many connections from {self.peer_host}")
+        fault = server.faults.take(Phase.GREETING)
+        if fault and fault.delay:
+            self.log("fault", f"waited {fault.delay:g} s before the greeting")
+            await asyncio.sleep(fault.delay)
+        if fault and fault.reply:
+            return self._refuse(fault.reply)
+        holder = self.transport.get_protocol()
+        starttls = server.profile.tls == TlsMode.STARTTLS and server.profile.offers_starttls
+        conversation = Conversation(
+            server.profile, self.number, shared=server.shared, faults=server.faults, memory=server.memory,
+            tls_context=server.tls_context if starttls else None, on_close=self.end,
+        )
+        self.transport.set_protocol(conversation)
+        conversation.connection_made(self.transport)
+        if holder.early:
+            conversation.data_received(holder.early)
+        self.transport.resume_reading()
+        return True
 
-    async def _accept(self, number: int, transport: asyncio.Transport) -> None:
-        if not await self._before_greeting(number, "connect", transport):
-            return
-        offers_starttls = self.profile.tls == "starttls" and self.profile.starttls
-        connection = _Connection(self, number, self.tls_context if offers_starttls else None)
-        if self.profile.tls == "implicit":
-            transport = await self._tls_handshake(number, transport, connection)
-            if transport is None:
-                return
-        if not await self._before_greeting(number, "greeting", transport):
-            return
-        if self.profile.tls != "implicit":
-            transport.set_protocol(connection)
-        self._connections.add(connection)
-        connection.connection_made(transport)
-        if self.profile.tls != "implicit":
-            transport.resume_reading()
+    def _refuse(self, reply: str) -> bool:
+        """Answer with `reply` instead of a greeting, and hang up."""
+        self.log("refused", f"greeting: {reply}")
+        self.end()
+        self.transport.write(reply.encode() + b"\r\n")
+        self.transport.close()
+        self.transport = None  # closing, not aborted: the reply goes out first
+        return False
 
-    async def _before_greeting(self, number: int, stage: str, transport: asyncio.Transport) -> bool:
-        """Play a 'connect' fault (before any TLS) or a 'greeting' fault (after implicit TLS, where the
-        banner would come); False when it ended the connection."""
-        fault = self.take_fault(stage)
+    async def _connect_stage(self) -> bool:
+        """Play a 'connect' fault (a silent server); False when it ended the connection."""
+        fault = self.server.faults.take(Phase.CONNECT)
         if fault is None:
             return True
         if fault.drop:
             # A silent server: hold the line, without a word, until the client gives up or the delay ends.
-            watcher = _Watcher(transport)
-            if await watcher.hung_up_within(fault.delay):
-                self.log(number, "fault", "said nothing; the client hung up first")
-                self.log(number, "disconnect")
+            if await _hung_up_within(self.client, fault.delay):
+                self.log("fault", "said nothing; the client hung up first")
             else:
-                self.log(number, "fault", f"said nothing for {fault.delay:g} s, then dropped the connection")
-                self._end(number, transport, abort=True)
+                self.log("fault", f"said nothing for {fault.delay:g} s, then dropped the connection")
             return False
         if fault.delay:
-            self.log(number, "fault", f"waited {fault.delay:g} s before the greeting")
+            self.log("fault", f"waited {fault.delay:g} s before accepting")
             await asyncio.sleep(fault.delay)
-        if fault.reply:
-            self.log(number, "refused", f"greeting: {fault.reply}")
-            transport.write(fault.reply.encode() + b"\r\n")
-            self._end(number, transport)
-            return False
         return True
 
-    async def _tls_handshake(self, number: int, transport: asyncio.Transport, connection: _Connection):
-        fault = self.take_fault("tls")
+    async def _implicit_tls(self) -> bool:
+        """TLS from the first byte; False when it did not happen."""
+        settings = self.server.shared.settings
+        first = await _first_bytes(self.client, settings.client_hello_wait)
+        if first is None:
+            self.log("tls-failed", (
+                f"no TLS handshake within {settings.client_hello_wait:g} s: the client sent nothing, as a "
+                "plaintext client waiting for a greeting does; connection closed"
+            ))
+            return False
+        if not first:
+            self.log("tls-failed", "client closed the connection before the TLS handshake")
+            return False
+        fault = self.server.faults.take(Phase.TLS)
         if fault and fault.drop:
-            await _Watcher(transport).first_bytes(TLS_HANDSHAKE_TIMEOUT)
-            self.log(number, "fault", "aborted the TLS handshake after the ClientHello")
-            self._end(number, transport)
-            return None
+            self.log("fault", "aborted the TLS handshake after the ClientHello")
+            with contextlib.suppress(OSError):
+                self.client.recv(65536)  # read, so that the close is a plain FIN (EOF), not a reset
+            return False
+        client, self.client = self.client, None  # the transport has it now (asyncio closes it on failure)
         try:
-            tls_transport = await self.lab.loop.start_tls(
-                transport, connection, self.tls_context, server_side=True,
-                ssl_handshake_timeout=self.lab.tls_handshake_timeout,
+            self.transport, _ = await asyncio.get_running_loop().connect_accepted_socket(
+                _Holder, client, ssl=self.server.tls_context, ssl_handshake_timeout=settings.tls_handshake_timeout,
             )
         except (OSError, EOFError) as error:
-            # start_tls has already asked the transport to close; the socket goes on the next loop turn.
-            self.log(number, "tls-failed", _why_tls_failed(error))
-            self.log(number, "disconnect")
-            transport.abort()
-            return None
-        self.log(number, "tls", tls_transport.get_extra_info("ssl_object").version())
-        return tls_transport
-
-    # -- aiosmtpd handler hooks --
-    def _policies(self, stage: str):
-        return (policy for policy in self.profile.policies if policy.stage == stage)
-
-    def _judge(self, connection: _Connection, stage: str, value: Any) -> str | None:
-        for policy in self._policies(stage):
-            reply = policy.check(connection, value)
-            if reply:
-                return reply
-        return None
-
-    async def handle_EHLO(self, connection, session, envelope, hostname, responses):
-        session.host_name = hostname
-        if not self.profile.auth:
-            responses = [line for line in responses if not line[4:].startswith("AUTH")]
-        return responses
-
-    def handle_STARTTLS(self, connection, session, envelope) -> bool:
-        self.log(connection.number, "tls", f"{connection.tls_version} after STARTTLS")
+            self.log("tls-failed", why_tls_failed(error, settings))
+            return False
+        self.log("tls", self.transport.get_extra_info("ssl_object").version())
         return True
 
-    async def handle_AUTH(self, connection, session, envelope, args):
-        if not self.profile.auth:
-            return "503 5.5.1 Error: authentication not enabled"
-        # MISSING tells aiosmtpd to carry on with the mechanism itself.
-        return self._judge(connection, "auth", args[0]) or MISSING
 
-    def authenticate(self, connection, session, envelope, mechanism: str, credentials: LoginPassword) -> AuthResult:
-        login = credentials.login.decode("utf-8", "replace")
-        password = credentials.password.decode("utf-8", "replace")
-        if USERS.get(login) == password:
-            self.log(connection.number, "login", f"{login} ({mechanism})")
-            return AuthResult(success=True, auth_data=login)
-        self.memory["failed_logins"].setdefault(connection.peer_host, []).append(time.monotonic())
-        return AuthResult(success=False, handled=False, message="535 5.7.8 Error: authentication failed")
+class _Holder(asyncio.Protocol):
+    """Holds a connection, not reading, until its conversation takes it; keeps anything that arrived."""
 
-    async def handle_MAIL(self, connection, session, envelope: Envelope, address: str, options: list[str]):
-        reply = self._judge(connection, "mail", address)
-        if reply:
-            return reply
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 2.1.0 Ok"
-
-    async def handle_RCPT(self, connection, session, envelope: Envelope, address: str, options: list[str]):
-        reply = self._judge(connection, "rcpt", address)
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(options)
-        return "250 2.1.5 Ok"
-
-    async def handle_DATA(self, connection, session, envelope: Envelope):
-        connection.command = "end of data"
-        fault = self.take_fault("end_of_data")
-        reply = await connection.play(fault) if fault else None
-        if reply:
-            return reply
-        reply = self._judge(connection, "end_of_data", envelope.original_content)
-        if reply:
-            return reply
-        message = Message(
-            queue_id=self.lab._next_queue_id(),
-            endpoint=self.profile.name,
-            acts_as=self.profile.acts_as,
-            peer_host=connection.peer_host,
-            mail_from=envelope.mail_from,
-            rcpt_tos=tuple(envelope.rcpt_tos),
-            login=connection.login,
-            tls_version=connection.tls_version,
-            raw=envelope.original_content,
-        )
-        self.lab.mailbox._add(message)
-        self.log(connection.number, "accepted", f"{message.queue_id} from {message.mail_from}")
-        return f"250 2.0.0 Ok: queued as {message.queue_id}"
-
-
-class _Watcher(asyncio.Protocol):
-    """Takes over a paused connection to see what the client does: send its first bytes, or hang up."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        loop = asyncio.get_running_loop()
-        self.data_arrived, self.closed = loop.create_future(), loop.create_future()
-        transport.set_protocol(self)
-        transport.resume_reading()
-
-    def data_received(self, data: bytes) -> None:
-        if not self.data_arrived.done():
-            self.data_arrived.set_result(data)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        for future in (self.data_arrived, self.closed):
-            if not future.done():
-                future.set_result(None)
-
-    async def first_bytes(self, timeout: float) -> None:
-        """Wait for the client's first bytes (a ClientHello, say), its hanging up, or the timeout."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.data_arrived), timeout)
-
-    async def hung_up_within(self, timeout: float) -> bool:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
-        return self.closed.done()
-
-
-class _Acceptor(asyncio.Protocol):
-    """Takes each new TCP connection and hands it to EndpointServer.accept, with reading paused so
-    that no byte is lost before the TLS layer or aiosmtpd takes over."""
-
-    def __init__(self, server: EndpointServer) -> None:
-        self.server = server
+    def __init__(self) -> None:
+        self.early = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.server.closing:  # accepted by asyncio just before the listener closed
-            transport.abort()
-            return
         transport.pause_reading()
-        task = asyncio.get_running_loop().create_task(self.server.accept(transport))
-        self.server._pending.add(task)
-        task.add_done_callback(self.server._pending.discard)
+
+    def data_received(self, data: bytes) -> None:
+        self.early += data
+
+
+def _peer_host(client: socket.socket) -> str:
+    with contextlib.suppress(OSError):
+        return client.getpeername()[0]
+    return "?"
+
+
+@contextlib.contextmanager
+def _readable(client: socket.socket) -> Iterator[asyncio.Future]:
+    """A future that is done when the socket has something to read (bytes, or the client's close)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(client.fileno(), lambda: ready.done() or ready.set_result(None))
+    try:
+        yield ready
+    finally:
+        loop.remove_reader(client.fileno())
+
+
+async def _first_bytes(client: socket.socket, timeout: float) -> bytes | None:
+    """The client's first bytes, left unread; b"" if it closed the connection, None if it sent nothing in time."""
+    with _readable(client) as ready:
+        try:
+            await asyncio.wait_for(ready, timeout)
+        except TimeoutError:
+            return None
+    try:
+        return client.recv(16, socket.MSG_PEEK)
+    except OSError:  # reset by the client
+        return b""
+
+
+async def _hung_up_within(client: socket.socket, timeout: float) -> bool:
+    """Ignore what the client says until it closes the connection (True) or the timeout passes (False)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        if await _first_bytes(client, left) == b"":
+            return True
+        with contextlib.suppress(OSError):
+            client.recv(65536)
+    return False
 
 
 class _LibraryLogBridge(logging.Handler):
@@ -536,25 +298,26 @@ class _LibraryLogBridge(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
-        self.labs: set[Lab] = set()
+        self.logs: set = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        for lab in list(self.labs):
-            lab.events._add(Event(None, "aiosmtpd", "library", self.format(record)))
+        for events in list(self.logs):
+            events.add(None, "aiosmtpd", "library", self.format(record))
 
 
 _bridge = _LibraryLogBridge()
 _aiosmtpd_log = logging.getLogger("mail.log")
 
 
-def route_library_log(lab: Lab, on: bool) -> None:
+def route_library_log(events, on: bool) -> None:
+    """Send aiosmtpd's log records to this event log (on) or stop (off); stderr again once no lab runs."""
     if on:
-        _bridge.labs.add(lab)
+        _bridge.logs.add(events)
     else:
-        _bridge.labs.discard(lab)
-    if _bridge.labs and _bridge not in _aiosmtpd_log.handlers:
+        _bridge.logs.discard(events)
+    if _bridge.logs and _bridge not in _aiosmtpd_log.handlers:
         _aiosmtpd_log.addHandler(_bridge)
         _aiosmtpd_log.propagate = False
-    elif not _bridge.labs and _bridge in _aiosmtpd_log.handlers:
+    elif not _bridge.logs and _bridge in _aiosmtpd_log.handlers:
         _aiosmtpd_log.removeHandler(_bridge)
         _aiosmtpd_log.propagate = True

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import shutil
 import smtplib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from helpers.lab import Lab
+from helpers.lab import Endpoint, Lab
 from helpers.profiles import USERS
 from helpers.scenarios import hello
 
@@ -38,6 +44,63 @@ def make_lab():
 def lab(make_lab) -> Lab:
     """The three standard endpoints: relay (25), submission (587), submissions (465)."""
     return make_lab()
+
+
+# The lab in a process of its own: it prints where it listens, then answers "errors" on stdin with the
+# errors and library tracebacks its event log holds, one JSON line each time.
+_SERVE = """
+import json, sys
+from helpers.lab import Lab
+profiles, options = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+with Lab(*profiles, **options) as lab:
+    endpoints = {e.name: [e.host, e.port, e.acts_as, e.tls, e.summary] for e in lab.endpoints.values()}
+    print(json.dumps({"ca_file": str(lab.ca_file), "endpoints": endpoints}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps([str(e) for e in lab.events if e.kind in ("error", "library")]), flush=True)
+"""
+
+
+class LabProcess:
+    """A lab served by another Python process, so that what it costs is measured apart from the test's own
+    client (as a reader's app meets it): its endpoints, its CA file, its memory and its errors."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        described = json.loads(process.stdout.readline())
+        self.ca_file = described["ca_file"]
+        self.endpoints = {name: Endpoint(name, *fields) for name, fields in described["endpoints"].items()}
+
+    def __getitem__(self, name: str) -> Endpoint:
+        return self.endpoints[name]
+
+    def memory(self, field: str = "VmRSS") -> int:
+        """Bytes of memory the lab process holds now (VmRSS), or at most since reset_peak() (VmHWM)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith(field + ":"))
+        return int(kib) * 1024
+
+    def reset_peak(self) -> None:
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")  # Linux: VmHWM starts again from VmRSS
+
+    def errors(self) -> list[str]:
+        self.process.stdin.write("errors\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+
+@contextlib.contextmanager
+def lab_process(*profiles: str, **options) -> Iterator[LabProcess]:
+    command = [sys.executable, "-c", _SERVE, json.dumps(profiles), json.dumps(options)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            yield LabProcess(process)
+        finally:
+            process.stdin.close()
+            try:
+                process.wait(timeout=CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
 
 
 message = hello  # a small, well-formed EmailMessage: message(sender=..., to=..., subject=..., body=...)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import smtplib
 import socket
 import ssl
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, message
@@ -17,6 +19,9 @@ from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, message
 from helpers.profiles import PROFILES
 
 LAB = [sys.executable, "-m", "helpers.lab"]
+# The same command, saying when Python has started running code (with Ctrl-C's default, as until then).
+LAB_ONCE_PYTHON_RUNS = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "print('python runs', flush=True); runpy.run_module('helpers.lab', run_name='__main__')"]
 
 
 @contextlib.contextmanager
@@ -87,6 +92,10 @@ def run_failing(*args: str) -> subprocess.CompletedProcess:
         (["--ports", "999=1"], "bad --ports item '999=1'"),
         (["--ports", "587=http"], "'http' is not a port number"),
         (["--ports", "587=70000"], "'70000' is not a port number"),
+        (["--ports", "25=²"], "'²' is not a port number"),
+        (["--ports", "25=2525,25=2526"], "relay already has port 2525"),
+        (["--ports", "25=2525,587=2525"], "port 2525 is asked for both relay and submission"),
+        (["--all", "--ports", "blackhole=2525,25=2525"], "port 2525 is asked for both"),
         (["--ca-file", "/proc/lab-ca.pem"], "cannot write the CA file /proc/lab-ca.pem"),
     ],
 )
@@ -113,3 +122,34 @@ def test_help_names_the_options():
     for option in ("--json", "--all", "--ca-file", "--ports"):
         assert option in result.stdout
     assert BOB not in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 0.6])
+def test_a_signal_at_any_moment_of_start_up_stops_quietly_and_leaves_no_files(tmp_path, signum, delay):
+    # Ctrl-C, kill, or the terminal closing while the lab starts: no traceback, no temporary folder left.
+    # The moments are counted from when Python runs code, as `python -m helpers.lab` does once the interpreter
+    # is up: a Ctrl-C while CPython itself still starts (on a busy machine that can take longer than 0.05 s)
+    # ends it with CPython's own message, before any code of the kit's could run.
+    process = subprocess.Popen(LAB_ONCE_PYTHON_RUNS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert process.stdout.readline() == "python runs\n"
+    time.sleep(delay)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=CLIENT_TIMEOUT)
+    assert stderr == ""
+    assert process.returncode in (0, -signum)  # -signum: it came before Python could take it
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_the_terminal_stops_the_lab_and_removes_its_files(tmp_path):
+    process = subprocess.Popen(LAB, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert process.stdout.readline().startswith("endpoint")  # serving
+    assert [path.name[:14] for path in tmp_path.iterdir()] == ["smtp-port-lab-"]
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=CLIENT_TIMEOUT) == 0
+    assert process.stderr.read() == ""
+    assert list(tmp_path.iterdir()) == []
+    process.stdout.close()
+    process.stderr.close()

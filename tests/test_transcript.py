@@ -91,7 +91,8 @@ def test_tls_boundary_and_refusals_are_marked(lab):
     refusal = next(line for line in lines if line.text.startswith("553"))
     assert refusal.unexpected and refusal.mark == "<~*"
     assert (553, f"5.7.1 <{BOB}>: Sender address rejected: not owned by user {ALICE}") in result.transcript.replies()
-    assert (250, "mail.example.com\nSIZE 10240000\n8BITMIME\nSMTPUTF8\nSTARTTLS\nHELP") in result.transcript.replies()
+    ehlo = "mail.example.com\nPIPELINING\nSIZE 10240000\nVRFY\nSTARTTLS\nENHANCEDSTATUSCODES\n8BITMIME\nSMTPUTF8"
+    assert (250, ehlo) in result.transcript.replies()
 
 
 def test_json_rendering_is_data(lab):
