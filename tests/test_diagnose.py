@@ -560,8 +560,8 @@ def login(lab) -> dict:
 def test_a_send_result_plaintext_on_465(lab):
     result = send(message(), lab["submissions"], security="starttls", **login(lab))
     assert str(result.error) == "Connection unexpectedly closed"
-    assert result.diagnosis[0].id == "plaintext-to-implicit-tls"
-    assert "port" in result.diagnosis[0].note
+    assert diagnose(result)[0].id == "plaintext-to-implicit-tls"
+    assert "port" in diagnose(result)[0].note
 
 
 def test_a_send_result_names_each_failure(lab):
@@ -573,15 +573,16 @@ def test_a_send_result_names_each_failure(lab):
         (send(message(), lab["blackhole"], timeout=0.3, ca_file=lab.ca_file), "egress-port-blocked"),
     ]
     for result, expected in cases:
-        assert result.diagnosis and result.diagnosis[0].id == expected, (str(result), result.diagnosis)
+        matches = diagnose(result)
+        assert matches and matches[0].id == expected, (str(result), matches)
 
 
 def test_timed_out_means_a_filtered_port_before_connecting_and_a_silent_server_after(lab):
     filtered = send(message(), lab["blackhole"], timeout=0.3, ca_file=lab.ca_file)
     silent = send(message(), lab["silent"], timeout=0.3, ca_file=lab.ca_file)
-    assert filtered.diagnosis[0].id == "egress-port-blocked"
-    assert silent.diagnosis[0].id == "greeting-timeout"
-    assert "egress-port-blocked" not in [m.id for m in silent.diagnosis]  # it connected: not a filtered port
+    assert diagnose(filtered)[0].id == "egress-port-blocked"
+    assert diagnose(silent)[0].id == "greeting-timeout"
+    assert "egress-port-blocked" not in [m.id for m in diagnose(silent)]  # it connected: not a filtered port
 
 
 def test_connection_closed_is_a_dropped_connection_once_the_server_has_spoken():
