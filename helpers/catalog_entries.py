@@ -52,6 +52,7 @@ CPYTHON_312_SMTPLIB = "https://github.com/python/cpython/blob/v3.12.1/Lib/smtpli
 SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
 CURL_STRERROR = "https://github.com/curl/curl/blob/5c61e168698a72b87437d58ed728bcdea6d5db42/lib/strerror.c"
 PHPMAILER_SRC = "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/PHPMailer.php"
+OPENSSL_SSL_ERR = "https://github.com/openssl/openssl/blob/openssl-3.0.0/ssl/ssl_err.c"
 
 # Providers' documentation.
 GMAIL_ERRORS = "https://support.google.com/a/answer/3726730"
@@ -161,6 +162,29 @@ _JAVA_BAD_GREETING = Symptom(
     "java", "Got bad greeting from SMTP host", JAVA,
     note="Jakarta Mail quotes what came instead of the 220 greeting after 'response:'",
 )
+# A client that refuses the server's certificate tells it with an alert; the server's log quotes the alert
+# (OpenSSL's reason strings for received alerts, GnuTLS's alert names in Exim's "rxd alert: ..."), which names
+# no check.
+_ALERT_CERT_UNKNOWN = Symptom(
+    "server", "alert certificate unknown", OPENSSL_SSL_ERR, generic=True,
+    note="the client refused the server's certificate without saying why: untrusted, or for another name",
+)
+_ALERT_BAD_CERT = Symptom(
+    "server", "alert bad certificate", OPENSSL_SSL_ERR, generic=True,
+    note="the client refused the server's certificate without saying why: untrusted, or for another name",
+)
+_MAILKIT_UNTRUSTED = Symptom(
+    "dotnet", "This usually means that the SSL certificate presented by the server is not trusted by the system",
+    "https://github.com/jstedfast/MailKit/blob/d1f7aa7655d50777c4ece3803ff86f3591e60db5/MailKit/Security/"
+    "SslHandshakeException.cs#L287", generic=True,
+    note="MailKit lists every reason it could be (MailKit 2, or a validation callback of your own); the doctor "
+         "or openssl s_client shows which",
+)
+_DOTNET_CHAIN_ERRORS = Symptom(
+    "dotnet", "RemoteCertificateChainErrors",
+    "https://learn.microsoft.com/en-us/dotnet/api/system.net.security.sslpolicyerrors", generic=True,
+    note="SslPolicyErrors: the chain failed (untrusted, expired or revoked); the chain status says which",
+)
 _RCPT_554_CURL = Symptom("curl", "RCPT failed: 554", CURL,
                          note="curl shows the code only: on 25 a relay refusal, on 587 or 465 a missing login")
 _WEIRD_REPLY_CURL = Symptom("curl", "Weird server reply", CURL, generic=True,
@@ -192,6 +216,16 @@ CATALOG: tuple[Entry, ...] = (
         **_settings(465),
         rfcs=(_RFC8314_33, Rfc(8314, "7.3", "the \"submissions\" service on port 465 and its history")),
         network=(Network.CLOSED, Network.READ_TIMEOUT, Network.TIMEOUT),
+        words=(
+            # The server's side of it, in its log: its TLS handshake never got a ClientHello (Postfix's
+            # tls_server.c, Exim's tls-openssl.c and tls-gnu.c), or got plaintext.
+            r"ssl accept error from [^\n]{1,120}: (?:lost connection|connection timed out|connection reset by peer)",
+            r"\((?:ssl accept|gnutls handshake)\): (?:timed out|tcp connection closed by peer|"
+            r"the tls connection was non-properly terminated|an unexpected tls packet was received|"
+            r"a tls packet with unexpected length was received)|ssl accept: tcp connection closed by peer",
+            r"(?:tls library problem|tls error on connection from)[^\n]{0,160}(?:wrong version number|unknown protocol|"
+            r"http request|unexpected eof while reading)",
+        ),
         symptoms=(
             _CLOSED_UNEXPECTEDLY_PY,
             _TIMED_OUT_PY,
@@ -232,6 +266,11 @@ CATALOG: tuple[Entry, ...] = (
             r"corrupt message of type invalidcontenttype|invalidmessage\(invalidcontenttype\)",
             r"unexpected packet format|token supplied to the function is invalid|sec e invalid token",
             r"reserved for plain-text connections",
+            # rustls 0.20 (before the content type was named), GnuTLS.
+            r"received corrupt message(?! of type)|\bcorruptmessage\b(?!payload)|an unexpected tls packet was received",
+            # A TLS ClientHello (record type 22, version 3.x) quoted by a plaintext server as the client's first
+            # "command": Exim and Postfix print its bytes in octal, Python reprs in hex.
+            r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]",
         ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         symptoms=(
@@ -292,7 +331,10 @@ CATALOG: tuple[Entry, ...] = (
             r"tls is required,? but (?:was )?not (?:offered|advertised|available)",
         ),
         rfcs=(_RFC3207_4, _RFC3207_6, _RFC8314_33),
-        replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
+        # Any refusal of the command as unknown or not implemented (Postfix 502 5.5.1, sendmail 500 5.5.1).
+        replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(502, "5.5.2", Phase.STARTTLS),
+                 Reply(502, None, Phase.STARTTLS), Reply(500, "5.5.1", Phase.STARTTLS),
+                 Reply(500, None, Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: STARTTLS extension not supported by server.", PYTHON),
             Symptom("go", "454 TLS not available", GO, whole_line=True,
@@ -329,6 +371,10 @@ CATALOG: tuple[Entry, ...] = (
         **_settings(465),
         words=(
             r"tls not available due to|tls (?:is )?(?:currently |temporarily )?unavailable|starttls denied",
+            # The server's log of why: it could not load its certificate or key (Postfix's tls_certkey.c,
+            # Exim's tls-openssl.c), so it has no TLS to offer.
+            r"disabling tls support|cert/key setup|cannot (?:get|load) \w+ (?:certificate|private key)|"
+            r"ssl ctx use (?:certificate|privatekey)",
         ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         replies=(Reply(454, "4.7.0", Phase.STARTTLS), Reply(454, None, Phase.STARTTLS)),
@@ -402,6 +448,8 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth",
             r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
             r"does not support authentication|no compatible authentication mechanism",
+            r"authentication is not allowed (?:at this stage|before helo)",  # PHPMailer, when EHLO lists no AUTH
+            r"no auth mechanism was offered",  # libcurl's SASL (curl -v)
         ),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
         symptoms=(
@@ -473,6 +521,9 @@ CATALOG: tuple[Entry, ...] = (
             r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
             r"no authentication mechanisms supported by both|requested type not available",
             r"no (?:suitable |sasl )?mechanism available|no worthy mechs",
+            # libcurl's SASL (curl -v): no mechanism in common, or one it cannot do.
+            r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
+            r"auth mechanism offered could be selected",
         ),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
@@ -739,6 +790,8 @@ if err := client.Mail(from); err != nil {
             r"doesn't match)",
             r"does not match (?:a |any )?verified (?:sender|identity)|sender identity",
             r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
+            r"for (?:the )?(?:authenticated|logged[- ]in) user",
+            r"send(?:ing)? from [^\n]{0,60}(?:is )?not (?:allowed|permitted|authori[sz]ed)",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -903,8 +956,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         fix="Submit through your provider's submission port (465 or 587) with a login.",
         **_settings(465),
         words=(
-            r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed|refused)|unable to relay",
-            r"not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay|allowed rcpthosts",
+            r"relay(?:ing)? (?:access )?(?:denied|disallowed|not permitted|prohibited|not allowed|refused)",
+            r"unable to relay|not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay",
+            r"allowed rcpthosts",
         ),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
         replies=(Reply(554, "5.7.1", Phase.RCPT), Reply(550, "5.7.1", Phase.RCPT), Reply(550, None, Phase.RCPT),
@@ -1010,7 +1064,10 @@ if _, err := net.LookupHost(host); err != nil {
         network=(Network.NAME_NOT_FOUND, Network.NAME_TEMPORARY),
         words=(
             r"lookup [^\n]{1,100}(?:no such host|i/o timeout|server misbehaving)",  # Go's resolver, in dial's words
+            # A relay's report (Postfix's bounce, Exchange's NDR) that the destination's name does not resolve.
+            r"host or domain name not found|name service error for name|nonexistent ?domain",
         ),
+        replies=(Reply(None, "5.4.4"), Reply(None, "4.4.3"), Reply(None, "5.1.2")),
         symptoms=(
             Symptom("go", "no such host", GO_SRC + "net/net.go#L621"),
             _PHPMAILER_CONNECT,
@@ -1061,6 +1118,9 @@ if _, err := net.LookupHost(host); err != nil {
         **_settings(465),
         rfcs=(_RFC8314_33, _RFC6409_31),
         network=(Network.REFUSED,),
+        words=(
+            r"failed to connect to mailserver at",  # PHP's mail() on Windows: nothing listens at "SMTP", "smtp_port"
+        ),
         symptoms=(
             Symptom("python", "ConnectionRefusedError: [Errno 111] Connection refused", PYTHON),
             Symptom("go", "dial tcp …: connect: connection refused", GO),
@@ -1197,9 +1257,15 @@ for _, delay := range []time.Duration{0, time.Minute, 5 * time.Minute} {
         title="Something other than a mail server answered",
         group=Group.NETWORK,
         ports=(25, 587, 465),
-        what_happened="The first line from the server was not an SMTP greeting; here a web server answered in HTTP.",
-        why="A wrong port or host: a web server, a proxy or another service listens there.",
-        fix="Check the host and the port in the provider's documentation: 465 or 587 for submission.",
+        what_happened=(
+            "The first line from the server was not an SMTP greeting: another kind of server answered (a web "
+            "server in HTTP, a mailbox server in IMAP or POP3, SSH, FTP)."
+        ),
+        why=(
+            "A wrong port or host: a web server, a proxy, the provider's IMAP or POP3 port (143, 993, 110, 995) "
+            "or another service listens there."
+        ),
+        fix="Check the host and the port in the provider's documentation: 465 or 587 for submission, not IMAP's.",
         **_settings(465),
         words=(
             r"http/1\.[01] \d{3}|<html|<!doctype",
@@ -1293,6 +1359,16 @@ for message in batch:
             r"untrusted issuer|unable to get issuer cert|unable to verify leaf signature",
             r"(?:authority|root certificate|ca|certificate) (?:that )?(?:is |was )?not trusted|not issued by a trusted",
             r"peer certificate cannot be authenticated",
+            # .NET's chain status (X509ChainStatusFlags) and Windows' words for it.
+            r"partialchain|notsignaturevalid|explicitdistrust|could not be built to a trusted root",
+            # Go on macOS, where the system's verifier words it ("a private CA is not in the Keychain").
+            r"certificate is not standards compliant",
+            # The client's alert, as the server logs it; a signature in the chain that does not verify.
+            r"alert unknown ca|rxd alert: ca is unknown|alert read:fatal:unknown ca",
+            r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding|data too large for modulus|"
+            r"wrong signature length|block type is not 01|first octet invalid|last octet invalid)",
+            # A CA file that cannot be read trusts nothing (PHP's verify locations, swaks's CA path).
+            r"unable to set (?:set )?(?:verify locations|ca path)|no certificate or crl found",
         ),
         rfcs=(_RFC8314_5, _RFC8314_33),
         symptoms=(
@@ -1316,6 +1392,10 @@ for message in batch:
                     "system.security.cryptography.x509certificates.x509chainstatusflags",
                     note="X509ChainStatusFlags, in MailKit's and .NET's messages"),
             _CERT_VERIFY_FAILED,
+            _ALERT_CERT_UNKNOWN,
+            _ALERT_BAD_CERT,
+            _DOTNET_CHAIN_ERRORS,
+            _MAILKIT_UNTRUSTED,
             Symptom("curl", "Peer certificate cannot be authenticated with given CA certificates",
                     "https://github.com/curl/curl/blob/curl-7_61_1/lib/strerror.c",
                     note="CURLE_SSL_CACERT, curl before 7.62"),
@@ -1352,6 +1432,7 @@ for message in batch:
             r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
+            r"certificate name does not match",  # Go on macOS
         ),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
@@ -1373,6 +1454,9 @@ for message in batch:
             _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
             _DOTNET_CERT_REJECTED,
+            _ALERT_CERT_UNKNOWN,
+            _ALERT_BAD_CERT,
+            _MAILKIT_UNTRUSTED,
             # swaks 20201014.0 verifies the chain but not the name: it connects without complaint.
         ),
     ),
@@ -1425,7 +1509,8 @@ for message in batch:
             r"certificate (?:has )?expired|expired certificate|not yet valid|certificate expired|nottimevalid|"
             r"notvalidyet|"
             r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
-            r"validity check failed|cert has expired|certificateexpired",
+            r"validity check failed|cert has expired|certificateexpired|certexpired|rxd alert: certificate is expired|"
+            r"certificate is expired",
         ),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
@@ -1443,6 +1528,8 @@ for message in batch:
             _CURL_PEER_NOT_OK,
             _DOTNET_CERT,
             _DOTNET_CERT_REJECTED,
+            _DOTNET_CHAIN_ERRORS,
+            _MAILKIT_UNTRUSTED,
         ),
     ),
     Entry(
@@ -1515,6 +1602,17 @@ for message in batch:
             r"servers?doesnotsupporttls12or13|unsafe legacy renegotiation|legacy sigalg",
             r"message received was unexpected or badly formatted|sec e illegal message|"
             r"the function requested is not supported|sec e unsupported function",
+            # OpenSSL's reasons for keys, signatures and groups one side finds too weak or does not know
+            # (ssl/ssl_err.c, crypto/x509/x509_txt.c).
+            r"version too low|no suitable signature algorithm|no shared signature algorithms|no suitable key share|"
+            r"legacy sigalg|(?:ee|ca) key too small|ca md too weak|(?:ee|ca) certificate key too weak|"
+            r"ca signature digest algorithm too weak|"
+            r"digest too big for rsa key|key size too small|no ciphers available|no cipher match|version too high|"
+            r"(?:unknown|unsupported|wrong) ssl version",
+            # GnuTLS (Exim's log, msmtp).
+            r"could not negotiate a supported cipher suite|no supported cipher suites have been found|"
+            r"illegal or unsupported version|insufficient security level|no common key share|"
+            r"rxd alert: (?:handshake failed|error in protocol version|insufficient security)",
         ),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
@@ -1580,6 +1678,10 @@ for message in batch:
             r"ssl error syscall|ssl connect syscall|unexpected eof or 0 bytes|unexpected eof while reading",
             r"handshake (?:operation )?timed out|handshake timeout",
             r"unrecognized ?name|tls/ssl connection has been closed",
+            r"alert internal error|rxd alert: internal error|remote error: tls: internal error|"
+            r"a tls packet with unexpected length was received|"
+            r"non-properly terminated",
+            r"errorcode\(5\), cause: none",  # rust-openssl's Debug form of SSL_ERROR_SYSCALL at EOF
         ),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
@@ -1723,10 +1825,14 @@ if ok, size := client.Extension("SIZE"); ok {
 }
 ''',
         words=(
-            r"(?:message|mail|attachment|email)s? (?:size )?(?:is |was )?too (?:big|large)|file too big|too large",
+            r"(?:message|mail|attachment|email|file|size)s? (?:size )?(?:is |was )?too (?:big|large)",
             r"size (?:exceeds|exceeded|limit)|exceeds? (?:the )?(?:maximum|max\.?|fixed|allowed|"
             r"permitted) (?:message )?size",
-            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation",
+            r"maximum (?:message )?size|message length exceeds|exceeded storage allocation|size larger than allowed",
+            # A size in bytes (or kB, MB) against a limit, however it is worded.
+            r"\d+ ?(?:bytes|kb|mb|megabytes|kilobytes)\b[^\n]{0,40}(?:exceed|too (?:big|large)|limit|max|larger)|"
+            r"(?:exceeds?|larger than|bigger than|more than|limit of|max(?:imum)?(?: of)?)[^\n]{0,30}?"
+            r"\d+ ?(?:bytes|kb|mb|megabytes|kilobytes)\b|(?:message|mail|email)\b[^\n]{0,40}\btoo (?:big|large)",
         ),
         rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
               Rfc(3463, "3.4", "X.3.4 message too big for system")),
@@ -1786,6 +1892,11 @@ if err := client.Mail(from); err != nil {
             r"exceeded)",
             r"maximum credits? exceeded|credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
             r"number of (?:allowed )?outgoing messages",
+            # A count per day (or longer): "300 emails per day", "500 recipients in 24 hours", "sent today".
+            r"(?:messages?|e-?mails?|mails|recipients?|sends)\b[^\n]{0,20}\b(?:per|a|each|in|within|/)\s*(?:the )?"
+            r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?|week|month)\b",
+            r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
+            r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
@@ -1830,6 +1941,12 @@ if err := client.Auth(auth); err != nil {
             r"rate ?limit|sending rate|rate exceeded|throttl|concurrent connections? limit|connection limit|slow down",
             r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|"
             r"minute|second)|ratelimit",
+            # A count per hour or less: "100 messages per hour", "10 messages/minute", "an hourly limit".
+            r"(?:messages?|e-?mails?|mails|recipients?|connections?|requests?|commands)\b[^\n]{0,20}\b(?:per|a|an|each|"
+            r"in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|"
+            r"\bhourly\b[^\n]{0,30}(?:limit|quota|exceeded|reached)",
+            r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate|"
+            r"(?:mail|messages?) too (?:quickly|fast)",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
@@ -1918,7 +2035,9 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
 }
 ''',
         words=(
-            r"smtputf8|internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
+            # SMTPUTF8 refused or missing, not the keyword in an EHLO reply that offers it.
+            r"smtputf8 (?:not|is not|extension|capability|required)|(?:support|advertise|require)s?[^\n]{0,30}smtputf8",
+            r"internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
         ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
               Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),

@@ -6,20 +6,29 @@ client's words, to the failure-catalog entries (helpers.catalog) that explain it
     diagnose("EOF", port=465)             # text pasted from Python, Go, Java, .NET, PHP, Ruby, Node, curl...
     python -m helpers.diagnose "EOF" --port 465 [--json]
 
-Raw errors become entries in exactly one place, here, by weighing four layers of evidence:
+Raw errors become entries in exactly one place, here, by weighing five layers of evidence:
 
 1. Symptoms: what each client prints and each server replies, as the catalog quotes them. A longer,
    more specific match weighs more, and one that contains another's match hides it.
-2. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
+2. Words that name a cause however it is phrased (each entry's `words`): more than a general reply code,
+   less than a quoted symptom. Neither counts inside a list of possible reasons that a library prints
+   whatever happened (MailKit's "one or more of the following reasons").
+3. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
    (`535 5.7.8`, `535-5.7.8`, `535: 5.7.3`, `(535, b'5.7.8 ...')`, `The server response was: 5.7.0`),
    against the replies each entry declares; an exact pair weighs most, a code too general to name a
    cause (X.7.1, X.Y.0, a bare 550) least. The stage it answered (MAIL, RCPT, AUTH...) confirms or
    weakens it.
-3. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
+4. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
    platform's spelling (helpers.reading), against the failures each entry can be.
-4. Context: the port and what the conversation had reached (a greeting, TLS) decide between the
-   meanings of an ambiguous symptom: Go's `EOF` is a plaintext client on 465, or a dropped connection
-   after a greeting. `_CONTEXT` holds those rules; the port ranks every candidate.
+5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol, an EHLO
+   reply without the STARTTLS or AUTH the failing step needed, a refusal in words of relaying that
+   answered MAIL FROM.
+
+Context then decides between the meanings of evidence that has several (`_CONTEXT`): the port and what
+the conversation had reached (a greeting, TLS). Go's `EOF` is a plaintext client on 465, or a dropped
+connection after a greeting. A server's own log (Postfix's smtpd, Exim's mainlog) is read from the
+server's side: its TLS errors are its own handshake's, and what it quotes as received is what the client
+sent. The port ranks every candidate.
 
 When no entry is supported well enough, the first match is an honest reading instead (`id == "none"`,
 from `helpers.reading`): what the text does tell (stage, reply class, temporary or permanent, the
@@ -44,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
-from helpers.catalog import CATALOG, Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom
 from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, Phase
 from helpers.transcript import ERROR, NOTE, RECEIVED, SENT, Transcript, describe_error
@@ -66,6 +75,7 @@ _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of
 _STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -20.0
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
+_FACT = 100.0  # what a quoted conversation shows (an EHLO reply without STARTTLS): stronger than words
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
 _VAGUE_CODES = _GENERIC_CODES | {451}  # alone, these match only a declared reply that is a bare code too
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
@@ -81,6 +91,17 @@ _PORT = re.compile(
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([nrt\"'/\\]))")
 _ESCAPED = {"n": "\n", "r": "", "t": " ", '"': '"', "'": "'", "/": "/", "\\": "\\"}
 _KNOWN_PORTS = {25, 465, 587, 2525}
+# Postfix logs each master.cf service under its name: smtps and submissions are 465, submission is 587.
+_SERVICE = re.compile(r"postfix[\w.-]*/(smtps|submissions|submission)/", re.IGNORECASE)
+_SERVICE_PORTS = {"smtps": 465, "submissions": 465, "submission": 587}
+# A bounce's fields are folded over lines that start with a space (RFC 5322 section 2.2.3), and Postfix wraps
+# the reasons it quotes the same way ("... (in reply to RCPT TO\n    command)"): such a line continues the one
+# before it.
+_FOLDS = re.compile(
+    r"^\s*(?:diagnostic-code|status|remote-mta|action|final-recipient|original-recipient|reporting-mta|"
+    r"x-postfix-[\w-]+|last-attempt-date)\s*:|\bsaid: |^\s*<[^<>\s]+>: ",
+    re.IGNORECASE,
+)
 _AUTH_PAYLOAD = re.compile(
     r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|SCRAM-[\w-]+))\s+\S+"
 )
@@ -89,6 +110,35 @@ _GREETING_LINE = re.compile(r"^[<~*\-\s]*220[ -]")
 # its length and not its square.
 _PLUS_JOINED = re.compile(r"(?<![^\s+])[^\s+]+(?:\+[^\s+]+){3,}")
 _TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...')"; others "535 5.7.8 ..."
+# A list of what a failure might be, as a library prints it whatever happened (MailKit's "for one or more of the
+# following reasons:" and its numbered lines).
+_POSSIBILITIES = re.compile(r"(?:one or more of|one of|any of)\s+the following(?: reasons| causes)?:?[ \t]*\n"
+                            r"(?:[ \t]*\n)?(?:[ \t]*(?:\d{1,2}[.)]|[-*\u2022])[^\n]*(?:\n|$))+")
+# Searched in the normalised text (lower case, "_" read as a space), by the context rules below.
+# A TLS ClientHello quoted as received by a plaintext server (octal in Exim's and Postfix's logs, hex in a repr).
+_TLS_HELLO = re.compile(r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]")
+# A handshake that failed for a reason of its own: the client did send TLS.
+_TLS_REASON = re.compile(r"alert|no shared cipher|cipher suite|no ciphers|unsupported protocol|version too low|"
+                         r"protocol version|unsupported version|certificate|sigalg|signature algorithm|key share|"
+                         r"insufficient security")
+# What the failing step needed: STARTTLS (sent, or named by the error), a login.
+_TLS_WANTED = re.compile(r"starttls|secure connection")
+_AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
+# Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
+# TO expects "250/251/252").
+_NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")
+_LOGGED_IN = re.compile(r"(?:^|[\s:>'\"])235[ -]|authentication succe|authenticated as\b")
+_NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?:this|the) sender|"
+                           r"sender (?:address|domain)|invalid domain")
+# An IPv4 address where a host name belongs: connecting to it (`SmtpClient("10.0.0.5", 587)`, `ssl://10.0.0.5:465`,
+# `Host = 10.0.0.5`).
+_IP_HOST = re.compile(r"(?:\b(?:host|server|connect|connectasync|smtpclient)|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
+                      r"(?<![\d.\[])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
+# How a limit's window reads: per day or longer (a quota) or per hour, minute, second (a rate).
+_DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?(?:day|week|month)\b|"
+                         r"\b(?:daily|monthly)\b|\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
+_SHORT_WINDOW = re.compile(r"\b(?:per|a|an|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
+                           r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|\bhourly\b")
 # An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
 _IPV6 = re.compile(r"(?<![\w:.])(?!::ffff:\d)(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:.])",
                    re.I)
@@ -171,6 +221,7 @@ class _Clues:
     phase: Phase | None = None
     lines: list[str] = field(default_factory=list)
     reading: Reading = field(default_factory=Reading)
+    asides: list[tuple[int, int]] = field(default_factory=list)  # stretches of `text` that list possibilities
 
 
 def _clues(failure: Diagnosable, port: int | None) -> _Clues:
@@ -197,6 +248,7 @@ def _clues(failure: Diagnosable, port: int | None) -> _Clues:
         clues.text = _searchable(normal)
         if len(clues.text) != len(normal):  # a rare letter that lower-cases to two: quote the searched text
             clues.original, clues.marks = clues.text, [(0, 0)]
+        clues.asides = [found.span() for found in _POSSIBILITIES.finditer(clues.text)][:MAX_HITS]
         _read_structure(clues)
     return clues
 
@@ -205,7 +257,9 @@ def _read_structure(clues: _Clues) -> None:
     """What the replies and network errors in the text imply about how far the conversation got."""
     clues.reading = read(clues.original)
     clues.phase = clues.phase or clues.reading.phase
-    if clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
+    if clues.reading.server_log:  # the server's side: a client reached it; its TLS errors are its own handshake's
+        clues.connected = True if clues.connected is None else clues.connected
+    elif clues.reading.tls and clues.tls is None:  # an error of the TLS layer: the client was speaking TLS
         clues.tls = True
     if clues.reading.greeted and clues.greeted is None:  # a quoted conversation shows the server's replies
         clues.greeted = clues.connected = True
@@ -214,7 +268,9 @@ def _read_structure(clues: _Clues) -> None:
     if clues.phase in _AFTER_GREETING and clues.greeted is None:  # a command was answered: a server had greeted
         clues.greeted = clues.connected = True
     kinds = clues.reading.kinds
-    if clues.reading.replies:  # a server that replied had a connection, and had spoken
+    # A server that replied had a connection, and had spoken; a relay's report that it never reached one
+    # (a bounce's "Status: 4.4.1") is no reply.
+    if any(reply.heard for reply in clues.reading.replies):
         clues.connected = True if clues.connected is None else clues.connected
         clues.greeted = True if clues.greeted is None else clues.greeted
     if kinds & {Network.READ_TIMEOUT} and clues.connected is None:
@@ -231,7 +287,7 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
         return _Clues()
     if "\\" in text:
         text = _ESCAPE.sub(_unescape, text)
-    lines = text.splitlines()
+    lines = _unfolded(text.splitlines())
     clues = _Clues(lines=lines)
     clues.port = _port_in(lines)
     if any(_GREETING_LINE.match(line) for line in lines):
@@ -257,11 +313,27 @@ def _looks_binary(text: str) -> bool:
     return control > len(sample) // 10
 
 
+def _unfolded(lines: list[str]) -> list[str]:
+    folded: list[list[str]] = []  # each line with the pieces that continue it, joined once (linear in the text)
+    folding = False
+    for line in lines:
+        if folding and line[:1] in (" ", "\t") and line.strip():
+            folded[-1].append(line.strip())
+            continue
+        folding = _FOLDS.search(line) is not None
+        folded.append([line])
+    return [" ".join(pieces) for pieces in folded]
+
+
 def _port_in(lines: list[str]) -> int | None:
     for line in lines[:2000]:
         for found in _PORT.finditer(line):
             if int(found.group(1)) in _KNOWN_PORTS:
                 return int(found.group(1))
+    for line in lines[:2000]:
+        service = _SERVICE.search(line)
+        if service:
+            return _SERVICE_PORTS[service.group(1).lower()]
     return None
 
 
@@ -359,6 +431,7 @@ class _Case:
     reply: float = 0.0
     network: float = 0.0
     words: float = 0.0
+    fact: float = 0.0
     evidence: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -374,24 +447,28 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     replies, words and network errors that score at least _NAMED."""
     cases = {entry.id: _Case(entry) for entry in CATALOG}
     hits = _suppress_contained(_find(clues))
-    for hit in [hit for hit in hits if not hit.symptom.generic] or hits:
+    worded = {entry_id: found for entry_id, pattern in _word_patterns()
+              if (found := _first_outside(pattern, clues.text, clues.asides)) is not None}
+    # Words a client says for several failures ("Could not connect to SMTP host.") count only when nothing names
+    # the cause: neither a symptom of its own, nor words beyond what those generic words themselves say.
+    vague = [(hit.start, hit.end) for hit in hits if hit.symptom.generic]
+    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague) for found in worded.values())
+    for hit in [hit for hit in hits if not hit.symptom.generic] or ([] if named else hits):
         case = cases[hit.entry_id]
         weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
         case.symptom = max(case.symptom, weight) + (0.1 if case.texts and hit.symptom.text not in case.texts
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
-    for entry_id, pattern in _word_patterns():
-        found = pattern.search(clues.text)
-        if found is not None:
-            case = cases[entry_id]
-            case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
-            quoted = _quote(clues, found.start(), found.end())
-            if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
-                # Whose words they are is known only when they follow a reply: then they are the server's.
-                case.evidence.append(_redact(quoted))
-                if clues.reading.replies:
-                    case.clients.append("server")
+    for entry_id, found in worded.items():
+        case = cases[entry_id]
+        case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+        quoted = _quote(clues, found.start(), found.end())
+        if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
+            # Whose words they are is known only when they follow a reply: then they are the server's.
+            case.evidence.append(_redact(quoted))
+            if clues.reading.replies:
+                case.clients.append("server")
     for reply in clues.reading.replies:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
@@ -399,6 +476,14 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                 case.reply = weight
                 case.add(reply.found, "server")
                 case.notes.append(f"the reply {reply} means {_meaning(reply)}")
+    for entry_id, fact in _FACTS.items():
+        shown = fact(clues)
+        if shown is not None:
+            case = cases[entry_id]
+            case.fact = _FACT
+            if shown[0]:
+                case.add(shown[0], "server")
+            case.notes.insert(0, shown[1])
     for seen in clues.reading.network:
         for case in cases.values():
             if seen.kind in case.entry.network:
@@ -409,7 +494,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     ambiguous = _ambiguous_texts()
     matches = []
     for case in cases.values():
-        score = case.symptom + case.reply + case.network + case.words
+        score = case.symptom + case.reply + case.network + case.words + case.fact
         if score <= 0:
             continue
         notes = []
@@ -418,23 +503,25 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             adjustment, why = rule(clues)
             # Context decides between the meanings of evidence that has several (an ambiguous symptom, a
             # network error); it rules out anything, but it does not promote a mere reply-code match.
-            if adjustment < 0 or case.texts or case.network or case.words:
+            if adjustment < 0 or case.texts or case.network or case.words or case.fact:
                 score += adjustment
-            if why and (case.texts & ambiguous or case.network):
+            # Say what decided: for evidence with several meanings, and for words or facts the context promoted.
+            if why and (case.texts & ambiguous or case.network or (case.words or case.fact) and adjustment > 0):
                 notes.append(why)
         if clues.port is not None and case.entry.ports:
             score += _PORT_FIT if clues.port in case.entry.ports else -_PORT_FIT
-        if not notes:  # no rule spoke: say what an ambiguous symptom, or a reply, itself means
+        if not notes:  # no rule spoke: say what an ambiguous symptom, a fact or a reply itself means
             notes.extend(symptom.note for entry_symptom in case.texts & ambiguous
                          for symptom in case.entry.symptoms if symptom.text == entry_symptom and symptom.note)
-            if not case.symptom:
+            if not case.symptom or case.fact:
                 notes.extend(case.notes)
         if score <= 0:
             continue  # the context rules it out
         # Words a client says for several failures (PHPMailer's "Could not connect to SMTP host."), and
         # nothing else: whatever ranked them, the card says first that they cannot tell, and how to see more.
         said = [symptom for symptom in case.entry.symptoms if symptom.text in case.texts]
-        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words):
+        if said and all(symptom.generic for symptom in said) and not (case.reply or case.network or case.words
+                                                                        or case.fact):
             guesses = [f"a guess: {symptom.note}" for symptom in said if symptom.note]
             notes = guesses + [note.replace("decided by", "likeliest by") for note in notes
                                if not any(note in guess for guess in guesses)]
@@ -445,8 +532,19 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
-        matches.append((match, bool(case.texts or case.words) or score >= _NAMED))
+        matches.append((match, bool(case.texts or case.words or case.fact) or score >= _NAMED))
     return matches
+
+
+def _first_outside(pattern: re.Pattern[str], text: str, asides: list[tuple[int, int]]) -> re.Match[str] | None:
+    """The first match that is not inside a list of possible reasons: words a library prints whatever
+    happened say nothing about what did."""
+    for number, found in enumerate(pattern.finditer(text)):
+        if number >= MAX_HITS:
+            return None
+        if not any(start <= found.start() < end for start, end in asides):
+            return found
+    return None
 
 
 def _outermost(evidence: list[str]) -> tuple[str, ...]:
@@ -492,7 +590,7 @@ def _meaning(reply: ReplySeen) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Layer 1: symptoms found in the text
+# Symptoms found in the text
 
 
 @dataclass(frozen=True)
@@ -545,16 +643,16 @@ def _ambiguous_texts() -> frozenset[str]:
 def _find(clues: _Clues) -> list[_Hit]:
     hits = []
     for pattern in _patterns():
-        span = _search(clues.text, pattern)
+        span = _search(clues.text, pattern, clues.asides)
         if span is not None:
             start, end = span
             hits.append(_Hit(pattern.entry_id, pattern.symptom, start, end, _quote(clues, start, end), pattern.weight))
     return hits
 
 
-def _search(text: str, pattern: _Pattern) -> tuple[int, int] | None:
-    """Where the pattern's fragments occur in order on one line; plain str.find, so the time grows
-    with the text's length and nothing else."""
+def _search(text: str, pattern: _Pattern, asides: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """Where the pattern's fragments occur in order on one line, outside the lists of possibilities; plain
+    str.find, so the time grows with the text's length and nothing else."""
     first, rest = pattern.fragments[0], pattern.fragments[1:]
     position = 0
     for _ in range(MAX_HITS):
@@ -573,6 +671,8 @@ def _search(text: str, pattern: _Pattern) -> tuple[int, int] | None:
             end = found + len(fragment)
         else:
             if pattern.symptom.whole_line and not _is_whole(text, line_start, start, end, line_end):
+                continue
+            if any(a <= start < b for a, b in asides):
                 continue
             return start, end
     return None
@@ -595,10 +695,19 @@ def _suppress_contained(hits: list[_Hit]) -> list[_Hit]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Layer 4: context decides between the meanings of an ambiguous symptom
+# Context decides between the meanings of an ambiguous symptom
 
 
 def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
+    if c.reading.server_log:  # the server's side: its handshake got no TLS, or plaintext, from the client
+        if _TLS_REASON.search(c.text):
+            return -_LEANING, "the server's TLS layer named a reason, so the client did speak TLS"
+        if c.port in IMPLICIT_TLS_PORTS:
+            return _DECISIVE, (f"decided by the server's log: on port {c.port} it waited for TLS from the first "
+                               "byte and the client sent none")
+        if c.port is not None:
+            return -_LEANING, f"port {c.port} is not an implicit-TLS port"
+        return 0.0, "no port given: on the server's port 465 (smtps) this is a plaintext client"
     if c.greeted:
         return -_DECISIVE, "ruled out: the server sent a greeting, so the client and server did talk"
     if c.tls:
@@ -613,6 +722,8 @@ def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
 
 
 def _greeting_timeout(c: _Clues) -> tuple[float, str]:
+    if c.reading.server_log:
+        return -_LEANING, "a server's log: it was the server that waited, for the client"
     if c.greeted:
         return -_LEANING, "a greeting had come, so the server went quiet later"
     if c.connected is False:
@@ -678,6 +789,8 @@ def _tls_before_auth(c: _Clues) -> tuple[float, str]:
 
 
 def _login_missing(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False:
+        return -_LEANING, "the EHLO reply lists no AUTH: the server offered no login (see auth-not-advertised)"
     if c.port == 25:
         return -_LEANING, "port 25 takes no logins: a refusal there is about relaying"
     if c.tls:
@@ -688,12 +801,20 @@ def _login_missing(c: _Clues) -> tuple[float, str]:
 
 
 def _no_auth_offered(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False and c.reading.starttls_offered:
+        return _DECISIVE, "decided by the conversation: the EHLO reply offers STARTTLS and no AUTH before it"
     if c.reading.auth_offered is False or c.port == 25:
         return _LEANING, ("decided by the conversation: the EHLO reply lists no AUTH" if c.port != 25 else
                           "decided by the port: a port-25 relay takes no logins")
     if c.reading.auth_offered:
         return -_LEANING, "the EHLO reply did list AUTH"
     return _login_missing(c)
+
+
+def _auth_refused_before_tls(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_offered is False and c.reading.starttls_offered:
+        return -_LEANING, "the EHLO reply offers STARTTLS and no AUTH: servers offer AUTH after STARTTLS"
+    return 0.0, ""
 
 
 def _login_refused(c: _Clues) -> tuple[float, str]:
@@ -716,8 +837,76 @@ def _token_refused(c: _Clues) -> tuple[float, str]:
 
 
 def _not_smtp(c: _Clues) -> tuple[float, str]:
-    if "http/1." in c.text:
-        return _DECISIVE, "decided by the reply: the server answered in HTTP"
+    if c.reading.foreign:
+        return _DECISIVE, f"decided by the reply: the server answered in {c.reading.foreign[0]}, not SMTP"
+    return 0.0, ""
+
+
+def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:
+    if c.reading.server_log and not _TLS_HELLO.search(c.text):
+        return -_DECISIVE, ("ruled out: this is the server's TLS layer reading plaintext, so the client spoke "
+                            "plaintext to a TLS port")
+    return 0.0, ""
+
+
+def _starttls_offered(c: _Clues) -> tuple[float, str]:
+    if c.port in IMPLICIT_TLS_PORTS:  # TLS from the first byte: no EHLO reply lists STARTTLS there
+        return 0.0, ""
+    if c.reading.starttls_offered is False:
+        return _LEANING, "decided by the conversation: the EHLO reply lists no STARTTLS"
+    if c.reading.starttls_offered:
+        return -_LEANING, "the EHLO reply did list STARTTLS"
+    return 0.0, ""
+
+
+def _about_the_sender(c: _Clues) -> str:
+    """Why a refusal in words of relaying is about the sender address, when it is: Zoho, Yandex and others say
+    "relaying" for a sender the login may not use."""
+    if c.phase == Phase.MAIL:
+        return "it answered MAIL FROM"
+    if c.phase in (Phase.DATA, Phase.END_OF_DATA):
+        return "it came after the recipients were accepted"
+    if _NOT_RCPT.search(c.text):
+        return "it answered a command that expected 250, not RCPT TO"
+    if _LOGGED_IN.search(c.text):
+        return "the client had logged in, and a login may relay to anyone: only the sender can be refused"
+    if any(reply.code == 553 for reply in c.reading.replies):
+        return "553 is a refused mailbox name (RFC 5321 section 4.2.3), here the sender's"
+    if _NAMES_SENDER.search(c.text):
+        return "it names the sender"
+    return ""
+
+
+def _relay_refused(c: _Clues) -> tuple[float, str]:
+    why = _about_the_sender(c)
+    if why and _relaying().search(c.text):
+        return -_LEANING, f"the refusal is about the sender: {why}"
+    return 0.0, ""
+
+
+@functools.cache
+def _relaying() -> re.Pattern[str]:
+    """relay-denied's words: a refusal in words of relaying."""
+    return re.compile("|".join(f"(?:{words})" for words in ENTRIES["relay-denied"].words))
+
+
+def _name_mismatch(c: _Clues) -> tuple[float, str]:
+    if "remotecertificatechainerrors" in c.text and "namemismatch" not in c.text:
+        return -_DECISIVE, "ruled out: .NET's policy errors name the chain, not the name"
+    if _IP_HOST.search(c.text):
+        return _LEANING, "decided by the host: the client dialled an IP address, which certificates seldom name"
+    return 0.0, ""
+
+
+def _rate_window(c: _Clues) -> tuple[float, str]:
+    if _DAY_WINDOW.search(c.text):
+        return -_LEANING, "a limit counted per day is a quota: see sending-quota-exceeded"
+    return 0.0, ""
+
+
+def _quota_window(c: _Clues) -> tuple[float, str]:
+    if _SHORT_WINDOW.search(c.text) and not _DAY_WINDOW.search(c.text):
+        return -_LEANING, "a limit counted per hour or less is a rate: see rate-limited"
     return 0.0, ""
 
 
@@ -741,10 +930,59 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _no_auth_offered,
+    "credentials-missing": _auth_refused_before_tls,
     "bad-credentials": _login_refused,
     "oauth-token-refused": _token_refused,
     "not-smtp": _not_smtp,
     "ipv6-path": _ipv6_path,
+    "implicit-tls-to-starttls-port": _tls_to_plaintext_port,
+    "starttls-unavailable": _starttls_offered,
+    "relay-denied": _relay_refused,
+    "cert-name-mismatch": _name_mismatch,
+    "rate-limited": _rate_window,
+    "sending-quota-exceeded": _quota_window,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# What a quoted conversation shows: facts, not wordings. The server answered in another protocol; its EHLO
+# reply lacked the keyword the failing step needed; it refused the sender in words of relaying.
+
+
+def _foreign_server(c: _Clues) -> tuple[str, str] | None:
+    if c.reading.foreign:
+        protocol, found = c.reading.foreign
+        return found, f"decided by the reply: {found!r} is how {protocol} greets, not SMTP"
+    return None
+
+
+def _no_starttls_keyword(c: _Clues) -> tuple[str, str] | None:
+    if c.port in IMPLICIT_TLS_PORTS:  # TLS from the first byte: no EHLO reply lists STARTTLS there
+        return None
+    if c.reading.starttls_offered is False and _TLS_WANTED.search(c.text):
+        return "", "the EHLO reply in the conversation lists no STARTTLS, and TLS was wanted"
+    return None
+
+
+def _sender_relaying(c: _Clues) -> tuple[str, str] | None:
+    found = _relaying().search(c.text)
+    why = _about_the_sender(c) if found else ""
+    if found and why:
+        return _quote(c, found.start(), found.end()), f"decided by the stage: a refusal in words of relaying, but {why}"
+    return None
+
+
+def _no_auth_keyword(c: _Clues) -> tuple[str, str] | None:
+    if c.reading.auth_offered is False and _AUTH_WANTED.search(c.text):
+        return "", "the EHLO reply in the conversation lists no AUTH, and a login was wanted"
+    return None
+
+
+_FACTS: dict[str, Callable[[_Clues], tuple[str, str] | None]] = {
+    "not-smtp": _foreign_server,
+    "starttls-unavailable": _no_starttls_keyword,
+    "auth-not-advertised": _no_auth_keyword,
+    "sender-identity-mismatch": _sender_relaying,
 }
 
 

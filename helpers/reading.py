@@ -1,5 +1,6 @@
 """Read an error text by its structure, whatever program printed it: the SMTP replies in it, the socket or
-resolver failure it reports, and the stage of the conversation it names.
+resolver failure it reports, the stage of the conversation it names, what a quoted conversation shows (the
+EHLO reply's keywords, a greeting in another protocol), and whether it is a server's own log of a client.
 
     reading = read("javax.mail.AuthenticationFailedException: 535-5.7.8 Username and Password not accepted.")
     reading.replies[0]         # Reply seen: 535, '5.7.8', stage AUTH
@@ -47,16 +48,39 @@ _CONVERSATION = re.compile(
     r"(?:([2-5]\d\d)(?=[ -]|$|[\"'\\])|(ehlo|helo|starttls|auth|mail from|rcpt to|data|bdat|quit|rset|noop)\b)",
     re.MULTILINE,
 )
-# The EHLO reply's lines (RFC 5321 section 4.1.1.1): AUTH among them (RFC 4954 section 3), or other keywords.
-_EHLO_AUTH = re.compile(r"\b250[- ]auth[ =]")
-_EHLO_KEYWORD = re.compile(r"\b250[- ](?:help|pipelining|size|8bitmime|starttls|enhancedstatuscodes|dsn|smtputf8|"
-                           r"chunking|etrn|vrfy)\b")
+# The EHLO reply's keywords (RFC 5321 section 4.1.1.1), as servers send them ("250-PIPELINING") and as Jakarta
+# Mail's debug log lists them ('Found extension "STARTTLS"'): AUTH (RFC 4954 section 3) and STARTTLS (RFC 3207
+# section 4) among them, or only others.
+_EHLO_KEYWORD = re.compile(r"\b250[- ](auth|starttls|help|pipelining|size|8bitmime|enhancedstatuscodes|dsn|"
+                           r"smtputf8|chunking|etrn|vrfy|deliverby|binarymime)\b|found extension \"(\w+)\"")
+# A server that is no SMTP server, by the first words it sends where a client quotes the greeting it got:
+# IMAP's untagged "* OK" (RFC 9051 section 7.1), POP3's "+OK" and "-ERR" (RFC 1939 section 3), an HTTP status
+# line or page, SSH's version string (RFC 4253 section 4.2), an FTP server's banner (FTP greets with 220 too,
+# RFC 959 section 4.2: only its name tells).
+_FOREIGN: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.MULTILINE)) for name, pattern in (
+        ("IMAP", r"(?:^|[\s=:\"'(\[>])\* (?:ok|preauth|bye)\b|\bimap4rev[12]\b"),
+        ("POP3", r"(?:^|[\s=:\"'(\[>])\+ok\b|(?:^|[=:\"'(\[>]) ?-err\b"),
+        ("HTTP", r"\bhttp/[12](?:\.[01])? [1-5]\d\d\b|<html|<!doctype"),
+        ("SSH", r"\bssh-[12]\.\d+-"),
+        ("FTP", r"\b220[ -][^\n]{0,40}(?:(?<![.\w])ftp(?![.\w])|ftpd\b|filezilla)"),
+    )
+)
+# A server's own log of a client's session (Postfix's smtpd, Exim's mainlog): there a TLS error is the server's
+# handshake failing, and what it quotes as received is what the client sent.
+_SERVER_LOG = re.compile(
+    r"\bsmtpd\[\d+\]|\bssl_accept\b|tls error on connection from|synchroni[sz]ation error|"
+    r"improper command pipelining|rejected connection from|lost connection after \w+ from|"
+    r"smtp call from \S+(?: \S+)? dropped|authenticator failed for|smtp (?:protocol|syntax) error in|"
+    r"\brejected (?:ehlo|helo|mail|rcpt)\b"
+)
 # A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
     r"(?:failed|denied|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
     r"(?![.\d])"
 )
+_STATUS_FIELD = re.compile(r"\s*status:\s*[245]\.")  # a bounce's own summary (RFC 3464 section 2.3.4)
 _NOT_A_CODE_BEFORE = re.compile(r"(?:port|errno|os error|line|winerror)\W*$")
 _TUPLE = re.compile(r"\((-?\d{1,3}), b?['\"]")  # smtplib: (535, b'5.7.8 ...')
 # Rust lettre's Debug form of a reply code, which names its three digits:
@@ -110,6 +134,8 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"expected response code \"?(?:235|334)\b", Phase.AUTH),
         (r"expected response code \"?250/251/252\b", Phase.RCPT),
         (r"expected response code \"?354\b", Phase.DATA),
+        # 220 answers STARTTLS as well as the connection: a refusal of the command (454, 50x) was STARTTLS's.
+        (r"expected response code \"?220\"? but got (?:code )?\"?(?:454|50\d)\b", Phase.STARTTLS),
         (r"expected response code \"?220\b", Phase.GREETING),
         # MailKit's SmtpErrorCode.
         (r"sendernotaccepted", Phase.MAIL),
@@ -181,6 +207,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
+         r"timeout after initial connection|"
          r"with 0 bytes received|with 0 out of 0 bytes received|waiting for server response|"
          r"timed out while receiving the initial server greeting|server response timeout|"
          r"connection to \"[^\"\n]{1,200}\" timed out|"
@@ -235,11 +262,20 @@ class ReplySeen:
     words: str
     phase: Phase | None
     found: str
+    status_field: bool = False  # a bounce's "Status:" field (RFC 3464 section 2.3.4): the relay's summary
 
     @property
     def temporary(self) -> bool | None:
         digit = str(self.code)[0] if self.code else (self.enhanced or "?")[0]
         return {"4": True, "5": False}.get(digit)
+
+    @property
+    def heard(self) -> bool:
+        """Whether the server said it: not a bounce's Status: field, nor a relay's report that it never reached
+        the server (RFC 3463 section 3.5: X.4.1 no answer, X.4.3 directory server failure, X.4.4 unable to
+        route, X.4.7 delivery time expired, X.4.0)."""
+        unreached = self.enhanced is not None and self.enhanced.split(".", 1)[1] in _UNREACHED
+        return not (self.status_field or unreached)
 
     def __str__(self) -> str:
         return " ".join(part for part in (str(self.code) if self.code else "", self.enhanced or "") if part)
@@ -264,6 +300,9 @@ class Reading:
     greeted: bool = False  # a quoted conversation shows a reply from the server
     tls_started: bool = False  # ...and that STARTTLS was accepted
     auth_offered: bool | None = None  # ...and whether the EHLO reply listed AUTH (None: no EHLO reply shown)
+    starttls_offered: bool | None = None  # ...and STARTTLS (None also once TLS had started: then it never is)
+    foreign: tuple[str, str] | None = None  # the protocol that answered instead of SMTP, and its words
+    server_log: bool = False  # the text is a server's log of a client's session, not a client's error
 
     @property
     def kinds(self) -> set[Network]:
@@ -291,9 +330,14 @@ def read(text: str) -> Reading:
     lines, lowered_lines = text.splitlines(), lowered.splitlines()
     conversation = _conversation(lowered_lines)
     phase = _global_phase(lowered, conversation)
+    offered = _offered(lowered)
     return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
                    phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
-                   tls_started=conversation.tls, auth_offered=_auth_offered(lowered))
+                   tls_started=conversation.tls,
+                   auth_offered=None if offered is None else "auth" in offered,
+                   starttls_offered=None if offered is None or conversation.tls else "starttls" in offered,
+                   foreign=_foreign(text, lowered),
+                   server_log=_SERVER_LOG.search(lowered) is not None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,7 +417,8 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
                 spans.append((start, alone[1] if alone else start + len(sentence), code, alone and alone[3]))
                 break
     line_phase = (_line_phase(lowered) or phase) if spans else phase
-    return [ReplySeen(code, enhanced, _words_after(line, end), line_phase, line[start:end].strip())
+    status_field = _STATUS_FIELD.match(lowered) is not None
+    return [ReplySeen(code, enhanced, _words_after(line, end), line_phase, line[start:end].strip(), status_field)
             for start, end, code, enhanced in sorted(spans)]
 
 
@@ -402,10 +447,18 @@ def _global_phase(text: str, conversation: _Conversation) -> Phase | None:  # `t
     return None
 
 
-def _auth_offered(text: str) -> bool | None:  # `text` lower-cased
-    if _EHLO_AUTH.search(text):
-        return True
-    return False if _EHLO_KEYWORD.search(text) else None
+def _foreign(text: str, lowered: str) -> tuple[str, str] | None:
+    for name, pattern in _FOREIGN:
+        found = pattern.search(lowered)
+        if found:
+            return name, text[found.start():found.end()].strip(" =:\"'([>")
+    return None
+
+
+def _offered(text: str) -> set[str] | None:  # `text` lower-cased
+    """The keywords of the EHLO replies the text shows (None when it shows none)."""
+    keywords = {found.group(1) or found.group(2) for found in _EHLO_KEYWORD.finditer(text)}
+    return keywords or None
 
 
 @dataclass
@@ -529,6 +582,7 @@ _REPLY_CODES = {  # RFC 5321 section 4.2.2 and 4.2.3, RFC 4954 section 6, RFC 32
     550: "mailbox unavailable, or refused by policy", 551: "user not local", 552: "exceeded storage allocation",
     553: "mailbox name not allowed", 554: "transaction failed", 555: "MAIL or RCPT parameters not recognised",
 }
+_UNREACHED = frozenset({"4.0", "4.1", "4.3", "4.4", "4.7"})
 # Too general to point at one cause by themselves: every subject's "other or undefined" (X.Y.0), and
 # X.7.1, which servers use for any policy refusal (relaying, spam, a blocked address).
 GENERIC_DETAILS = frozenset({"7.1"} | {f"{subject}.0" for subject in _SUBJECTS})

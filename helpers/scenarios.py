@@ -253,8 +253,11 @@ def relay_fixed(lab: Lab, users: Mapping[str, str]) -> None:
 
 
 def dns_resolution_failed(lab: Lab, users: Mapping[str, str]) -> None:
-    """A host name that does not exist (RFC 6761 reserves .invalid for that)."""
-    with smtplib.SMTP("smtp.invalid", 587, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
+    """A host setting with the port still in it, SMTP_HOST=smtp.example.com:587, given with port 587."""
+    # The resolver answers as for a name that does not exist. glibc refuses a name with a colon in it before
+    # asking any DNS server, so nothing leaves the machine (a name that merely does not exist, even under
+    # .invalid, would be sent to the DNS server to be refused there).
+    with smtplib.SMTP("smtp.example.com:587", 587, local_hostname=EHLO_NAME, timeout=TIMEOUT) as smtp:
         smtp.starttls(context=ssl.create_default_context(cafile=lab.ca_file))
         smtp.login(ALICE, users[ALICE])
         smtp.send_message(hello())

@@ -12,30 +12,44 @@ smtplib code inside `record()`:
     wire.transcript.to_json()        # for tools
 
 Text marks, as swaks does: `->` sent, `<-` received, `~>` and `<~` the same inside TLS, `<**` (or `<~*`)
-a refusal, `===` the recorder's own note, `***` an error. AUTH payloads are replaced by asterisks before
-they are stored, so no rendering can show them. Message data is summarised: the From, To, Cc and
-Subject headers, then a count of the other lines.
+a refusal, `===` the recorder's own note, `***` an error. Message data is summarised: the From, To, Cc
+and Subject headers, then a count of the other lines.
+
+Credentials never reach a transcript: AUTH payloads are replaced by asterisks before they are stored,
+however the client ended its lines (CRLF, a bare LF or CR) or split them over writes, and whatever
+separates the words; a server that quotes them back has them replaced in its replies and in errors too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import contextvars
 import json
+import re
 import smtplib
 import ssl
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from typing import AnyStr
+
+from helpers.terms import Phase
 
 SENT, RECEIVED, NOTE, ERROR = "sent", "received", "note", "error"
 REDACTED = "********"
 SHOWN_HEADERS = ("from", "to", "cc", "subject")
+MIN_DECODED_SECRET = 4  # characters; a shorter password is not looked for in replies, or every "a" would go
 
 # Which phase of the conversation a command starts (what a failure "at MAIL" means).
 # RSET, NOOP and QUIT are housekeeping (smtplib sends RSET after a refusal) and leave the phase alone.
-_PHASES = {"EHLO": "ehlo", "HELO": "ehlo", "STARTTLS": "starttls", "AUTH": "auth", "MAIL": "mail",
-           "RCPT": "rcpt", "DATA": "data"}
+_PHASES = {"EHLO": Phase.EHLO, "HELO": Phase.EHLO, "STARTTLS": Phase.STARTTLS, "AUTH": Phase.AUTH,
+           "MAIL": Phase.MAIL, "RCPT": Phase.RCPT, "DATA": Phase.DATA}
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # smtplib ends lines with CRLF; raw writes may end them with either alone
+_AUTH = re.compile(r"(\s*AUTH\s+(\S+))(?:\s+(\S.*))?", re.IGNORECASE)  # AUTH, mechanism, initial response
+_END_OF_DATA = b"\r\n.\r\n"
 
 
 @dataclass(frozen=True)
@@ -66,17 +80,21 @@ class Transcript:
     lines: list[Line] = field(default_factory=list)
     tls_version: str | None = None
     cipher: str | None = None
-    phase: str = "connect"  # where the conversation is (or stopped): connect, greeting, ehlo, ...
-    _in_auth: bool = field(default=False, repr=False)
+    phase: Phase = Phase.CONNECT  # where the conversation is, or where it stopped
+    _auth: list[str] | None = field(default=None, repr=False)  # inside AUTH: its mechanism, then each token
     _in_data: bool = field(default=False, repr=False)
+    _unsent: bytes = field(default=b"", repr=False)  # written, but not yet a whole line (or a whole message)
+    _secrets: list[str] = field(default_factory=list, repr=False)  # what was redacted, to hide in replies
 
     # -- recording --
     def note(self, text: str) -> None:
+        self._flush()
         self.lines.append(Line(NOTE, text, self.tls))
 
     def error(self, error: BaseException | str) -> None:
+        self._flush()
         text = error if isinstance(error, str) else describe_error(error)
-        self.lines.append(Line(ERROR, text, self.tls, unexpected=True))
+        self.lines.append(Line(ERROR, self.scrubbed(text), self.tls, unexpected=True))
 
     def tls_started(self, sock: ssl.SSLSocket) -> None:
         self.tls_version = sock.version()
@@ -88,37 +106,82 @@ class Transcript:
         return self.tls_version is not None
 
     def sent(self, data: bytes) -> None:
+        """Bytes the client wrote. They are stored line by line, once each line is whole."""
+        self._unsent += data
         if self._in_data:
-            self._in_data = False
-            self.phase = "end_of_data"
-            for text in _summarise_message(data):
-                self.lines.append(Line(SENT, text, self.tls))
+            if self._unsent.endswith(_END_OF_DATA) or self._unsent == _END_OF_DATA[2:]:
+                self._flush()
             return
-        for raw in data.split(b"\r\n"):
-            if raw:
-                self.lines.append(Line(SENT, self._redact(raw.decode("utf-8", "replace")), self.tls))
+        *lines, self._unsent = _LINE_END.split(self._unsent)
+        for raw in lines:
+            self._add_sent(raw)
 
     def received(self, raw_line: bytes) -> None:
-        text = raw_line.rstrip(b"\r\n").decode("utf-8", "replace")
+        self._flush()  # the server answers what it was sent, whole or not
+        text = self.scrubbed(raw_line.rstrip(b"\r\n").decode("utf-8", "replace"))
         code = text[:3]
-        if self._in_auth and code != "334":
-            self._in_auth = False
+        if self._auth is not None and code != "334":
+            self._auth = None
         if code == "354":
             self._in_data = True
         unexpected = code[:1] in ("4", "5") or not code.isdigit()
         self.lines.append(Line(RECEIVED, text, self.tls, unexpected))
 
+    def scrubbed(self, text: AnyStr) -> AnyStr:
+        """`text` with every credential this conversation redacted, or the password one of them
+        encodes, replaced by asterisks: for servers that quote them back, in any case (aiosmtpd
+        upper-cases the command it does not recognise)."""
+        if not self._secrets:
+            return text
+        secrets = sorted(self._secrets, key=len, reverse=True)
+        if isinstance(text, bytes):
+            pattern = b"|".join(re.escape(s.encode("utf-8", "surrogateescape")) for s in secrets)
+            return re.sub(pattern, REDACTED.encode(), text, flags=re.IGNORECASE)
+        return re.sub("|".join(map(re.escape, secrets)), REDACTED, text, flags=re.IGNORECASE)
+
+    def _flush(self) -> None:
+        unsent, self._unsent = self._unsent, b""
+        if self._in_data and unsent:
+            self._in_data = False
+            self.phase = Phase.END_OF_DATA
+            self.lines += [Line(SENT, text, self.tls) for text in _summarise_message(unsent)]
+        elif unsent:
+            for raw in _LINE_END.split(unsent):
+                self._add_sent(raw)
+
+    def _add_sent(self, raw: bytes) -> None:
+        if raw:
+            self.lines.append(Line(SENT, self._redact(raw.decode("utf-8", "replace")), self.tls))
+
     def _redact(self, line: str) -> str:
-        verb = line.split(" ", 1)[0].upper()
-        if self._in_auth:
-            return REDACTED  # a response to the server's 334 challenge: a user name or password
-        if verb in _PHASES:
-            self.phase = _PHASES[verb]
-        if verb == "AUTH":
-            self._in_auth = True
-            words = line.split(" ")
-            return " ".join(words[:2] + [REDACTED] * (len(words) > 2))
-        return line
+        if self._auth is not None:  # a response to the server's 334 challenge: a user name or password
+            self._hide(line.strip())
+            return REDACTED
+        verb = line.split(None, 1)[0].upper() if line.strip() else ""
+        self.phase = _PHASES.get(verb, self.phase)
+        if verb != "AUTH":
+            return line
+        auth = _AUTH.fullmatch(line)
+        self._auth = [auth[2].upper() if auth else ""]
+        if auth is None or auth[3] is None:
+            return line
+        self._hide(auth[3].strip())
+        return f"{auth[1]} {REDACTED}"
+
+    def _hide(self, token: str) -> None:
+        """Keep a redacted AUTH token, and the password it encodes where the mechanism says where that is."""
+        mechanism, *earlier = self._auth
+        self._auth.append(token)
+        secrets = [token]
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        if mechanism == "PLAIN":  # authzid NUL authcid NUL password (RFC 4616 section 2)
+            secrets.append(decoded.rpartition("\0")[2])
+        elif mechanism == "LOGIN" and earlier:  # the user name first, then the password
+            secrets.append(decoded)
+        self._secrets += [s for s in secrets if len(s) >= MIN_DECODED_SECRET and s not in self._secrets]
 
     # -- reading --
     @property
@@ -173,8 +236,23 @@ class Transcript:
 
 
 def describe_error(error: BaseException) -> str:
-    """An exception as the last line of its traceback says it: 'smtplib.SMTPServerDisconnected: ...'."""
+    """An exception as the last line of its traceback says it: 'smtplib.SMTPServerDisconnected: ...'.
+
+    Except smtplib's UnicodeEncodeError for a user name or password outside ASCII, whose text names the
+    character and its position in the AUTH string: that one is said in words, without them."""
+    if isinstance(error, UnicodeEncodeError) and _raised_in_smtplib_auth(error):
+        return f"UnicodeEncodeError: {NON_ASCII_LOGIN}"
     return traceback.format_exception_only(type(error), error)[-1].strip()
+
+
+NON_ASCII_LOGIN = ("smtplib sends user names and passwords in ASCII only (python/cpython#73936), and this login "
+                   "has a character outside ASCII")
+
+
+def _raised_in_smtplib_auth(error: BaseException) -> bool:
+    # smtplib encodes AUTH responses in auth() and the CRAM-MD5 key in auth_cram_md5(); both are auth*.
+    return any(frame.f_code.co_filename == smtplib.__file__ and frame.f_code.co_name.startswith("auth")
+               for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 def _summarise_message(data: bytes) -> list[str]:
@@ -206,7 +284,7 @@ def _looks_like_headers(lines: list[bytes]) -> bool:
 
 
 class _Tap:
-    """A file that hands smtplib the lines it reads and records each one."""
+    """The file smtplib reads replies from, wrapped: each line read is recorded."""
 
     def __init__(self, inner, transcript: Transcript) -> None:
         self.inner, self.transcript = inner, transcript
@@ -236,10 +314,10 @@ class Recorder:
             # points at RecordingSMTP: hand that inner call to the real smtplib.SMTP.__init__.
             _SMTP.__init__(self, *args, **kwargs)
             return
-        recording = _active.get()
+        recordings = _active.get()
         self.transcript = transcript or Transcript()
-        self._names = names if names is not None else (recording.names if recording else {})
-        if recording is not None:
+        self._names = names if names is not None else {p: n for r in recordings for p, n in r.names.items()}
+        for recording in recordings:  # an outer record() block collects what an inner one does, too
             recording.transcripts.append(self.transcript)
         super().__init__(*args, **kwargs)
 
@@ -252,12 +330,12 @@ class Recorder:
         except OSError as error:
             # SMTP_SSL connects and shakes hands in one call: tell which of the two failed.
             if isinstance(error, ssl.SSLError | ConnectionResetError) or "handshake" in str(error):
-                self.transcript.phase = "tls"
+                self.transcript.phase = Phase.TLS
             raise
         self.transcript.note(f"Connected to {label}")
         if isinstance(sock, ssl.SSLSocket):
             self.transcript.tls_started(sock)
-        self.transcript.phase = "greeting"
+        self.transcript.phase = Phase.GREETING
         return sock
 
     def send(self, s) -> None:
@@ -266,23 +344,24 @@ class Recorder:
         self.transcript.sent(data)
 
     def getreply(self):
-        if self.file is None and self.sock is not None:
-            self.file = _Tap(self.sock.makefile("rb"), self.transcript)
+        # smtplib opens the file it reads replies from lazily, and again after STARTTLS; a subclass may
+        # have opened its own. Tap whichever it will read.
+        if self.sock is not None and not isinstance(self.file, _Tap):
+            self.file = _Tap(self.file or self.sock.makefile("rb"), self.transcript)
         return super().getreply()
 
     def starttls(self, *args, **kwargs):
-        self.transcript.phase = "starttls"  # smtplib may refuse before sending anything
+        self.transcript.phase = Phase.STARTTLS  # smtplib may refuse before sending anything
         try:
             reply = super().starttls(*args, **kwargs)
         except (ssl.SSLError, ConnectionError, TimeoutError):  # the handshake failed, not the command
-            self.transcript.phase = "tls"
+            self.transcript.phase = Phase.TLS
             raise
         self.transcript.tls_started(self.sock)
         return reply
 
-
     def login(self, *args, **kwargs):
-        self.transcript.phase = "auth"
+        self.transcript.phase = Phase.AUTH
         return super().login(*args, **kwargs)
 
 
@@ -316,7 +395,32 @@ class Recording:
         return "".join(t.html() for t in self.transcripts)
 
 
-_active: contextvars.ContextVar[Recording | None] = contextvars.ContextVar("recording", default=None)
+_active: contextvars.ContextVar[tuple[Recording, ...]] = contextvars.ContextVar("recordings", default=())
+
+
+class _Patch:
+    """smtplib.SMTP and SMTP_SSL pointed at the recording classes while any record() block is open, in any
+    thread, and given back as they were found when the last one closes (so a nested block does not
+    end the one around it, and whatever had replaced them before is kept)."""
+
+    def __init__(self) -> None:
+        self.lock, self.open_blocks, self.found = threading.Lock(), 0, (_SMTP, _SMTP_SSL)
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.open_blocks == 0:
+                self.found = smtplib.SMTP, smtplib.SMTP_SSL
+                smtplib.SMTP, smtplib.SMTP_SSL = RecordingSMTP, RecordingSMTP_SSL
+            self.open_blocks += 1
+
+    def __exit__(self, *exc_info) -> None:
+        with self.lock:
+            self.open_blocks -= 1
+            if self.open_blocks == 0:
+                smtplib.SMTP, smtplib.SMTP_SSL = self.found
+
+
+_patch = _Patch()
 
 
 @contextlib.contextmanager
@@ -325,21 +429,21 @@ def record(names: Mapping[int, str] | None = None, *, catch: bool = False) -> It
 
     Inside the block, `smtplib.SMTP` and `smtplib.SMTP_SSL` are recording subclasses (code that
     imported the classes by name beforehand is not recorded). `names` maps port numbers to labels.
-    With `catch=True` an exception raised in the block is kept in `.error`, added to the transcript,
-    and printed the way the last line of its traceback would read, instead of propagating.
+    Blocks nest: an outer block also collects the connections of an inner one.
+    An exception raised in the block is added to the transcript and propagates; with `catch=True`
+    it is kept in `.error` and printed the way the last line of its traceback would read instead.
     """
     recording = Recording(names=dict(names or {}))
-    token = _active.set(recording)
-    smtplib.SMTP, smtplib.SMTP_SSL = RecordingSMTP, RecordingSMTP_SSL
+    token = _active.set((*_active.get(), recording))
     try:
-        yield recording
+        with _patch:
+            yield recording
     except Exception as error:
         recording.error = error
         if recording.transcripts:
             recording.transcript.error(error)
         if not catch:
             raise
-        print(describe_error(error))
+        print(recording.transcript.scrubbed(describe_error(error)))
     finally:
-        smtplib.SMTP, smtplib.SMTP_SSL = _SMTP, _SMTP_SSL
         _active.reset(token)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import smtplib
 import socket
 import ssl
+import threading
 
 import pytest
-from conftest import ALICE, ALICE_PASSWORD, BOB, OUTSIDER, message
+from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, OUTSIDER, message
+from servers import peer, trickles
 
 from helpers.client import EHLO_NAME, send
+from helpers.lab import Lab
+from helpers.preflight import MAX_TIMEOUT
 
 
 @pytest.fixture
@@ -142,7 +147,16 @@ def test_raw_bytes_with_an_envelope(submission_lab):
         ({"endpoint": ("127.0.0.1", 70000)}, "port 70000 is out of range"),
         ({"endpoint": ("127.0.0.1", 0)}, "port 0 is out of range"),
         ({"endpoint": "smtp.example.com"}, "should look like 'host:port'"),
-        ({"user": ALICE}, "give both user and password, or neither"),
+        ({"endpoint": "127.0.0.1:²"}, "should look like 'host:port'"),  # a digit to str.isdigit(), not to int()
+        ({"timeout": 0}, "timeout 0 should be a number of seconds above 0"),
+        ({"timeout": -1}, "timeout -1 should be a number of seconds above 0"),
+        ({"timeout": float("nan")}, "timeout nan should be a number of seconds"),
+        ({"timeout": float("inf")}, "timeout inf should be a number of seconds"),
+        ({"timeout": 1e10}, f"should be a number of seconds above 0 and at most {MAX_TIMEOUT:g}"),
+        ({"user": ALICE, "password": "s3cret-pässword"}, "smtplib sends user names and passwords in ASCII only"),
+        ({"user": "jörg@example.com", "password": ALICE_PASSWORD}, "RFC 4616 section 2"),
+        ({"ca_file": "/nonexistent/ca.pem"}, "cannot use the CA file /nonexistent/ca.pem"),
+        ({"user": ALICE, "password": None}, "give both user and password, or neither"),
         ({"mail_from": "smtp.example.com"}, "'smtp.example.com' is not an email address: it needs a local part, an @"),
         ({"rcpt_to": ["bob @example.com"]}, "spaces, angle brackets"),
         ({"message": "Subject: hi\r\n\r\nbody"}, "not a str"),
@@ -150,11 +164,27 @@ def test_raw_bytes_with_an_envelope(submission_lab):
     ],
 )
 def test_bad_input_is_a_clear_error_before_connecting(submission_lab, kwargs, says):
-    arguments = {"message": message(), "endpoint": submission_lab["submissions"], **kwargs}
+    arguments = {"message": message(), "endpoint": submission_lab["submissions"], **login(submission_lab), **kwargs}
     with pytest.raises(ValueError, match=None) as error:
         send(arguments.pop("message"), arguments.pop("endpoint"), **arguments)
     assert says in str(error.value)
+    assert "pässword" not in str(error.value) and "\\xe4" not in str(error.value)
     assert len(submission_lab.events) == 0
+
+
+def test_an_endpoint_is_anything_with_a_host_a_port_and_the_port_it_acts_as(submission_lab):
+    @dataclasses.dataclass
+    class Forwarded:  # say, a provider's 465 reached through a local tunnel
+        host: str
+        port: int
+        acts_as: int = 465
+        label: str = "tunnel to 465"
+
+    real = submission_lab["submissions"]
+    result = send(message(), Forwarded(real.host, real.port), **login(submission_lab))
+    assert result.ok and result.security == "implicit" and str(result).startswith("sent via tunnel to 465 over")
+    with pytest.raises(TypeError, match="cannot send to a int: give a lab endpoint"):
+        send(message(), 465, **login(submission_lab))
 
 
 def test_header_injection_is_refused(submission_lab):
@@ -192,3 +222,66 @@ def test_an_address_header_built_with_string_formatting_is_refused(submission_la
     old_style["From"], old_style["To"] = "alice@example.com <smtp.example.com>", BOB
     with pytest.raises(ValueError, match=r"From: header .*'smtp.example.com' is not an email address"):
         send(old_style, submission_lab["submissions"], **login(submission_lab))
+
+
+def test_a_temporary_resolver_failure_is_not_called_a_spelling_mistake(monkeypatch):
+    def resolver_down(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_down)
+    with pytest.raises(ValueError, match="could not answer just now") as error:
+        send(message(), ("smtp.example.com", 465))
+    assert "spelling" not in str(error.value)
+
+
+def test_an_invalid_name_fails_without_asking_dns(monkeypatch):
+    def no_dns(host, *args, **kwargs):
+        raise AssertionError(f"asked the resolver about {host}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(ValueError, match=r"cannot resolve host 'smtp\.example\.invalid': .*RFC 6761 section 6\.4"):
+        send(message(), ("smtp.example.invalid", 465))
+
+
+# -- timeouts, trust and errors ---------------------------------------------------------------------
+
+
+def send_within(limit: float, *args, **kwargs):
+    """send() in a thread, given `limit` seconds to come back: a hang fails the test instead of holding it."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(send(*args, **kwargs)), daemon=True)
+    worker.start()
+    worker.join(limit)
+    assert not worker.is_alive(), f"send() still running after {limit} s"
+    return results[0]
+
+
+@pytest.mark.parametrize("behave", [
+    trickles(b"2" * 200, every=0.1),  # a reply that never ends its line: 20 s of it
+    trickles(b"220 a greeting sent one byte every tenth of a second\r\n" * 4, every=0.1),
+], ids=["endless-line", "slow-greeting"])
+def test_the_timeout_is_a_deadline_for_the_whole_send_not_for_each_read(behave):
+    # Each byte arrives well within the timeout, so a per-read timeout would never fire (hostile-clients D9).
+    with peer(behave) as port:
+        result = send_within(CLIENT_TIMEOUT, message(), ("127.0.0.1", port), security="none", timeout=0.5)
+    assert isinstance(result.error, smtplib.SMTPServerDisconnected)
+    assert str(result.error) == "Connection unexpectedly closed: timed out"
+    assert result.phase == "greeting"
+
+
+def test_a_ca_file_rewritten_at_the_same_path_is_read_afresh(tmp_path):
+    # Re-running start_lab(ca_file=...) writes a new CA where the old one was (hostile-clients D6).
+    path = tmp_path / "lab-ca.pem"
+    with Lab("submissions", ca_file=path) as first:
+        assert send(message(), first["submissions"], user=ALICE, password=ALICE_PASSWORD, ca_file=path).ok
+        with Lab("submissions", ca_file=path) as second:
+            new_trust = send(message(), second["submissions"], user=ALICE, password=ALICE_PASSWORD, ca_file=path)
+            stale_trust = send(message(), first["submissions"], user=ALICE, password=ALICE_PASSWORD, ca_file=path)
+    assert new_trust.ok
+    assert isinstance(stale_trust.error, ssl.SSLCertVerificationError)  # the old CA is trusted no more
+
+
+def test_a_programming_error_is_raised_not_returned_as_a_failed_send(submission_lab):
+    with pytest.raises(AttributeError, match="wrap_socket"):
+        send(message(), submission_lab["submissions"], user=ALICE, password=ALICE_PASSWORD, context=object())
+    assert submission_lab.events.wait_for("connect")  # it connected: this was no check made beforehand

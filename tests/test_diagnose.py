@@ -325,6 +325,165 @@ def test_curls_weird_server_reply_is_any_refusal_after_the_data():
     assert matches[0].note
 
 
+# -- what a text shows by its structure: another protocol, the server's side, the EHLO reply ----------
+
+
+@pytest.mark.parametrize("text", [
+    # nodemailer, Go's textproto, Jakarta Mail, and smtplib, which cuts the first four characters ("* OK") off
+    "Error: Invalid greeting. response=* OK [CAPABILITY IMAP4rev1] Dovecot ready.: * OK [CAPABILITY IMAP4rev1] "
+    "Dovecot ready.",
+    "invalid response code: +OK Dovecot ready.",
+    "jakarta.mail.MessagingException: Got bad greeting from SMTP host: mail.example.com, port: 587, response: "
+    "SSH-2.0-OpenSSH_9.2p1 Debian-2",
+    "smtplib.SMTPConnectError: (-1, b'[CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS] Dovecot ready.')",
+    '< 220 ProFTPD Server (Debian) [::ffff:192.0.2.1]\n> EHLO laptop\n< 500 EHLO not understood',
+])
+def test_a_server_that_answers_in_another_protocol_is_no_mail_server(text):
+    match = diagnose(text, port=587)[0]
+    assert match.id == "not-smtp" and "not SMTP" in match.note
+
+
+def test_words_about_other_protocols_are_no_other_protocol_answering():
+    exim = ("550-Please turn on SMTP Authentication in your mail client, or login to the\n550-IMAP/POP3 server "
+            "before sending your message.\n550-[192.0.2.9]:42630 is not permitted to relay through this server")
+    assert diagnose(exim, port=25)[0].id == "relay-denied"
+
+
+SMTPS_LOG = """\
+postfix/smtps/smtpd[9617]: connect from laptop.example.org[192.0.2.9]
+postfix/smtps/smtpd[9617]: SSL_accept error from laptop.example.org[192.0.2.9]: lost connection
+postfix/smtps/smtpd[9617]: lost connection after CONNECT from laptop.example.org[192.0.2.9]"""
+
+
+def test_a_servers_log_is_read_from_the_servers_side():
+    # Postfix's smtps service waited for a TLS handshake that never came: a plaintext client on 465.
+    match = diagnose(SMTPS_LOG)[0]
+    assert match.id == "plaintext-to-implicit-tls" and "server's log" in match.note
+    # The same from its submission service (587) is no plaintext client on 465.
+    assert diagnose(SMTPS_LOG.replace("smtps/", "submission/"))[0].id != "plaintext-to-implicit-tls"
+
+
+def test_tls_read_as_plaintext_means_opposite_things_to_a_client_and_to_a_server():
+    client = "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"
+    server = ("postfix/smtps/smtpd[21344]: SSL_accept error from unknown[203.0.113.5]: -1\n"
+              "postfix/smtps/smtpd[21344]: warning: TLS library problem: error:0A00010B:SSL routines::wrong version "
+              "number:ssl/record/ssl3_record.c:354:")
+    assert diagnose(client)[0].id == "implicit-tls-to-starttls-port"  # a TLS client met a plaintext server
+    assert diagnose(server)[0].id == "plaintext-to-implicit-tls"  # a TLS server met a plaintext client
+    # ...and a ClientHello that a plaintext server quotes as the client's first words is a TLS client.
+    hello = ("postfix/submission/smtpd[881]: improper command pipelining after CONNECT from unknown[203.0.113.8]: "
+             "\\026\\003\\001\\002\\000\\001\\000\\001\\374\\003\\003")
+    assert diagnose(hello)[0].id == "implicit-tls-to-starttls-port"
+
+
+def test_a_handshake_the_server_refused_for_a_reason_had_tls_from_the_client():
+    log = SMTPS_LOG.replace("lost connection\n", "-1\npostfix/smtps/smtpd[9617]: warning: TLS library problem: "
+                            "error:0A000102:SSL routines::unsupported protocol:ssl/statem/statem_srvr.c:1664:\n", 1)
+    assert diagnose(log)[0].id == "tls-version-mismatch"
+
+
+NO_STARTTLS = """\
+SERVER -> CLIENT: 250-mail.example.com
+250-PIPELINING
+250-SIZE 10240000
+250-AUTH PLAIN LOGIN
+250 8BITMIME
+CLIENT -> SERVER: STARTTLS
+SERVER -> CLIENT: 500 unrecognized command
+SMTP Error: Could not connect to SMTP host."""
+
+
+def test_an_ehlo_reply_without_the_keyword_the_failing_step_needed_decides():
+    match = diagnose(NO_STARTTLS)[0]
+    assert match.id == "starttls-unavailable" and "lists no STARTTLS" in match.note
+    assert diagnose("SMTP Error: Could not connect to SMTP host.")[0].id != "starttls-unavailable"  # alone: any
+    no_auth = NO_STARTTLS.replace("250-AUTH PLAIN LOGIN\n", "").rsplit("CLIENT", 1)[0]
+    assert diagnose(no_auth + "SMTP Error: Could not authenticate.")[0].id == "auth-not-advertised"
+
+
+def test_on_465_no_ehlo_reply_lists_starttls_and_that_decides_nothing():
+    log = "reply: b'250-mail.example.com\\r\\n'\nreply: b'250-AUTH PLAIN LOGIN\\r\\n'\nreply: b'250 8BITMIME\\r\\n'\n" \
+          "smtplib.SMTPAuthenticationError: (535, b'5.7.8 Error: authentication failed')"
+    assert diagnose(log, port=465)[0].id == "bad-credentials"
+
+
+@pytest.mark.parametrize("text, port, expected", [
+    # Refusals in words of relaying that are about the sender: at MAIL FROM, after the recipients were accepted,
+    # with 553 (a mailbox name not allowed), after a login.
+    ("Error: Mail command failed: 550 5.7.1 Relaying denied", 587, "sender-identity-mismatch"),
+    ("smtplib.SMTPDataError: (553, b'Relaying disallowed as info@example.org.')", 587, "sender-identity-mismatch"),
+    ('Expected response code 250 but got code "550", with message "550 5.7.1 Relaying denied"', 587,
+     "sender-identity-mismatch"),
+    ("S: 235 2.7.0 Authentication successful\nC: RCPT TO:<c@example.net>\nS: 554 5.7.1 <c@example.net>: Relay "
+     "access denied", 587, "sender-identity-mismatch"),
+    # ...and one that refuses a recipient, without a login: relaying.
+    ("smtplib.SMTPRecipientsRefused: {'c@example.net': (554, b'5.7.1 <c@example.net>: Relay access denied')}", 25,
+     "relay-denied"),
+])
+def test_relaying_refused_for_the_sender_is_the_sender(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
+
+
+def test_a_certificate_refused_for_no_stated_reason_is_the_name_when_the_host_is_an_ip_address():
+    refused = "System.Security.Authentication.AuthenticationException: The remote certificate is invalid according " \
+              "to the validation procedure."
+    guessed = diagnose(refused)[0]
+    assert guessed.id == "cert-untrusted" and "guess" in guessed.note
+    assert diagnose('new SmtpClient("10.0.0.5", 587)\n' + refused)[0].id == "cert-name-mismatch"
+    assert diagnose('new SmtpClient("mail.example.com", 587)\n' + refused)[0].id == "cert-untrusted"
+    chain = refused.rstrip(".") + ": RemoteCertificateChainErrors"  # .NET's flags name the chain, not the name
+    assert diagnose('new SmtpClient("10.0.0.5", 587)\n' + chain)[0].id == "cert-untrusted"
+
+
+def test_a_list_of_possible_reasons_is_no_reason():
+    mailkit = ("MailKit.Security.SslHandshakeException: An error occurred while attempting to establish an SSL or "
+               "TLS connection.\n\nThis usually means that the SSL certificate presented by the server is not "
+               "trusted by the system for one or more of\nthe following reasons:\n\n1. The server is using a "
+               "self-signed certificate which cannot be verified.\n4. The certificate presented by the server is "
+               "expired or invalid.")
+    match = diagnose(mailkit)[0]
+    assert match.note.startswith("a guess")  # not "self-signed", which MailKit lists whatever happened
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("550 5.7.1 Sending limit exceeded: you may send at most 100 messages per hour", "rate-limited"),
+    ("550 5.4.6 You have reached the limit of 300 emails per day", "sending-quota-exceeded"),
+    ("554 5.7.0 Limit exceeded: 500 recipients in 24 hours", "sending-quota-exceeded"),
+    ("421 4.7.0 Too many messages sent today, try again tomorrow", "sending-quota-exceeded"),
+    ("421 4.4.2 Message submission rate for this client has exceeded the configured limit", "rate-limited"),
+])
+def test_a_limits_window_tells_a_rate_from_a_quota(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_size_in_bytes_is_a_size_but_an_ehlo_replys_size_is_not():
+    assert diagnose("552 Message of 31457280 bytes exceeds the maximum of 26214400 bytes")[0].id == "message-too-large"
+    log = "250-SIZE 35882577\n250-AUTH LOGIN PLAIN\n250 8BITMIME\n535 5.7.8 Username and Password not accepted."
+    assert [m.id for m in diagnose(log)][:1] == ["bad-credentials"]
+
+
+def test_a_bounce_reports_what_its_relay_could_not_do():
+    from helpers.reading import read
+
+    bounce = ("Action: delayed\nStatus: 4.4.1\nDiagnostic-Code: X-Postfix; connect to mx.example.net[192.0.2.25]:25: "
+              "Connection timed out")
+    assert not read(bounce).replies[0].heard  # the relay's summary, no reply from that server
+    assert diagnose(bounce)[0].id == "egress-port-blocked"
+    folded = ("Status: 4.4.2\nDiagnostic-Code: X-Postfix; conversation with mx.example.net[192.0.2.25] timed\n"
+              "    out while receiving the initial server greeting")
+    assert diagnose(folded)[0].id == "greeting-timeout"
+
+
+def test_the_code_a_wrapper_expected_tells_the_stage_with_the_code_it_got():
+    from helpers.reading import read
+    from helpers.terms import Phase
+
+    refused = 'Expected response code 220 but got code "502", with message "502 5.5.1 Unrecognized command"'
+    assert read(refused).phase == Phase.STARTTLS
+    busy = 'Expected response code "220" but got code "421", with message "421 4.3.2 busy"'
+    assert read(busy).phase == Phase.GREETING
+
+
 # -- the honest fallback --------------------------------------------------------------------------------
 
 
@@ -401,8 +560,8 @@ def login(lab) -> dict:
 def test_a_send_result_plaintext_on_465(lab):
     result = send(message(), lab["submissions"], security="starttls", **login(lab))
     assert str(result.error) == "Connection unexpectedly closed"
-    assert result.diagnosis[0].id == "plaintext-to-implicit-tls"
-    assert "port" in result.diagnosis[0].note
+    assert diagnose(result)[0].id == "plaintext-to-implicit-tls"
+    assert "port" in diagnose(result)[0].note
 
 
 def test_a_send_result_names_each_failure(lab):
@@ -414,15 +573,16 @@ def test_a_send_result_names_each_failure(lab):
         (send(message(), lab["blackhole"], timeout=0.3, ca_file=lab.ca_file), "egress-port-blocked"),
     ]
     for result, expected in cases:
-        assert result.diagnosis and result.diagnosis[0].id == expected, (str(result), result.diagnosis)
+        matches = diagnose(result)
+        assert matches and matches[0].id == expected, (str(result), matches)
 
 
 def test_timed_out_means_a_filtered_port_before_connecting_and_a_silent_server_after(lab):
     filtered = send(message(), lab["blackhole"], timeout=0.3, ca_file=lab.ca_file)
     silent = send(message(), lab["silent"], timeout=0.3, ca_file=lab.ca_file)
-    assert filtered.diagnosis[0].id == "egress-port-blocked"
-    assert silent.diagnosis[0].id == "greeting-timeout"
-    assert "egress-port-blocked" not in [m.id for m in silent.diagnosis]  # it connected: not a filtered port
+    assert diagnose(filtered)[0].id == "egress-port-blocked"
+    assert diagnose(silent)[0].id == "greeting-timeout"
+    assert "egress-port-blocked" not in [m.id for m in diagnose(silent)]  # it connected: not a filtered port
 
 
 def test_connection_closed_is_a_dropped_connection_once_the_server_has_spoken():
@@ -509,6 +669,7 @@ def test_a_megabyte_of_log_is_read_at_its_ends():
     ("a" * MAX_TEXT, UNMATCHED),  # one run of 256 K letters: once cost minutes (a pattern tried at every letter)
     ("550+5.7.1+x+y+z " * 20_000, UNMATCHED),  # thousands of replies on one line: once cost their square
     ("535 5.7.8 " * 40_000, "bad-credentials"),
+    ("Diagnostic-Code: x\n" + " a\n" * 80_000, UNMATCHED),  # a bounce field folded 80,000 times: joined once
 ])
 def test_input_made_to_be_slow_is_read_in_linear_time(text, expected):
     assert diagnose(text)[0].id == expected

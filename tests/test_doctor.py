@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
+import http.server
+import io
 import itertools
 import json
 import os
@@ -16,46 +19,32 @@ import threading
 import pytest
 import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
+from servers import echoes_credentials, hold, peer, tls_for_127_0_0_1
 
-from helpers.doctor import (
-    EXPIRY_WARNING_DAYS,
-    IMPLICIT,
-    IMPLICIT_TLS,
-    MAX_REPLY_BYTES,
-    NO_ANSWER,
-    NOT_SMTP,
-    PASSWORD_VARIABLE,
-    REFUSED,
-    SILENT,
-    SMTP,
-    SMTP_BROKEN,
-    STARTTLS,
-    TLS_NOT_SMTP,
-    BadUsage,
-    PortResult,
-    examine,
-)
+from helpers.doctor import PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
+from helpers.doctor_probe import EXPIRY_WARNING_DAYS, MAX_REPLY_BYTES
 from helpers.lab import Lab
+from helpers.terms import TlsMode
 
 TIMEOUT = 1.0  # seconds per phase: small, since silent ports cost one of them
-SHARED_TIMEOUT = 2.0  # for the run over every profile at once, which keeps the lab busier
+SHARED_TIMEOUT = 4.0  # for the run over every profile at once: some 20 TLS handshakes at a time, on a busy machine
 
 BAD_CERTIFICATES = [f"{name}-{kind}-cert" for name in ("submission", "submissions") for kind in CERTIFICATE_ERRORS]
 
 EXPECTED = {  # profile: what the doctor says it speaks
-    "relay": SMTP,
-    "submission": SMTP,
-    "submissions": IMPLICIT_TLS,
-    "submission-no-starttls": SMTP,
-    "submission-tls-unavailable": SMTP,
-    **{name: SMTP if name.startswith("submission-") else IMPLICIT_TLS for name in BAD_CERTIFICATES},
-    "submissions-handshake-abort": SILENT,
-    "silent": SILENT,
-    "closed": REFUSED,
-    "blackhole": NO_ANSWER,
-    "busy": SMTP_BROKEN,
-    "not-smtp": NOT_SMTP,
-    "tls-not-smtp": TLS_NOT_SMTP,
+    "relay": Speaks.SMTP,
+    "submission": Speaks.SMTP,
+    "submissions": Speaks.IMPLICIT_TLS,
+    "submission-no-starttls": Speaks.SMTP,
+    "submission-tls-unavailable": Speaks.SMTP,
+    **{name: Speaks.SMTP if name.startswith("submission-") else Speaks.IMPLICIT_TLS for name in BAD_CERTIFICATES},
+    "submissions-handshake-abort": Speaks.SILENT,
+    "silent": Speaks.SILENT,
+    "closed": Speaks.REFUSED,
+    "blackhole": Speaks.NO_ANSWER,
+    "busy": Speaks.SMTP_BROKEN,
+    "not-smtp": Speaks.NOT_SMTP,
+    "tls-not-smtp": Speaks.TLS_NOT_SMTP,
 }
 
 
@@ -120,14 +109,14 @@ def test_submission_capabilities_before_and_after_starttls(every_profile):
     assert {"STARTTLS", "SIZE", "8BITMIME", "SMTPUTF8"} <= set(result.capabilities)
     assert result.capabilities["SIZE"] == "10240000"
     assert result.capabilities_after_tls["AUTH"] == "PLAIN LOGIN" and "STARTTLS" not in result.capabilities_after_tls
-    assert (result.tls, result.tls_version, result.warnings) == (STARTTLS, "TLSv1.3", [])
+    assert (result.tls, result.tls_version, result.warnings) == (TlsMode.STARTTLS, "TLSv1.3", [])
     assert result.cipher
     assert (result.auth, result.works) == ("ok", True)
 
 
 def test_implicit_tls_capabilities(every_profile):
     result = every_profile[0]["submissions"]
-    assert (result.tls, result.tls_version, result.capabilities) == (IMPLICIT, "TLSv1.3", None)
+    assert (result.tls, result.tls_version, result.capabilities) == (TlsMode.IMPLICIT, "TLSv1.3", None)
     assert result.banner == "220 mail.example.com ESMTP SMTP Port Lab"
     assert result.capabilities_after_tls["AUTH"] == "PLAIN LOGIN"
     assert (result.auth, result.works) == ("ok", True)
@@ -208,7 +197,7 @@ def test_the_lab_saw_logins_only_over_verified_tls(every_profile):
 
 def test_a_slow_greeting_within_the_timeout_is_smtp(make_lab):
     lab = make_lab("slow")
-    assert doctor(lab, timeout=2.0).ports[0].speaks == SMTP  # it greets after 0.5 s
+    assert doctor(lab, timeout=2.0).ports[0].speaks == Speaks.SMTP  # it greets after 0.5 s
 
 
 # -- the report and the recommendation -------------------------------------------------------------
@@ -229,7 +218,7 @@ def standard():
 def test_the_standard_lab_gets_465_recommended_with_587_as_the_alternative(standard):
     _, report, _ = standard
     chosen = report.recommendation
-    assert (chosen.port, chosen.security, chosen.alternatives) == (465, IMPLICIT, ["port 587 with STARTTLS"])
+    assert (chosen.port, chosen.security, chosen.alternatives) == (465, TlsMode.IMPLICIT, ["port 587 with STARTTLS"])
     assert "RFC 8314 section 3" in chosen.reason
     assert report.warnings == []
     assert "credentials not tested" in report.text()
@@ -237,7 +226,7 @@ def test_the_standard_lab_gets_465_recommended_with_587_as_the_alternative(stand
 
 def test_without_465_the_recommendation_is_587_with_starttls(make_lab):
     chosen = doctor(make_lab("relay", "submission")).recommendation
-    assert (chosen.port, chosen.security, chosen.alternatives) == (587, STARTTLS, [])
+    assert (chosen.port, chosen.security, chosen.alternatives) == (587, TlsMode.STARTTLS, [])
     assert "smtplib.SMTP(" in chosen.python and "smtp.starttls(context=context)" in chosen.python
     assert "client.StartTLS(config)" in chosen.go
 
@@ -246,7 +235,7 @@ def test_2525_is_the_last_resort_for_starttls(make_lab):
     lab = make_lab("relay", "submission", "submission-tls-unavailable")
     ports = {lab["relay"].port: 25, lab["submission"].port: 2525, lab["submission-tls-unavailable"].port: 587}
     chosen = doctor(lab, ports=ports).recommendation
-    assert (chosen.port, chosen.security) == (2525, STARTTLS)
+    assert (chosen.port, chosen.security) == (2525, TlsMode.STARTTLS)
 
 
 def test_implicit_tls_wins_over_starttls_whatever_the_order(make_lab):
@@ -262,10 +251,12 @@ def test_no_working_setting_when_nothing_offers_auth_over_verified_tls(make_lab)
     assert "  port 465: implicit-tls - the certificate does not verify" in report.text()
 
 
-def test_the_report_text_is_the_same_on_every_run_and_names_no_os_chosen_port(standard):
+def test_the_report_text_is_the_same_on_every_run_and_names_os_chosen_ports_only_in_its_code(standard):
     lab, report, _ = standard
     assert doctor(lab).text() == report.text()
-    assert [port for port in named(lab) if str(port) in report.text()] == []
+    findings, _, code = report.text().partition("Python (smtplib):")
+    assert [port for port in named(lab) if str(port) in findings] == []
+    assert str(lab["submissions"].port) in code  # the code connects where 465 answered
 
 
 def test_the_report_text(standard):
@@ -295,7 +286,7 @@ def test_the_report_text(standard):
 def test_the_report_as_json(standard):
     data = json.loads(standard[1].to_json())
     assert [port["acts_as"] for port in data["ports"]] == [25, 587, 465]
-    assert data["recommendation"]["port"] == 465 and data["recommendation"]["security"] == IMPLICIT
+    assert data["recommendation"]["port"] == 465 and data["recommendation"]["security"] == TlsMode.IMPLICIT
     assert data["ports"][2]["certificate"]["not_after"] == "3000-01-01"
     assert data["ports"][1]["capabilities_after_tls"]["AUTH"] == "PLAIN LOGIN"
     assert data["warnings"] == []
@@ -315,7 +306,7 @@ def test_four_ports_with_a_silent_one_are_probed_at_once(make_lab):
              [("relay", 25), ("submissions", 465), ("submission", 587), ("silent", 2525)]}
     report = doctor(lab, ports=ports)
     assert [(result.acts_as, result.speaks) for result in report.ports] == [
-        (25, SMTP), (465, IMPLICIT_TLS), (587, SMTP), (2525, SILENT)]
+        (25, Speaks.SMTP), (465, Speaks.IMPLICIT_TLS), (587, Speaks.SMTP), (2525, Speaks.SILENT)]
     assert all(result.verified and result.certificate for result in report.ports[:3])
     assert report.recommendation.port == 465
 
@@ -340,8 +331,10 @@ def test_ipv6_loopback_literals(make_lab):
     for host in ("::1", "[::1]"):
         report = examine(host, ports={lab["submissions"].port: 465}, ca_file=lab.ca_file, timeout=TIMEOUT)
         result = report.ports[0]
-        assert (report.host, result.speaks, result.address, result.verified) == ("::1", IMPLICIT_TLS, "::1", True)
-        assert 'tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", net.JoinHostPort(host, "465")' in (
+        assert (report.host, result.speaks, result.address, result.verified) == (
+            "::1", Speaks.IMPLICIT_TLS, "::1", True)
+        port = lab["submissions"].port
+        assert f'tls.DialWithDialer(&net.Dialer{{Timeout: timeout}}, "tcp", net.JoinHostPort(host, "{port}")' in (
             report.recommendation.go)
 
 
@@ -389,9 +382,12 @@ def test_the_password_appears_in_no_output(lab):
 
 @pytest.mark.parametrize("name", ["submissions", "submission"])
 def test_the_recommended_python_code_sends_mail(lab, monkeypatch, name):
-    # Named by its real port, so that the code can be run against the lab as it is.
-    report = examine("127.0.0.1", ports=[lab[name].port], ca_file=lab.ca_file, timeout=TIMEOUT,
+    # The lab's port is named as the port it acts as; the code connects to the one that answered.
+    endpoint = lab[name]
+    report = examine("127.0.0.1", ports={endpoint.port: endpoint.acts_as}, ca_file=lab.ca_file, timeout=TIMEOUT,
                      user=ALICE, password=ALICE_PASSWORD, mail_from=ALICE)
+    assert report.recommendation.port == endpoint.acts_as
+    assert f'"127.0.0.1", {endpoint.port}, ' in report.recommendation.python
     monkeypatch.setenv(PASSWORD_VARIABLE, ALICE_PASSWORD)
     exec(report.recommendation.python, {})
     assert (lab.mailbox[-1].endpoint, lab.mailbox[-1].login, lab.mailbox[-1].rcpt_tos) == (name, ALICE, (ALICE,))
@@ -401,7 +397,7 @@ def test_the_recommended_python_code_sends_mail(lab, monkeypatch, name):
 @needs("go")
 @pytest.mark.parametrize("name", ["submissions", "submission"])
 def test_the_recommended_go_code_sends_mail(lab, tmp_path, name):
-    report = examine("127.0.0.1", ports=[lab[name].port], ca_file=lab.ca_file, timeout=TIMEOUT,
+    report = examine("127.0.0.1", ports={lab[name].port: lab[name].acts_as}, ca_file=lab.ca_file, timeout=TIMEOUT,
                      user=ALICE, password=ALICE_PASSWORD)
     (tmp_path / "main.go").write_text(report.recommendation.go)
     assert subprocess.run(["gofmt", "-l", "main.go"], cwd=tmp_path, capture_output=True, text=True).stdout == ""
@@ -419,53 +415,6 @@ def test_no_recommended_code_turns_verification_off(standard):
 
 
 # -- misbehaving servers -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def peer(behave, *, tls: ssl.SSLContext | None = None):
-    """A tiny server on 127.0.0.1 for the length of the block: each connection goes to behave(conn, stop)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-    handlers: list[threading.Thread] = []
-
-    def handle(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(CLIENT_TIMEOUT)
-            if tls is None:
-                behave(conn, stop)
-            else:
-                with tls.wrap_socket(conn, server_side=True) as secure:
-                    behave(secure, stop)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            handlers.append(threading.Thread(target=handle, args=(conn,)))
-            handlers[-1].start()
-
-    server = threading.Thread(target=serve)
-    server.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        server.join()
-        for handler in handlers:
-            handler.join()
-        listener.close()
-
-
-def hold(conn: socket.socket, stop: threading.Event) -> None:
-    """Keep the connection until the client hangs up."""
-    conn.settimeout(0.05)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            if not conn.recv(1024):
-                return
 
 
 def endless_line(conn, stop):
@@ -503,18 +452,39 @@ def floods_the_ehlo_reply(conn, stop):
 
 
 @pytest.mark.parametrize("behave, speaks, detail", [
-    (endless_line, SMTP_BROKEN, "its greeting went wrong: a line longer than smtplib reads (8192 bytes)"),
-    (byte_by_byte_forever, SMTP_BROKEN, "its greeting went wrong: no complete reply in time"),
-    (binary_junk, NOT_SMTP, "it answered '\\x00\\x01\\x02\\x03\\x04\\x05"),
-    (endless_greeting, SMTP_BROKEN, f"its greeting went wrong: more than {MAX_REPLY_BYTES} bytes of replies"),
-    (greets_then_hangs_up, SMTP_BROKEN, "the connection failed at EHLO: the connection closed"),
-    (floods_the_ehlo_reply, SMTP_BROKEN, f"the connection failed at EHLO: more than {MAX_REPLY_BYTES} bytes"),
+    (endless_line, Speaks.SMTP_BROKEN, "its greeting went wrong: a line longer than smtplib reads (8192 bytes)"),
+    (byte_by_byte_forever, Speaks.SMTP_BROKEN, "its greeting went wrong: no complete reply in time"),
+    (binary_junk, Speaks.NOT_SMTP, "it answered '\\x00\\x01\\x02\\x03\\x04\\x05"),
+    (endless_greeting, Speaks.SMTP_BROKEN, f"its greeting went wrong: more than {MAX_REPLY_BYTES} bytes of replies"),
+    (greets_then_hangs_up, Speaks.SMTP_BROKEN, "the connection failed at EHLO: the connection closed"),
+    (floods_the_ehlo_reply, Speaks.SMTP_BROKEN, f"the connection failed at EHLO: more than {MAX_REPLY_BYTES} bytes"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_a_misbehaving_server_gets_a_clear_verdict(behave, speaks, detail):
     with peer(behave) as port:
         result = examine("127.0.0.1", ports=[port], timeout=0.5).ports[0]
     assert (result.speaks, result.problem) == (speaks, speaks)
     assert result.detail.startswith(detail)
+
+
+def test_a_web_server_is_not_smtp_though_it_waits_for_the_client(tmp_path):
+    # A real web server (python -m http.server) says nothing until asked, then answers a TLS ClientHello
+    # with a plaintext HTTP error (hostile-clients D12).
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as web, contextlib.redirect_stderr(io.StringIO()):
+        threading.Thread(target=web.serve_forever, daemon=True).start()
+        try:
+            result = examine("127.0.0.1", ports=[web.server_address[1]], timeout=TIMEOUT).ports[0]
+        finally:
+            web.shutdown()
+    assert (result.speaks, result.problem) == (Speaks.NOT_SMTP, Speaks.NOT_SMTP)
+    # http.server takes the ClientHello for an HTTP/0.9 request, so its answer is an HTML page, no status line.
+    assert result.detail == "no greeting within 0.5 s; to a TLS handshake it answered '<!DOCTYPE HTML>' (a web server)"
+
+
+def test_a_port_that_is_silent_to_the_end_is_still_silent():
+    with peer(hold) as port:
+        result = examine("127.0.0.1", ports=[port], timeout=0.5).ports[0]
+    assert (result.speaks, result.detail) == (Speaks.SILENT, "no greeting within 0.25 s, and no TLS handshake either")
 
 
 def test_junk_is_quoted_printably():
@@ -535,6 +505,16 @@ def scripted_smtp(conn, stop):
     reader.close()
 
 
+def test_credentials_a_server_quotes_back_are_in_no_report(tmp_path):
+    tls, ca_file = tls_for_127_0_0_1(tmp_path)
+    with peer(echoes_credentials, tls=tls) as port:
+        report = examine("127.0.0.1", ports={port: 465}, ca_file=ca_file, timeout=TIMEOUT, user=ALICE,
+                         password=ALICE_PASSWORD)
+    result = report.ports[0]
+    assert result.auth == "failed: 535 5.7.8 authentication failed for ******** (********)"
+    assert leaked(report.text(), report.to_json(), repr(report)) == []
+
+
 def test_a_certificate_about_to_expire_is_a_danger(tmp_path):
     ca = trustme.CA()
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=EXPIRY_WARNING_DAYS - 9, hours=12)
@@ -546,7 +526,7 @@ def test_a_certificate_about_to_expire_is_a_danger(tmp_path):
         report = examine("127.0.0.1", ports={port: 465}, ca_file=ca_file, timeout=TIMEOUT)
     result = report.ports[0]
     day = soon.date().isoformat()
-    assert (result.speaks, result.verified, result.certificate.days_left) == (IMPLICIT_TLS, True, 5)
+    assert (result.speaks, result.verified, result.certificate.days_left) == (Speaks.IMPLICIT_TLS, True, 5)
     assert result.warnings == [f"the certificate expires on {day} (5 days left)"]
     assert f"    valid         until {day} (5 days left)\n" in report.text()
     assert report.recommendation.port == 465  # a danger, not yet a failure
@@ -560,6 +540,8 @@ def test_a_certificate_about_to_expire_is_a_danger(tmp_path):
     ({"ports": {10465: 70000}}, "port 70000 is out of range"),
     ({"ports": []}, "no ports to probe"),
     ({"timeout": 0}, "timeout 0 should be a number of seconds above 0"),
+    ({"timeout": 1e10}, "timeout 10000000000.0 should be a number of seconds above 0 and at most 3600"),
+    ({"timeout": float("nan")}, "timeout nan should be a number of seconds"),
     ({"user": ALICE}, "give both a user and a password"),
     ({"mail_from": ALICE}, "a sender to check needs a user and password"),
     ({"user": ALICE, "password": "x", "mail_from": "not an address"}, "is not an email address"),
@@ -571,9 +553,22 @@ def test_bad_usage_is_refused_before_connecting(options, message):
 
 
 def test_a_host_that_does_not_resolve_is_bad_usage():
-    # "a..b" fails in the resolver's own checks, so the test asks no DNS server anything.
+    # "a..b" fails in the resolver's own checks, and .invalid names never reach DNS (RFC 6761 section
+    # 6.4): the test asks no DNS server anything.
     with pytest.raises(BadUsage, match=r"cannot resolve host 'a\.\.b'"):
         examine("a..b")
+    with pytest.raises(BadUsage, match=r"cannot resolve host 'nothere\.invalid': names under \.invalid never exist"):
+        examine("nothere.invalid")
+
+
+def test_a_resolver_that_cannot_answer_is_no_spelling_mistake(monkeypatch):
+    def resolver_down(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_down)
+    with pytest.raises(BadUsage, match=r"\(Temporary failure in name resolution\): the resolver could not answer") as e:
+        examine("smtp.example.com")
+    assert "spelling" not in str(e.value)
 
 
 # -- the command line ------------------------------------------------------------------------------
@@ -633,6 +628,9 @@ def test_cli_reads_the_password_from_the_environment_and_never_shows_it(lab):
     (["127.0.0.1", "--user", ALICE, "--password-env", "DOCTOR_TEST_UNSET"], "--password-env is not set"),
     (["127.0.0.1", "--timeout", "soon"], "argument --timeout: invalid float value: 'soon'"),
     (["127.0.0.1", "--timeout", "-1"], "timeout -1.0 should be a number of seconds above 0"),
+    (["127.0.0.1", "--timeout", "1e10"], "timeout 10000000000.0 should be a number of seconds above 0 and at most"),
+    (["127.0.0.1", "--timeout", "inf"], "timeout inf should be a number of seconds"),
+    (["nothere.invalid"], "cannot resolve host 'nothere.invalid': names under .invalid never exist"),
     (["127.0.0.1", "--user", ALICE, "--password", ALICE_PASSWORD], "unrecognized arguments (see --help)"),
     (["127.0.0.1", "--user", ALICE, "--password-env", ALICE_PASSWORD], "--password-env is not set"),
 ])

@@ -42,6 +42,7 @@ HOST = "localhost"
 USER = "alice@example.com"
 TIMEOUT = 10  # SMTP_TIMEOUT: longer than the lab's 1 s wait on 465, so there the server gives up first
 RUN_TIMEOUT = 60  # seconds any one command may take, whatever happens (a JVM on a busy machine is slow)
+BUILD_TIMEOUT = 300  # seconds for `go build` from a cold cache: about 7 s on an idle machine, minutes on a busy one
 WORKERS = 4  # clients run at once by run_all()
 JAKARTA_JARS = ("/usr/share/java/jakarta-mail.jar", "/usr/share/java/jakarta-activation.jar")
 
@@ -75,11 +76,12 @@ CASES = (
 PROFILES = tuple(dict.fromkeys(case.profile for case in CASES))
 
 
-def _printed(command: Iterable[str], pattern: str = r"(.+)", template: str = "{}", **options) -> str | None:
+def _printed(command: Iterable[str], pattern: str = r"(.+)", template: str = "{}", *, timeout: float = RUN_TIMEOUT,
+             **options) -> str | None:
     """`template` filled with the groups of `pattern`'s first match in what a command prints (stdout, then
     stderr); None if the command is missing, fails, or prints no match."""
     try:
-        done = subprocess.run(list(command), capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, **options)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -157,7 +159,8 @@ def _build_go(build: Path) -> str | None:
     env = {**os.environ, "GOCACHE": str(build / "gocache"), "GOPATH": str(build / "gopath"), "GOPROXY": "off",
            "GOFLAGS": "", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     command = ["go", "build", "-o", str(build / "labsend"), "main.go"]
-    return None if _printed(command, r"()", cwd=HERE / "go", env=env) is not None else "go build failed"
+    built = _printed(command, r"()", cwd=HERE / "go", env=env, timeout=BUILD_TIMEOUT)
+    return None if built is not None else "go build failed"
 
 
 def _install_nodemailer(build: Path) -> str | None:
