@@ -147,16 +147,19 @@ class Transcript:
             self.lines += [Line(SENT, text, self.tls) for text in _summarise_message(unsent)]
         elif unsent:
             for raw in _LINE_END.split(unsent):
-                self._add_sent(raw)
+                if raw:
+                    self._add_sent(raw)
 
     def _add_sent(self, raw: bytes) -> None:
-        if raw:
-            self.lines.append(Line(SENT, self._redact(raw.decode("utf-8", "replace")), self.tls))
+        """A whole line the client sent; an empty one too (XOAUTH2's answer to an error challenge)."""
+        self.lines.append(Line(SENT, self._redact(raw.decode("utf-8", "replace")), self.tls))
 
     def _redact(self, line: str) -> str:
-        if self._auth is not None:  # a response to the server's 334 challenge: a user name or password
+        if self._auth is not None and line.strip():  # a response to a 334 challenge: a user name, a password
             self._hide(line.strip())
             return REDACTED
+        if self._auth is not None:
+            return line  # an empty response hides nothing
         verb = line.split(None, 1)[0].upper() if line.strip() else ""
         self.phase = _PHASES.get(verb, self.phase)
         if verb != "AUTH":
@@ -205,7 +208,7 @@ class Transcript:
 
     def text(self) -> str:
         """swaks-style text: one line per line on the wire."""
-        return "\n".join(f"{line.mark} {line.text}" for line in self.lines)
+        return "\n".join(f"{line.mark} {line.text}".rstrip() for line in self.lines)
 
     def to_json(self) -> dict:
         return {
