@@ -37,6 +37,7 @@ from cryptography.x509.oid import NameOID
 KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed", "cn-only", "incomplete-chain")
 LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
 ORGANIZATION = "SMTP Port Lab"
+INTERMEDIATE_URL = "http://ca.lab.example.com/intermediate.crt"  # where the incomplete chain's issuer is published
 
 _EXPIRED = (datetime.datetime(2020, 1, 1), datetime.datetime(2021, 1, 1))
 _NOT_YET_VALID = (datetime.datetime(2990, 1, 1), datetime.datetime(3000, 1, 1))
@@ -121,13 +122,15 @@ class LabCertificates:
             for kind, leaf in leaves.items()
         }
         self._certificates["self-signed"] = _self_signed(*LAB_HOST_NAMES)
-        self._certificates["cn-only"] = _common_name_only(self.ca, "localhost")
-        # The server's own certificate alone: the intermediate that signed it, which the server should send
-        # with it (a "full chain"), is left out, as a server configured with cert.pem instead of fullchain.pem does.
-        incomplete = issue(intermediate, *LAB_HOST_NAMES)
-        self._certificates["incomplete-chain"] = ServerCertificate(
-            "incomplete-chain", incomplete.private_key_pem.bytes(), incomplete.cert_chain_pems[0].bytes()
-        )
+        # Common Name only: made as certificates were before RFC 6125 (and as `openssl req` without -addext
+        # still makes them). trustme always writes a subjectAltName, so these two are built with cryptography,
+        # which trustme itself uses.
+        self._certificates["cn-only"] = _leaf("cn-only", self.ca, "localhost", unit="Common Name only", alt_names=False)
+        # From an intermediate CA, which names where its certificate is published (Authority Information Access,
+        # as public CAs' certificates do), but sent alone: the intermediate's certificate, which the server
+        # should send with its own (a "full chain"), is left out, as a server given cert.pem for fullchain.pem does.
+        self._certificates["incomplete-chain"] = _leaf("incomplete-chain", intermediate, *LAB_HOST_NAMES,
+                                                       unit="Lab server", issuer_url=INTERMEDIATE_URL)
 
     @property
     def ca_pem(self) -> bytes:
@@ -191,19 +194,19 @@ def _self_signed(*names: str) -> ServerCertificate:
     return ServerCertificate("self-signed", key_pem, certificate.public_bytes(serialization.Encoding.PEM))
 
 
-def _common_name_only(ca: trustme.CA, name: str) -> ServerCertificate:
-    """A certificate from `ca` that names its host in the subject's Common Name and nowhere else, as
-    certificates made before RFC 6125 (and `openssl req` without -addext) do. trustme always writes a
-    subjectAltName, so this one is built with cryptography, which trustme itself uses."""
+def _leaf(kind: str, ca: trustme.CA, *names: str, unit: str, alt_names: bool = True,
+          issuer_url: str | None = None) -> ServerCertificate:
+    """A server certificate from `ca` for these host names (the first also its Common Name), sent alone:
+    without subjectAltName if `alt_names` is false, with the address of its issuer's certificate if given."""
     key = ec.generate_private_key(ec.SECP256R1())
     ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
     ca_certificate = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
     subject = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Common Name only"),
-        x509.NameAttribute(NameOID.COMMON_NAME, name),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+        x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
     ])
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_certificate.subject)
@@ -213,12 +216,18 @@ def _common_name_only(ca: trustme.CA, name: str) -> ServerCertificate:
         .not_valid_after(_FAR_AHEAD)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False)
+    if issuer_url:
+        issuers = x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                                         x509.UniformResourceIdentifier(issuer_url))
+        builder = builder.add_extension(x509.AuthorityInformationAccess([issuers]), critical=False)
+    certificate = builder.sign(ca_key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
-    return ServerCertificate("cn-only", key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+    return ServerCertificate(kind, key_pem, certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def _general_name(name: str) -> x509.GeneralName:

@@ -6,7 +6,7 @@
     report.to_json()                 # the same for tools
 
     python -m helpers.doctor smtp.example.com [--port 465 ...] [--timeout S] [--json]
-                             [--user U --password-env VAR [--from ADDR]] [--ca-file PATH]
+                             [--user U --password-env VAR [--from ADDR]] [--ca-file PATH] [--library NAME]
 
 The host is resolved first: a name that does not resolve is said so at once, whether it does not exist
 or the resolver could not answer. Then ports 25, 465, 587 and 2525 are probed at once, each in its own
@@ -42,7 +42,14 @@ A password never appears in the report, not even when a server quotes back what 
 
 Certificates are verified against the system's trust store, or the CA file given. When verification
 fails, a second handshake that does not verify is made, only to inspect the certificate for the report;
-no password and no mail ever go over it, and the code the doctor recommends always verifies.
+no password and no mail ever go over it, and the code the doctor recommends always verifies. The report
+says whether the server sends its whole certificate chain, and which TLS versions each port speaks: a
+third phase tries TLS 1.0, 1.1, 1.2 and 1.3 one at a time (over connections that carry nothing but EHLO).
+
+A host that Gmail or Microsoft 365 serves, by its name or its greeting, gets that provider's notes: the
+ports it offers, how it wants you to log in, what it retires and when (helpers.providers). With
+`library=` (--library), the recommendation is also written as the setting for that mail library
+(helpers.libraries).
 """
 
 from __future__ import annotations
@@ -58,8 +65,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from helpers.doctor_probe import Certificate, PortResult, Run, Speaks, probe
+from helpers import libraries
+from helpers.doctor_probe import TLS_VERSIONS, VERSION_NAMES, Certificate, PortResult, Run, Speaks, probe
 from helpers.preflight import check_address, check_timeout, resolve
+from helpers.providers import Provider, recognise
 from helpers.snippets import EXAMPLE_USER, go_code, python_code
 from helpers.snippets import PASSWORD_VARIABLE as PASSWORD_VARIABLE  # where the recommended code reads it
 from helpers.terms import Security, TlsMode
@@ -89,6 +98,7 @@ class Recommendation:
     alternatives: list[str]
     python: str
     go: str
+    library: str | None = None  # the setting for the library asked for (helpers.libraries.line)
 
 
 @dataclass
@@ -100,6 +110,7 @@ class Report:
     recommendation: Recommendation | None
     credentials_tested: bool
     ca_file: str | None
+    provider: Provider | None = None  # recognised by the host's name or a port's greeting
 
     @property
     def warnings(self) -> list[str]:
@@ -114,11 +125,18 @@ class Report:
             lines += [*_port_lines(result, trust), ""]
         if self.warnings:
             lines += ["Warnings", *(f"  ! {warning}" for warning in self.warnings), ""]
+        if self.provider:
+            lines += [f"Provider: {self.provider.name}, recognised by its host name or greeting"]
+            lines += [f"  - {note} ({source})" for note, source in self.provider.notes] + [""]
         lines += _recommendation_lines(self)
         return "\n".join(lines).rstrip() + "\n"
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "warnings": self.warnings}, indent=2)
+        provider = self.provider and {
+            "name": self.provider.name,
+            "notes": [{"note": note, "source": source} for note, source in self.provider.notes],
+        }
+        return json.dumps({**asdict(self), "provider": provider, "warnings": self.warnings}, indent=2)
 
     __str__ = __repr__ = text  # a notebook shows the report itself, not a dataclass repr
 
@@ -132,18 +150,24 @@ def examine(
     password: str | None = None,
     mail_from: str | None = None,
     ca_file: str | Path | None = None,
+    library: str | None = None,
     on_port_done: Callable[[PortResult], None] | None = None,
 ) -> Report:
     """Probe `ports` of `host` at once and recommend settings. `ports` is a list of port numbers, or a
     mapping {port to connect to: the port it acts as}. With `user` and `password`, AUTH is tried on each
     port that offers it over verified TLS; with `mail_from` too, whether that sender is accepted (no
-    mail is sent). `on_port_done` is called with each port's result as it finishes, from its thread.
+    mail is sent). `library` (a key of helpers.libraries.LIBRARIES) adds the setting for that library to
+the recommendation. `on_port_done` is called with each port's result as it finishes, from its thread.
 
     Raises BadUsage (a ValueError), before connecting, for what can be seen then: a host that does not
     resolve (saying whether it does not exist or the resolver could not answer), a port out of range, a
     timeout that is not a number of seconds above 0 and at most an hour, credentials given by halves, a
-    sender that is no address, an unreadable CA file. What happens on the network is in the report."""
+    sender that is no address, an unreadable CA file, a library it does not know. What happens on the network
+    is in the report."""
     named = _named_ports(ports)
+    if library is not None and library not in {known.key for known in libraries.LIBRARIES}:
+        raise BadUsage(f"unknown library {library!r}; choose one of: "
+                       f"{', '.join(known.key for known in libraries.LIBRARIES)}")
     run = _prepare(host, timeout, user, password, mail_from, ca_file)
 
     def probe_one(port: int) -> PortResult:
@@ -154,7 +178,10 @@ def examine(
 
     with ThreadPoolExecutor(max_workers=len(named), thread_name_prefix="smtp-doctor") as pool:
         results = list(pool.map(probe_one, named))
-    return Report(run.host, results, _recommend(run, results), user is not None, str(ca_file) if ca_file else None)
+    greetings = [result.banner for result in results if result.banner]
+    provider = next(filter(None, (recognise(run.host, greeting) for greeting in greetings)), recognise(run.host))
+    return Report(run.host, results, _recommend(run, results, library, provider), user is not None,
+                  str(ca_file) if ca_file else None, provider)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,6 +238,8 @@ def _port_lines(result: PortResult, trust: str) -> list[str]:
         add("TLS", f"{_TLS_WORDS[result.tls]}, {result.tls_version}, {result.cipher}")
     if result.tls_error:
         add("TLS", result.tls_error)
+    if result.tls_versions:
+        add("TLS versions", _versions(result.tls_versions))
     if result.verified is not None:
         add("verified", f"yes, trusting {trust}" if result.verified else f"no: {result.verify_error}")
     cert = result.certificate
@@ -220,6 +249,7 @@ def _port_lines(result: PortResult, trust: str) -> list[str]:
         add("  issuer", cert.issuer)
         add("  valid", _validity(cert))
         add("  host name", "matches" if cert.name_matches else "not among its names")
+        add("  chain", _chain(result))
     if result.capabilities_after_tls is not None:
         add("EHLO after TLS", _listed(result.capabilities_after_tls))
     if result.auth:
@@ -231,6 +261,30 @@ def _port_lines(result: PortResult, trust: str) -> list[str]:
 
 def _listed(capabilities: dict[str, str]) -> str:
     return ", ".join(f"{keyword} {value}".strip() for keyword, value in capabilities.items()) or "(no extensions)"
+
+
+def _versions(outcomes: dict[str, str]) -> str:
+    """'1.2, 1.3 (1.0, 1.1 refused)'; a refusal after the handshake is quoted."""
+    said = [VERSION_NAMES[name][4:] for name in TLS_VERSIONS if outcomes.get(name) == "accepted"]
+    text = ", ".join(said) or "none"
+    refused = [VERSION_NAMES[name][4:] for name in TLS_VERSIONS if outcomes.get(name) == "refused"]
+    if refused:
+        text += f" ({', '.join(refused)} refused)"
+    answered = {outcome: [VERSION_NAMES[n][4:] for n in TLS_VERSIONS if outcomes.get(n) == outcome]
+                for outcome in outcomes.values() if outcome not in ("accepted", "refused")}
+    for reply, versions in answered.items():
+        text += f"\n{' and '.join(versions)}: handshake, then {reply}"
+    return text
+
+
+def _chain(result: PortResult) -> str:
+    sent = result.certificate.sent
+    count = f"{sent} certificate{'s' if sent > 1 else ''} sent"
+    if result.chain_complete:
+        return f"{count}, complete up to a trusted CA"
+    if result.chain_complete is False:
+        return f"{count}: incomplete, the intermediate CA's certificate is missing"
+    return f"{count}; whether anything is missing cannot be told without trusting its CA"
 
 
 def _validity(cert: Certificate) -> str:
@@ -256,7 +310,8 @@ def _setting(result: PortResult) -> str:
     return f"port {result.acts_as} with {_TLS_WORDS[result.tls]}"
 
 
-def _recommend(run: Run, results: list[PortResult]) -> Recommendation | None:
+def _recommend(run: Run, results: list[PortResult], library: str | None = None,
+               provider: Provider | None = None) -> Recommendation | None:
     working = sorted((result for result in results if result.works), key=_preference)
     if not working:
         return None
@@ -268,7 +323,7 @@ def _recommend(run: Run, results: list[PortResult]) -> Recommendation | None:
     mechanisms = (best.capabilities_after_tls or {}).get("AUTH", "").split()
     # The code connects to the port that answered, which a mapping may name as another (10465=465).
     code = dict(host=run.host, port=best.port, security=Security(best.tls), user=run.user or EXAMPLE_USER,
-                sender=run.mail_from or run.user, ca_file=run.ca_file)
+                sender=run.mail_from or run.user, ca_file=run.ca_file, oauth=bool(provider and provider.oauth))
     return Recommendation(
         port=best.acts_as,
         security=best.tls,
@@ -276,6 +331,7 @@ def _recommend(run: Run, results: list[PortResult]) -> Recommendation | None:
         alternatives=[_setting(result) for result in working[1:]],
         python=python_code(best.acts_as, **code),
         go=go_code(best.acts_as, plain_auth="PLAIN" in mechanisms, **code),
+        library=library and libraries.line(library, host=run.host, port=best.port, security=Security(best.tls)),
     )
 
 
@@ -287,6 +343,8 @@ def _recommendation_lines(report: Report) -> list[str]:
     lines = [f"Recommendation: port {chosen.port} with {_TLS_WORDS[chosen.security]}",
              f"  why: {chosen.reason}"]
     lines += [f"  also works: {alternative}" for alternative in chosen.alternatives]
+    if chosen.library:
+        lines.append(f"  in your library: {chosen.library}")
     if not report.credentials_tested:
         lines.append("  credentials not tested: give a user and password to try AUTH (no mail is ever sent)")
     return [*lines, "", "Python (smtplib):", *_indented(chosen.python), "", "Go (net/smtp):", *_indented(chosen.go)]
@@ -348,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="mail_from", metavar="ADDR",
                         help="check that this sender is accepted after AUTH (MAIL FROM, RCPT TO, RSET; nothing sent)")
     parser.add_argument("--ca-file", help="trust this CA file (PEM) instead of the system's trust store")
+    parser.add_argument("--library", metavar="NAME",
+                        help="also write the recommendation as the setting for this mail library: "
+                             f"{', '.join(known.key for known in libraries.LIBRARIES)}")
     progress = threading.Lock()
     try:
         options = parser.parse_args(argv)
@@ -365,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             password=_password(options),
             mail_from=options.mail_from,
             ca_file=options.ca_file,
+            library=options.library,
             on_port_done=done,
         )
     except BadUsage as error:

@@ -4,8 +4,9 @@
     probe(run, 10465, acts_as=465)                   # a PortResult: what it speaks, offers and lacks
 
 Each probe has two phases of at most one timeout each: recognising what the port speaks, then talking
-to it (helpers.doctor's docstring tells the story). Everything here is about one connection at a time;
-helpers.doctor probes the ports at once, recommends settings and prints the report.
+to it (helpers.doctor's docstring tells the story); a port that speaks TLS gets a third, trying each TLS
+version. Everything here is about one connection at a time; helpers.doctor probes the ports at once,
+recommends settings and prints the report.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import smtplib
 import socket
 import ssl
 import time
+import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cryptography import x509
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from helpers.client import EHLO_NAME
 from helpers.terms import TlsMode
@@ -33,6 +36,12 @@ PEEK_BYTES = 512  # of the first bytes, enough to tell what a port speaks and to
 QUOTED_CHARS = 60  # of something that is not SMTP, shown in the report
 EXPIRY_WARNING_DAYS = 14  # a certificate expiring sooner is a danger sign
 STARTTLS_PORTS = (587, 2525)  # submission ports that must offer STARTTLS
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")  # tried one by one, as ssl.SSLSocket.version() names them
+VERSION_NAMES = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3"}
+CURRENT_TLS = ("TLSv1.2", "TLSv1.3")  # what today's clients speak (RFC 8996 deprecated 1.0 and 1.1 in 2021)
+# OpenSSL's reasons when a handshake finds no TLS version in common (helpers.catalog: tls-version-mismatch)
+_NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE",
+                      "VERSION_TOO_LOW", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED"}
 
 
 class Speaks(StrEnum):
@@ -60,6 +69,8 @@ class Certificate:
     days_left: int  # negative once expired
     not_yet_valid: bool
     name_matches: bool  # the host name the doctor was given is among the names
+    sent: int = 1  # certificates the server sent: its own, then the CAs' it chains through
+    issuer_url: str | None = None  # where the last one's issuer publishes its certificate (Authority Info Access)
 
 
 @dataclass
@@ -81,6 +92,8 @@ class PortResult:
     cipher: str | None = None
     tls_error: str | None = None  # STARTTLS offered but failing, or a certificate that could not be inspected
     certificate: Certificate | None = None
+    chain_complete: bool | None = None  # the server sends every CA certificate up to a trusted one; None: unknown
+    tls_versions: dict[str, str] | None = None  # each TLS version: "accepted", "refused", or the refusal after it
     capabilities_after_tls: dict[str, str] | None = None
     auth: str | None = None  # with credentials: "ok", or why not ("failed: 535 ...", "not tried: ...")
     sender: str | None = None  # with a sender: "accepted", or "refused at RCPT TO: 553 ..."
@@ -108,6 +121,23 @@ def _inspecting_context() -> ssl.SSLContext:
     return context
 
 
+def _version_contexts() -> dict[str, ssl.SSLContext]:
+    """One context per TLS version, to inspect which versions a port speaks: over a connection made with
+    one, nothing is sent but EHLO, STARTTLS and QUIT (see _tls_versions). Made once, before the probes'
+    threads start: Python warns when a context is set to TLS 1.0 or 1.1, and warnings filters are global."""
+    contexts = {}
+    for name in TLS_VERSIONS:
+        context = _inspecting_context()
+        version = ssl.TLSVersion[name.replace(".", "_")]
+        if name not in CURRENT_TLS:
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 offers TLS 1.0 and 1.1 at level 0 only
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = context.maximum_version = version
+        contexts[name] = context
+    return contexts
+
+
 @dataclass(frozen=True)
 class Run:
     """What every port's probe needs to know: the host, its addresses, the limits and the credentials,
@@ -122,6 +152,7 @@ class Run:
     ca_file: str | None
     verifying: ssl.SSLContext
     inspecting: ssl.SSLContext = field(default_factory=_inspecting_context, repr=False)
+    versions: dict[str, ssl.SSLContext] = field(default_factory=_version_contexts, repr=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -204,6 +235,9 @@ def probe(run: Run, port: int, acts_as: int) -> PortResult:
     if smtp is not None:
         smtp.reader.deadline = time.monotonic() + run.timeout
         _converse(run, result, smtp)
+    if result.tls is not None or "STARTTLS" in (result.capabilities or {}):
+        result.tls_versions = _tls_versions(run, result, time.monotonic() + run.timeout)
+    result.chain_complete = _chain_complete(result)
     result.warnings = _danger_signs(result)
     result.problem = _problem(run, result)
     return result
@@ -272,6 +306,11 @@ def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversatio
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError):
         return _verdict(result, Speaks.SILENT, f"no greeting within {silent_for}; it hangs up on a TLS handshake")
     except OSError as error:
+        if isinstance(error, ssl.SSLError) and error.reason in _NO_COMMON_VERSION:
+            # It speaks TLS, only no version a current client offers; _tls_versions finds which it does.
+            result.speaks, result.tls = Speaks.IMPLICIT_TLS, TlsMode.IMPLICIT
+            result.tls_error = f"no TLS version in common with a current client ({error.reason})"
+            return None
         answer = _answer_to_a_handshake(run, result.port, deadline) if isinstance(error, ssl.SSLError) else b""
         if answer and not _looks_like_tls(answer):
             # A server that waits for its client, as a web server does, answers the ClientHello in its own
@@ -470,6 +509,52 @@ def _check_sender(smtp: smtplib.SMTP, address: str) -> str:
     return outcome
 
 
+def _tls_versions(run: Run, result: PortResult, deadline: float) -> dict[str, str]:
+    """Each TLS version, tried alone on a connection of its own: "accepted" when EHLO over it gets 250,
+    "refused" when the handshake fails, else the server's refusal after it (Microsoft 365's 421 4.7.66).
+    Nothing but EHLO, STARTTLS and QUIT goes over these connections."""
+    found = {}
+    for name, context in run.versions.items():
+        try:
+            sock = _connect(run, result.port, deadline)
+        except OSError:
+            break  # out of time, or the port went away: what is known is reported
+        try:
+            if result.tls == TlsMode.IMPLICIT:
+                sock.settimeout(_remaining(deadline))
+                sock = context.wrap_socket(sock, server_hostname=run.host)
+            smtp = _Conversation(_Reader(sock, deadline), run.host, result.port)
+        except (smtplib.SMTPException, OSError):
+            sock.close()
+            found[name] = "refused"
+            continue
+        try:
+            if result.tls != TlsMode.IMPLICIT:
+                smtp.ehlo()
+                smtp.starttls(context=context)
+            code, reply = smtp.ehlo()
+            found[name] = "accepted" if code == 250 else f"{code} {_text(reply)}"
+        except (smtplib.SMTPException, OSError) as error:
+            found[name] = "refused" if isinstance(error, ssl.SSLError) else _reason(error)
+        finally:
+            _quit(smtp)
+    return found
+
+
+def _chain_complete(result: PortResult) -> bool | None:
+    """Does the server send every CA certificate between its own and one the client trusts? Verified: yes.
+    Its own certificate sent alone, whose issuer is neither trusted nor sent, while the certificate names
+    where that issuer's certificate is published: no, an intermediate is missing (public CAs issue server
+    certificates from intermediates, never from their roots: CA/Browser Forum Baseline Requirements
+    section 6.1.7). Otherwise the doctor cannot tell a missing intermediate from a CA that is not trusted."""
+    cert = result.certificate
+    if result.verified:
+        return True
+    if cert is None or result.verify_error != "unable to get local issuer certificate":
+        return None
+    return False if cert.sent == 1 and cert.issuer_url else None
+
+
 def _quit(smtp: smtplib.SMTP) -> None:
     try:
         if smtp.sock is not None:
@@ -539,11 +624,20 @@ def _capabilities(smtp: smtplib.SMTP) -> dict[str, str]:
 
 def _record_tls(run: Run, result: PortResult, sock: ssl.SSLSocket) -> None:
     result.tls_version, result.cipher = sock.version(), sock.cipher()[0]
-    der = sock.getpeercert(binary_form=True)
-    result.certificate = _certificate(der, run.host) if der else None
+    chain = _sent_chain(sock)
+    result.certificate = _certificate(chain[0], run.host, chain) if chain else None
 
 
-def _certificate(der: bytes, host: str) -> Certificate | None:
+def _sent_chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the server sent (DER), its own first. Public from Python 3.13
+    (SSLSocket.get_unverified_chain); 3.11 and 3.12 have it on the socket's C object only."""
+    if hasattr(sock, "get_unverified_chain"):
+        return list(sock.get_unverified_chain() or [])
+    sent = sock._sslobj.get_unverified_chain() or []
+    return [certificate.public_bytes(ssl._ssl.ENCODING_DER) for certificate in sent]
+
+
+def _certificate(der: bytes, host: str, chain: list[bytes] = ()) -> Certificate | None:
     try:
         cert = x509.load_der_x509_certificate(der)
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -554,6 +648,13 @@ def _certificate(der: bytes, host: str) -> Certificate | None:
     except ValueError:  # a certificate cryptography cannot parse: report the port without it
         return None
     now = datetime.datetime.now(datetime.UTC)
+    try:
+        last = x509.load_der_x509_certificate(chain[-1]) if chain else cert
+        access = last.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        issuer_url = next((str(d.access_location.value) for d in access
+                           if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS), None)
+    except (x509.ExtensionNotFound, ValueError):
+        issuer_url = None
     return Certificate(
         subject=cert.subject.rfc4514_string(),
         names=[*dns_names, *ip_names],
@@ -563,6 +664,8 @@ def _certificate(der: bytes, host: str) -> Certificate | None:
         days_left=(cert.not_valid_after_utc - now).days,
         not_yet_valid=cert.not_valid_before_utc > now,
         name_matches=_name_matches(host, dns_names, ip_names),
+        sent=len(chain) or 1,
+        issuer_url=issuer_url,
     )
 
 
@@ -589,6 +692,15 @@ def _danger_signs(result: PortResult) -> list[str]:
         signs.append(result.tls_error)
     if result.verified is False:
         signs.append(f"the certificate does not verify: {result.verify_error}")
+    if result.chain_complete is False:
+        cert = result.certificate
+        signs.append(f"the chain is incomplete: the server sends its certificate without that of the CA that "
+                     f"issued it ({cert.issuer}, published at {cert.issuer_url}); clients that do not fetch it "
+                     "fail with 'unable to get local issuer certificate'. The server should send the full chain")
+    versions = result.tls_versions or {}
+    old = [name for name in TLS_VERSIONS if name not in CURRENT_TLS and versions.get(name) == "accepted"]
+    if old and any(versions.get(name) == "accepted" for name in CURRENT_TLS):
+        signs.append(f"it still accepts {' and '.join(map(VERSION_NAMES.get, old))}, deprecated since 2021 (RFC 8996)")
     cert = result.certificate
     if cert and 0 <= cert.days_left < EXPIRY_WARNING_DAYS:
         signs.append(f"the certificate expires on {cert.not_after} ({cert.days_left} days left)")
@@ -599,6 +711,9 @@ def _problem(run: Run, result: PortResult) -> str | None:
     """Why the port will not do for submission, or None when it will."""
     if result.speaks not in (Speaks.SMTP, Speaks.IMPLICIT_TLS):
         return result.speaks
+    if result.tls_versions and not any(result.tls_versions.get(name) == "accepted" for name in CURRENT_TLS):
+        spoken = [VERSION_NAMES[name] for name, outcome in result.tls_versions.items() if outcome == "accepted"]
+        return f"it speaks only {' and '.join(spoken) or 'no TLS version'}: current clients refuse it"
     if result.tls is None:
         return "no TLS: STARTTLS fails" if result.tls_error else "no TLS: STARTTLS is not offered"
     if not result.verified:

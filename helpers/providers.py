@@ -323,6 +323,7 @@ class Provider:
     greetings: re.Pattern[str]
     ports: dict[int, TlsMode]
     notes: tuple[tuple[str, str], ...]  # (what to know, its source)
+    oauth: bool = False  # the code to recommend logs in with an OAuth token (password login is on its way out)
 
     def matches(self, host: str, greeting: str = "") -> bool:
         return bool(self.hosts.search(host.lower()) or (greeting and self.greetings.search(greeting)))
@@ -365,6 +366,7 @@ MICROSOFT_365 = Provider(
         ("A From: the mailbox has no Send As permission for is refused after the message: 554 5.2.0 "
          "SendAsDeniedException.", "https://github.com/MicrosoftDocs/OfficeDocs-Support/issues/1187"),
     ),
+    oauth=True,
 )
 
 PROVIDERS = (GMAIL, MICROSOFT_365)

@@ -266,12 +266,14 @@ def test_the_report_text(standard):
         "port 465: implicit-tls - works for submission\n"
         "  banner          220 mail.example.com ESMTP SMTP Port Lab\n"
         "  TLS             implicit TLS, TLSv1.3, {cipher}\n"
+        "  TLS versions    1.2, 1.3 (1.0, 1.1 refused)\n"
         "  verified        yes, trusting the given CA file\n"
         "  certificate     CN=localhost,OU=Lab server,O=SMTP Port Lab\n"
         "    names         localhost, 127.0.0.1, ::1\n"
         "    issuer        OU=Lab CA,O=SMTP Port Lab\n"
         "    valid         until 3000-01-01\n"
         "    host name     matches\n"
+        "    chain         1 certificate sent, complete up to a trusted CA\n"
         "  EHLO after TLS  PIPELINING, SIZE 10240000, VRFY, AUTH PLAIN LOGIN, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8\n"
     )
     cipher = at(report, 465).cipher

@@ -1,0 +1,125 @@
+"""The doctor's findings about TLS and providers, against the lab: which TLS versions each port speaks,
+whether the certificate chain is complete, Gmail and Microsoft 365 recognised by their greetings with their
+notes, and the recommendation written for the reader's library."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ALICE, ALICE_PASSWORD
+
+from helpers.doctor import BadUsage, examine
+from helpers.lab import Lab
+from helpers.providers import M365_LEGACY_TLS_REFUSED
+
+TIMEOUT = 4.0  # seconds per phase: generous, for a busy machine; nothing here waits on a silent port
+
+
+def doctor(lab: Lab, **options):
+    ports = {endpoint.port: endpoint.acts_as for endpoint in lab.endpoints.values()}
+    return examine("127.0.0.1", ports=ports, ca_file=lab.ca_file, timeout=TIMEOUT, **options)
+
+
+def by_profile(lab: Lab, report) -> dict:
+    names = {endpoint.port: name for name, endpoint in lab.endpoints.items()}
+    return {names[result.port]: result for result in report.ports}
+
+
+@pytest.fixture(scope="module")
+def odd():
+    with Lab("submissions", "submission", "submissions-old-tls", "submission-old-tls",
+             "submissions-incomplete-chain-cert", "submissions-untrusted-cert") as lab:
+        report = doctor(lab)
+        yield by_profile(lab, report), report
+
+
+CURRENT = {"TLSv1": "refused", "TLSv1.1": "refused", "TLSv1.2": "accepted", "TLSv1.3": "accepted"}
+OLD = {"TLSv1": "accepted", "TLSv1.1": "accepted", "TLSv1.2": "refused", "TLSv1.3": "refused"}
+
+
+@pytest.mark.parametrize("profile, versions", [
+    ("submissions", CURRENT), ("submission", CURRENT), ("submissions-old-tls", OLD), ("submission-old-tls", OLD),
+])
+def test_each_tls_port_is_tried_with_each_tls_version(odd, profile, versions):
+    results, _ = odd
+    assert results[profile].tls_versions == versions
+
+
+@pytest.mark.parametrize("profile", ["submissions-old-tls", "submission-old-tls"])
+def test_a_port_that_speaks_only_tls_1_0_and_1_1_is_no_use_and_says_why(odd, profile):
+    results, report = odd
+    result = results[profile]
+    assert result.problem == "it speaks only TLS 1.0 and TLS 1.1: current clients refuse it"
+    assert "  TLS versions    1.0, 1.1 (1.2, 1.3 refused)" in report.text()
+    assert result.summary() == f"port {result.acts_as}: {result.speaks} - {result.problem}"
+
+
+def test_an_incomplete_chain_is_told_from_an_untrusted_ca(odd):
+    results, report = odd
+    incomplete, untrusted = results["submissions-incomplete-chain-cert"], results["submissions-untrusted-cert"]
+    # A client says the same of both: "unable to get local issuer certificate".
+    assert incomplete.verify_error == untrusted.verify_error == "unable to get local issuer certificate"
+    assert (incomplete.chain_complete, untrusted.chain_complete, results["submissions"].chain_complete) == (
+        False, None, True)
+    assert incomplete.certificate.issuer_url == "http://ca.lab.example.com/intermediate.crt"
+    text = report.text()
+    assert "    chain         1 certificate sent: incomplete, the intermediate CA's certificate is missing" in text
+    assert any("the chain is incomplete" in warning and "The server should send the full chain" in warning
+               for warning in incomplete.warnings)
+    assert not any("chain is incomplete" in warning for warning in untrusted.warnings)
+
+
+def test_a_plain_lab_is_no_known_provider(odd):
+    _, report = odd
+    assert report.provider is None and "Provider:" not in report.text()
+
+
+def test_microsoft_365_is_recognised_by_its_greeting_with_its_notes_and_a_token_in_the_code():
+    with Lab("m365-like-587", today=datetime.date(2026, 6, 1)) as lab:
+        report = doctor(lab, user=ALICE, password=ALICE_PASSWORD, library="nodemailer")
+    (result,) = report.ports
+    assert report.provider.name == "Microsoft 365"
+    text = report.text()
+    assert "Provider: Microsoft 365, recognised by its host name or greeting" in text
+    assert "it has no port 465" in text and "end of December 2026" in text and "second half of 2027" in text
+    # TLS 1.0 and 1.1 complete their handshake, then meet Microsoft's refusal in SMTP.
+    assert result.tls_versions["TLSv1"] == result.tls_versions["TLSv1.1"] == M365_LEGACY_TLS_REFUSED
+    assert f"                  1.0 and 1.1: handshake, then {M365_LEGACY_TLS_REFUSED}" in text
+    assert result.auth == "ok"
+    recommendation = report.recommendation
+    assert 'smtp.auth("XOAUTH2", xoauth2)' in recommendation.python and "type xoauth2 struct" in recommendation.go
+    assert recommendation.library == (f'nodemailer.createTransport({{ host: "127.0.0.1", port: {result.port}, '
+                                      "secure: false, requireTLS: true })")
+    assert f"  in your library: {recommendation.library}" in text
+    assert json.loads(report.to_json())["provider"]["name"] == "Microsoft 365"
+
+
+def test_gmail_is_recognised_by_its_greeting_and_its_465_recommended():
+    with Lab("gmail-like-465", "gmail-like-587") as lab:
+        report = doctor(lab, library="smtplib")
+    assert report.provider.name == "Gmail"
+    assert "use an app password" in report.text()
+    assert report.recommendation.port == 465
+    assert report.recommendation.library.startswith('smtplib.SMTP_SSL("127.0.0.1", ')
+    assert "smtp.login(" in report.recommendation.python  # with an app password: Gmail still takes them
+
+
+def test_an_unknown_library_is_bad_usage_before_connecting():
+    with pytest.raises(BadUsage, match="unknown library 'cobol'; choose one of: smtplib, django, go, nodemailer"):
+        examine("127.0.0.1", ports=[1], library="cobol")
+
+
+def test_cli_writes_the_setting_for_a_library(tmp_path):
+    with Lab("submissions", ca_file=tmp_path / "ca.pem") as lab:
+        endpoint = lab["submissions"]
+        done = subprocess.run(
+            [sys.executable, "-m", "helpers.doctor", "127.0.0.1", "--port", f"{endpoint.port}=465",
+             "--ca-file", str(lab.ca_file), "--library", "swaks", "--timeout", str(TIMEOUT)],
+            capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"  in your library: swaks --server 127.0.0.1 --port {endpoint.port} --tls-on-connect --tls-verify" in (
+        done.stdout)
