@@ -831,9 +831,11 @@ _TOKEN_LOGIN = re.compile(r"\bauth (?:xoauth2|oauthbearer)\b|\"schemes\"|\"statu
 
 
 def _token_refused(c: _Clues) -> tuple[float, str]:
-    if _TOKEN_LOGIN.search(c.text):
-        return _DECISIVE, "decided by the conversation: the login was an OAuth access token"
-    return -_DECISIVE, "ruled out: no token was sent (AUTH XOAUTH2 or OAUTHBEARER)"
+    if not _TOKEN_LOGIN.search(c.text):
+        return -_DECISIVE, "ruled out: no token was sent (AUTH XOAUTH2 or OAUTHBEARER)"
+    if c.phase is not None and c.phase != Phase.AUTH:
+        return -_DECISIVE, f"ruled out: the token was taken, and the conversation went on to {c.phase.label}"
+    return _DECISIVE, "decided by the conversation: the login was an OAuth access token"
 
 
 def _not_smtp(c: _Clues) -> tuple[float, str]:

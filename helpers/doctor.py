@@ -116,8 +116,9 @@ class Report:
     def warnings(self) -> list[str]:
         return [f"port {result.acts_as}: {sign}" for result in self.ports for sign in result.warnings]
 
-    def text(self) -> str:
-        """The report for people; the same text for the same server (no timings, dates or OS-chosen ports)."""
+    def text(self, *, code: bool = True) -> str:
+        """The report for people; the same text for the same server (no timings, dates or OS-chosen ports
+        outside the code, which `code=False` leaves out)."""
         trust = "the given CA file" if self.ca_file else "the system's trust store"
         listed = ", ".join(str(result.acts_as) for result in self.ports)
         lines = [f"SMTP doctor for {self.host} (ports {listed})", ""]
@@ -128,7 +129,7 @@ class Report:
         if self.provider:
             lines += [f"Provider: {self.provider.name}, recognised by its host name or greeting"]
             lines += [f"  - {note} ({source})" for note, source in self.provider.notes] + [""]
-        lines += _recommendation_lines(self)
+        lines += _recommendation_lines(self, code=code)
         return "\n".join(lines).rstrip() + "\n"
 
     def to_json(self) -> str:
@@ -335,7 +336,7 @@ def _recommend(run: Run, results: list[PortResult], library: str | None = None,
     )
 
 
-def _recommendation_lines(report: Report) -> list[str]:
+def _recommendation_lines(report: Report, *, code: bool = True) -> list[str]:
     chosen = report.recommendation
     if chosen is None:
         why = [f"  {result.summary()}" for result in report.ports]
@@ -347,6 +348,8 @@ def _recommendation_lines(report: Report) -> list[str]:
         lines.append(f"  in your library: {chosen.library}")
     if not report.credentials_tested:
         lines.append("  credentials not tested: give a user and password to try AUTH (no mail is ever sent)")
+    if not code:
+        return lines
     return [*lines, "", "Python (smtplib):", *_indented(chosen.python), "", "Go (net/smtp):", *_indented(chosen.go)]
 
 
