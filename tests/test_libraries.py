@@ -36,3 +36,14 @@ def test_unknown_libraries_and_modes_are_refused():
         line("perl", host="h", port=1, security="implicit")
     with pytest.raises(ValueError, match="no setting is written for security='none'"):
         line("curl", host="h", port=1, security="none")
+
+
+def test_notebook_07_shows_this_table():
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / "07_your_language.ipynb").read_text())
+    shown = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"
+             and "libraries.table()" in "".join(cell["source"])]
+    assert len(shown) == 1
+    assert "".join(shown[0]["outputs"][0]["data"]["text/markdown"]) == table()
