@@ -267,6 +267,9 @@ M365_VOICE = Voice(
     size_limit=157_286_400,
     replies=(
         ("220 2.0.0 Ready to start TLS", "220 2.0.0 SMTP server ready"),
+        # A mechanism it does not offer (PLAIN: Go's smtp.PlainAuth), in the words of a Microsoft engineer in
+        # https://github.com/mattermost/mattermost/issues/954
+        ("504 5.5.4 Unrecognized authentication type", "504 5.7.4 Unrecognized authentication type"),
         ("250 2.1.0 Ok", "250 2.1.0 Sender OK"),
         ("250 2.1.5 Ok", "250 2.1.5 Recipient OK"),
         ("354 End data with <CR><LF>.<CR><LF>", "354 Start mail input; end with <CRLF>.<CRLF>"),

@@ -11,6 +11,7 @@ installed from the committed package-lock.json when missing).
 from __future__ import annotations
 
 import base64
+import datetime
 import itertools
 import os
 import re
@@ -26,7 +27,7 @@ from clients.matrix import CLIENTS
 from helpers.diagnose import diagnose
 from helpers.lab import Endpoint, Lab
 from helpers.oauth import GMAIL_SCOPE, M365_SCOPE
-from helpers.profiles import FOREIGN_DOMAIN, MAX_FAILED_LOGINS, USERS, LoginRateLimit, profile_named
+from helpers.profiles import APP_PASSWORDS, FOREIGN_DOMAIN, MAX_FAILED_LOGINS, USERS, LoginRateLimit, profile_named
 
 pytestmark = pytest.mark.clients
 
@@ -521,15 +522,15 @@ def test_every_client_but_go_accepts_a_common_name_without_subjectaltname(lab, r
 # OAuth 2.0 (XOAUTH2): Go with an smtp.Auth of its own, nodemailer with type 'OAuth2'
 
 
-def run_with_token(lab: Lab, client: str, tool: Path, profile: str, token: str) -> Ran:
+def run_with_token(lab: Lab, client: str, tool: Path, profile: str, token: str, *, sender: str = ALICE) -> Ran:
     endpoint = lab[profile]
     env = {**os.environ, "SMTP_ACCESS_TOKEN": token, "SMTP_CA_FILE": str(lab.ca_file)}
     if client == "go":
         command = [str(tool), "-mode", "starttls", "-addr", f"localhost:{endpoint.port}", "-user", ALICE,
-                   "-auth", "xoauth2", "-timeout", "5s"]
+                   "-auth", "xoauth2", "-from", sender, "-timeout", "5s"]
     else:
         command = ["node", str(tool), "--host", "localhost", "--port", str(endpoint.port), "--require-tls",
-                   "--ca", str(lab.ca_file), "--user", ALICE, "--timeout", "5000"]
+                   "--ca", str(lab.ca_file), "--user", ALICE, "--from", sender, "--timeout", "5000"]
     return _run(command, env=env)
 
 
@@ -560,3 +561,88 @@ def test_a_token_logs_in_with_go_and_nodemailer_and_a_bad_one_is_refused(lab, re
         assert bad not in refused.output
         # The client's words are a refused password's: only the conversation (record()) shows it was a token.
         assert diagnose(refused.output, port=587)[0].id == "bad-credentials"
+
+
+# --------------------------------------------------------------------------------------------------
+# The provider personas' replies, as Go's net/smtp and nodemailer meet them
+
+BEFORE, AFTER = datetime.date(2026, 12, 1), datetime.date(2027, 1, 15)  # either side of Microsoft's change
+
+
+def run_persona(lab: Lab, client: str, tool: Path, profile: str, *, secret: str | None = None, sender: str = ALICE,
+                flags: tuple[str, ...] = ()) -> Ran:
+    """Go or nodemailer with STARTTLS (or TLS at once on 465) against a persona; logged in as Alice with
+    `secret` (a password or app password), or not at all."""
+    endpoint = lab[profile]
+    env = {**os.environ, "SMTP_CA_FILE": str(lab.ca_file), "SMTP_PASSWORD": secret or ""}
+    login = ["-user", ALICE] if client == "go" and secret else ["--user", ALICE] if secret else []
+    if client == "go":
+        mode = "implicit" if endpoint.acts_as == 465 else "starttls"
+        command = [str(tool), "-mode", mode, "-addr", f"localhost:{endpoint.port}", "-from", sender,
+                   "-timeout", "5s", *login, *flags]
+    else:
+        tls = "--secure" if endpoint.acts_as == 465 else "--require-tls"
+        command = ["node", str(tool), "--host", "localhost", "--port", str(endpoint.port), tls, "--ca",
+                   str(lab.ca_file), "--from", sender, "--timeout", "5000", *login, *flags]
+    return _run(command, env=env)
+
+
+GMAIL_534 = "534 5.7.9 Application-specific password required."
+PERSONA_CASES = [  # (profile, the lab's date, how the client logs in, sender, flags, what each client prints)
+    ("gmail-like-587", BEFORE, "password", ALICE, (), {"go": GMAIL_534, "node": "Invalid login: 534-5.7.9"}),
+    ("gmail-like-465", BEFORE, "password", ALICE, (), {"go": GMAIL_534, "node": "Invalid login: 534-5.7.9"}),
+    ("gmail-like-587", BEFORE, None, ALICE, (),
+     {"go": "530 5.7.0 Authentication Required.", "node": "Mail command failed: 530-5.7.0 Authentication Required."}),
+    ("m365-like-587", AFTER, "password", ALICE, (),
+     # Go's smtp.PlainAuth asks for PLAIN, which Microsoft 365 does not offer, whatever the date.
+     {"go": "504 5.7.4 Unrecognized authentication type",
+      "node": "Invalid login: 535 5.7.139 Authentication unsuccessful, basic authentication is disabled."}),
+    ("m365-like-587", BEFORE, None, ALICE, (), {"go": "530 5.7.57 Client not authenticated to send mail.",
+                                                "node": "Mail command failed: 530 5.7.57 Client not authenticated"}),
+    ("m365-like-587", BEFORE, None, ALICE, ("-tls10",),
+     {"go": "421 4.7.66 TLS 1.0 and 1.1 are not supported.", "node": "421 4.7.66 TLS 1.0 and 1.1 are not supported."}),
+]
+
+
+@pytest.mark.parametrize("client", ["go", "node"])
+@pytest.mark.parametrize("profile, today, secret, sender, flags, printed", PERSONA_CASES,
+                         ids=[f"{c[0]}-{c[2]}-{'-'.join(c[4]) or 'default'}" for c in PERSONA_CASES])
+def test_go_and_nodemailer_meet_each_persona_refusal(request, client, profile, today, secret, sender, flags, printed):
+    tool = request.getfixturevalue(client)
+    flags = tuple(flag.replace("-tls10", "--tls10") if client == "node" else flag for flag in flags)
+    with Lab(profile, today=today) as lab:
+        ran = run_persona(lab, client, tool, profile, secret=USERS[ALICE] if secret else None, sender=sender,
+                          flags=flags)
+    assert ran.returncode == 1 and printed[client] in ran.output, _scrub(ran.output)
+
+
+@pytest.mark.parametrize("client", ["go", "node"])
+def test_gmail_takes_the_app_password_and_replaces_a_from_that_is_not_yours(request, client):
+    tool = request.getfixturevalue(client)
+    with Lab("gmail-like-587") as lab:
+        ran = run_persona(lab, client, tool, "gmail-like-587", secret=APP_PASSWORDS[ALICE], sender=BOB)
+        assert ran.returncode == 0, _scrub(ran.output)
+        assert lab.mailbox.wait_for(1)
+        delivered = lab.mailbox[-1]
+    assert (delivered.mail_from, delivered.email["From"].addresses[0].addr_spec) == (ALICE, ALICE)
+
+
+@pytest.mark.parametrize("client", ["go", "node"])
+def test_gmail_refuses_data_past_the_daily_limit(request, client):
+    tool = request.getfixturevalue(client)
+    with Lab("gmail-like-587-quota") as lab:  # 3 recipients left today
+        runs = [run_persona(lab, client, tool, "gmail-like-587-quota", secret=APP_PASSWORDS[ALICE]) for _ in range(4)]
+    assert [ran.returncode for ran in runs] == [0, 0, 0, 1]
+    assert "550 5.4.5 Daily user sending limit exceeded." in runs[-1].output.replace("550-5.4.5", "550 5.4.5")
+    assert diagnose(runs[-1].output, port=587)[0].id == "sending-quota-exceeded"
+
+
+@pytest.mark.parametrize("client", ["go", "node"])
+def test_microsoft_365_refuses_to_send_as_another_mailbox(request, client):
+    tool = request.getfixturevalue(client)
+    with Lab("m365-like-587", today=BEFORE) as lab:
+        token = lab.tokens.issue(ALICE, scope=M365_SCOPE)  # Go cannot log in there with a password (no LOGIN)
+        ran = run_with_token(lab, client, tool, "m365-like-587", token, sender=BOB)
+        assert not lab.mailbox.wait_for(1, timeout=0.2)
+    assert ran.returncode == 1 and "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException" in ran.output
+    assert diagnose(ran.output, port=587)[0].id == "m365-send-as-denied"

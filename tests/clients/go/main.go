@@ -3,6 +3,7 @@
 //
 //	labsend -mode sendmail|starttls|implicit|plain -addr 127.0.0.1:587 [-user alice@example.com] \
 //	        [-auth plain|cram-md5|xoauth2] [-auth-host NAME] [-from ADDR] [-to ADDR] [-no-from] [-timeout 2s]
+//	        [-tls10]
 //
 // Every flag but -auth, -auth-host and -no-from defaults to its SMTP_* environment variable
 // (tests/clients/README.md), so `SMTP_MODE=implicit SMTP_HOST=... labsend` works like the other clients.
@@ -41,6 +42,7 @@ func main() {
 	to := flag.String("to", env("SMTP_TO", "bob@example.com"), "recipient")
 	noFrom := flag.Bool("no-from", false, "leave the From: header out of the message")
 	timeout := flag.Duration("timeout", defaultTimeout, "deadline for the whole conversation (not used by sendmail)")
+	tls10 := flag.Bool("tls10", false, "speak TLS 1.0 only, as old programs do (Go's default is 1.2 and later)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -52,6 +54,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "usage:", err)
 		os.Exit(2)
+	}
+	if *tls10 {
+		config.MinVersion, config.MaxVersion = tls.VersionTLS10, tls.VersionTLS10
 	}
 	var auth smtp.Auth
 	if *user != "" {

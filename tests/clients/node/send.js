@@ -1,7 +1,7 @@
 // Sends one message to the lab with nodemailer and prints what went wrong the way nodemailer says it.
 //
 //   node send.js --host 127.0.0.1 --port 465 [--secure] [--require-tls] [--ignore-tls] [--user U]
-//                [--auth-method NAME] [--from ADDR] [--to ADDR] [--timeout MS] [--ca FILE]
+//                [--auth-method NAME] [--from ADDR] [--to ADDR] [--timeout MS] [--ca FILE] [--tls10]
 //
 // Without arguments the settings come from the SMTP_* environment variables (tests/clients/README.md):
 // SMTP_MODE=implicit is --secure, SMTP_MODE=starttls is --require-tls, SMTP_TIMEOUT is in seconds.
@@ -32,7 +32,7 @@ function fromEnvironment(env) {
 
 function parse(argv) {
     const options = fromEnvironment(process.env);
-    const flags = { '--secure': 'secure', '--require-tls': 'requireTLS', '--ignore-tls': 'ignoreTLS' };
+    const flags = { '--secure': 'secure', '--require-tls': 'requireTLS', '--ignore-tls': 'ignoreTLS', '--tls10': 'tls10' };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (flags[arg]) {
@@ -47,6 +47,15 @@ function parse(argv) {
         throw new Error('--host and --port are required');
     }
     return options;
+}
+
+function tlsOptions(options) {
+    const tls = options.ca ? { ca: fs.readFileSync(options.ca) } : {};
+    if (options.tls10) {
+        // TLS 1.0 only, as old programs speak it: OpenSSL 3 offers it only at security level 0.
+        Object.assign(tls, { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
+    }
+    return Object.keys(tls).length ? tls : undefined;
 }
 
 function credentials(user, env) {
@@ -74,7 +83,7 @@ async function main() {
         name: 'client.example.com',
         authMethod: options['auth-method'],
         auth: options.user ? credentials(options.user, process.env) : undefined,
-        tls: options.ca ? { ca: fs.readFileSync(options.ca) } : undefined,
+        tls: tlsOptions(options),
         connectionTimeout: timeout,
         greetingTimeout: timeout,
         socketTimeout: timeout
