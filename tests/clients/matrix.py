@@ -186,6 +186,7 @@ class Client:
     version: Callable[[], str | None]  # the installed library's version; None when it is missing
     install: str  # what brings it (on Debian)
     prepare: Callable[[Path], str | None] | None = None  # builds into a folder; returns why it could not
+    host: str = HOST  # the name (or address) it connects to
 
     @property
     def folder(self) -> Path:
@@ -215,8 +216,10 @@ CLIENTS = {client.name: client for client in (
     Client("go", "net/smtp", "Go", "main.go", ("{build}/labsend",),
            lambda: _printed(["go", "version"], r"go version go(\S+)", "Go {}"), "apt-get install golang-go",
            prepare=_build_go),
+    # By address: nodemailer looks a name up with a DNS query of its own (dns.resolve4) before it tries the
+    # system's resolver, so even "localhost" would leave the machine.
     Client("node", "nodemailer", "JavaScript", "send.js", ("node", "{source}"),
-           _nodemailer, "apt-get install nodejs npm", prepare=_install_nodemailer),
+           _nodemailer, "apt-get install nodejs npm", prepare=_install_nodemailer, host="127.0.0.1"),
     Client("phpmailer", "PHPMailer", "PHP", "send.php", ("php", "{source}"),
            _phpmailer, "apt-get install php-cli libphp-phpmailer"),
     Client("symfony", "Symfony Mailer", "PHP", "send.php", ("php", "{source}"),
@@ -267,7 +270,7 @@ def run(client: Client, case: Case, lab: Lab, build: Path) -> Result:
     """Run a ready client (Client.ready) once against the lab, as `case` says."""
     endpoint = lab[case.profile]
     to = f"bob+{client.name}.{case.id}@example.com"  # finds its message in the mailbox, whatever ran beside it
-    settings = {"SMTP_HOST": HOST, "SMTP_PORT": str(endpoint.port), "SMTP_MODE": str(case.mode),
+    settings = {"SMTP_HOST": client.host, "SMTP_PORT": str(endpoint.port), "SMTP_MODE": str(case.mode),
                 "SMTP_CA_FILE": str(lab.ca_file), "SMTP_USER": USER, "SMTP_PASSWORD": USERS[USER],
                 "SMTP_FROM": USER, "SMTP_TO": to, "SMTP_TIMEOUT": str(TIMEOUT)}
     done = subprocess.run(client.argv(build), cwd=client.folder, env={**os.environ, **settings},
