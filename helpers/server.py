@@ -107,6 +107,7 @@ class _Visit:
         self.server = server
         self.client: socket.socket | None = client  # until a transport takes it
         self.transport: asyncio.Transport | None = None
+        self.holder: _Holder | None = None  # the transport's protocol until the conversation takes over
         self.task: asyncio.Task | None = None
         self.ended = False
         self.peer_host = _peer_host(client)
@@ -135,7 +136,7 @@ class _Visit:
                 return  # handed over: the conversation ends the visit
         except asyncio.CancelledError:
             pass
-        except OSError as error:
+        except Exception as error:  # a vanished client (OSError), or a bug: the visit still ends, logged
             self.log("error", f"{type(error).__name__}: {error}")
         self.end()
         if self.transport is not None:
@@ -155,7 +156,8 @@ class _Visit:
             if not await self._implicit_tls():
                 return False
         else:
-            self.transport, _ = await asyncio.get_running_loop().connect_accepted_socket(_Holder, self.client)
+            self.transport, self.holder = await asyncio.get_running_loop().connect_accepted_socket(
+                _Holder, self.client)
             self.client = None  # the transport has it now
         if server.connections > MAX_CONNECTIONS:
             # Postfix's reply when a client has too many connections (smtpd.c, smtpd_proto).
@@ -167,7 +169,9 @@ class _Visit:
             await asyncio.sleep(fault.delay)
         if fault and fault.reply:
             return self._refuse(fault.reply)
-        holder = self.transport.get_protocol()
+        holder = self.holder
+        if holder.lost:  # the client hung up while the connection waited for its greeting
+            return False
         starttls = server.profile.tls == TlsMode.STARTTLS and server.profile.offers_starttls
         conversation = Conversation(
             server.profile, self.number, shared=server.shared, faults=server.faults, memory=server.memory,
@@ -229,7 +233,8 @@ class _Visit:
         loop = asyncio.get_running_loop()
         handshake = loop.create_future()
         # What connect_accepted_socket(ssl=...) does, with the protocol that tells a refused client why.
-        tls = AlertingSSLProtocol(loop, _Holder(), self.server.tls_context, handshake, server_side=True,
+        self.holder = _Holder()
+        tls = AlertingSSLProtocol(loop, self.holder, self.server.tls_context, handshake, server_side=True,
                                   ssl_handshake_timeout=settings.tls_handshake_timeout)
         try:
             await loop.connect_accepted_socket(lambda: tls, client)
@@ -243,16 +248,22 @@ class _Visit:
 
 
 class _Holder(asyncio.Protocol):
-    """Holds a connection, not reading, until its conversation takes it; keeps anything that arrived."""
+    """Holds a connection, not reading, until its conversation takes it; keeps anything that arrived, and
+    whether the connection ended meanwhile: asyncio tells only the protocol of the moment, never the next,
+    and (Python 3.11.2) may have begun reading before connection_made paused it."""
 
     def __init__(self) -> None:
         self.early = b""
+        self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         self.early += data
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.lost = True
 
 
 def _peer_host(client: socket.socket) -> str:

@@ -153,6 +153,7 @@ def test_every_close_is_logged_on_every_profile(make_lab, name):
             sock = socket.create_connection(lab[name].address, timeout=CLIENT_TIMEOUT)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()  # a reset, at once
+        assert lab.events.wait_for("connect", 3, timeout=CLIENT_TIMEOUT)  # or settle() could hold before any
     assert lab.events.settle(timeout=CLIENT_TIMEOUT)
     kinds = [e.kind for e in lab.events]
     assert kinds.count("connect") == kinds.count("disconnect")
