@@ -44,6 +44,15 @@ _NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "N
                       "VERSION_TOO_LOW", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED"}
 
 
+def _no_common_version(error: OSError) -> bool:
+    """Whether a handshake failed for want of a TLS version (or, at TLS 1.0, a signature) both sides speak.
+    Pythons older than their OpenSSL 3 name some reasons only in the text: 3.11.2 with OpenSSL 3.0 says
+    "[SSL] legacy sigalg disallowed or unsupported" with no reason code."""
+    if not isinstance(error, ssl.SSLError):
+        return False
+    return error.reason in _NO_COMMON_VERSION or "legacy sigalg" in str(error)
+
+
 class Speaks(StrEnum):
     """What a port speaks (helpers.doctor's docstring says how each is told apart)."""
 
@@ -306,10 +315,10 @@ def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversatio
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError):
         return _verdict(result, Speaks.SILENT, f"no greeting within {silent_for}; it hangs up on a TLS handshake")
     except OSError as error:
-        if isinstance(error, ssl.SSLError) and error.reason in _NO_COMMON_VERSION:
+        if _no_common_version(error):
             # It speaks TLS, only no version a current client offers; _tls_versions finds which it does.
             result.speaks, result.tls = Speaks.IMPLICIT_TLS, TlsMode.IMPLICIT
-            result.tls_error = f"no TLS version in common with a current client ({error.reason})"
+            result.tls_error = f"no TLS version in common with a current client ({_reason(error)})"
             return None
         answer = _answer_to_a_handshake(run, result.port, deadline) if isinstance(error, ssl.SSLError) else b""
         if answer and not _looks_like_tls(answer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import ssl
 import subprocess
 import sys
 
@@ -75,6 +76,13 @@ if sys.version_info < (3, 11, 3):
     # Python 3.11.0 to 3.11.2 with OpenSSL 3 report a connection that ends without TLS's goodbye as a clean
     # close; 3.11.3 made it SSLEOFError again (python/cpython#95494).
     RAISED["tls-handshake-aborted"] = "ssl.SSLZeroReturnError: TLS/SSL connection has been closed (EOF) (_ssl.c:"
+
+if ssl.create_default_context().minimum_version != ssl.TLSVersion.TLSv1_2:
+    # An interpreter whose default context still offers TLS 1.0 and 1.1 (Debian's 3.11.2 leaves the floor to
+    # OpenSSL's configuration): pinned to TLS 1.0 it sends a ClientHello the lab refuses with its alert, and
+    # against the old server it gets as far as OpenSSL 3's refusal of the SHA-1 signature, as curl does.
+    RAISED["tls-version-mismatch"] = "ssl.SSLError: [SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version"
+    RAISED["old-tls-server"] = "ssl.SSLError: [SSL] legacy sigalg disallowed or unsupported (_ssl.c:"
 
 
 def qualified(cls: type) -> str:
