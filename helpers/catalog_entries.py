@@ -197,9 +197,11 @@ CATALOG: tuple[Entry, ...] = (
         why=(
             "Port 465 speaks TLS from the first byte (\"implicit TLS\"): no greeting comes until the TLS "
             "handshake is done. Port 587 is the one that starts in plaintext and upgrades with STARTTLS. "
-            "smtplib.SMTP and Go's smtp.SendMail both start in plaintext; nodemailer switches TLS on by "
-            "itself only when port is the number 465; .NET's System.Net.Mail cannot do implicit TLS at all. "
-            "Since RFC 8314 (2018) port 465 is the recommended submission port, not an obsolete one."
+            "smtplib.SMTP and Go's smtp.SendMail both start in plaintext; nodemailer starts TLS on 465 by "
+            "itself only while `secure` is unset, so a `secure: false` copied from a 587 setup breaks it; "
+            ".NET's System.Net.Mail cannot do implicit TLS at all. Port 465 is no obsolete port: RFC 8314 "
+            "(2018) registered it for submission and asks mail programs to support both 465 and 587, as "
+            "Gmail does; some providers offer only one (Microsoft 365: 587, no 465)."
         ),
         fix="Start TLS at once on 465: smtplib.SMTP_SSL, Go tls.Dial + smtp.NewClient (or use 587 with STARTTLS).",
         **_settings(465),
@@ -384,8 +386,8 @@ CATALOG: tuple[Entry, ...] = (
         ports=(587,),
         what_happened=(
             "Your program started sending (or logging in) in plaintext. This server accepts nothing but "
-            "EHLO, STARTTLS, NOOP and QUIT until the connection is encrypted, so it refused with 530 (or "
-            "538 for a login)."
+            "EHLO, STARTTLS, NOOP and QUIT until the connection is encrypted, so it refused with 530 (a "
+            "few servers answer a login with 538 instead)."
         ),
         why=(
             "Submission servers protect your password and message by requiring TLS first. smtplib.SMTP "
@@ -759,9 +761,9 @@ if err := client.Mail(from); err != nil {
         ),
         why=(
             "The envelope (MAIL FROM) and the From: header are different things; some providers check "
-            "the header too. The case study's Go code wrote `sender <smtp.example.com>`, a host name "
-            "where the address belongs; smtplib's sendmail() sends whatever bytes you give it, with or "
-            "without a From: line. (failure-modes.md lists this refusal under sender-identity-mismatch.)"
+            "the header too. smtplib's sendmail() sends whatever bytes you give it, with or without a "
+            "From: line, and a From: built by string formatting (`\"%s <%s>\"` with the parts swapped) "
+            "puts a host name where the address belongs."
         ),
         fix="Build the message with EmailMessage and set From: to the address you log in as; send_message().",
         fix_python='''\
@@ -855,8 +857,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             "would make them open relays for spam. To send to any address you submit through your "
             "provider on 587 or 465, logged in."
         ),
-        fix="Submit through your provider's submission port (465 or 587) with a login.",
-        **_settings(465),
+        fix="Submit through your provider's submission port (587 or 465) with a login.",
+        **_settings(587),
         words=(
             r"relay(?:ing)? (?:access )?(?:denied|disallowed|not permitted|prohibited|not allowed|refused)",
             r"unable to relay|not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay",
@@ -1013,7 +1015,7 @@ if _, err := net.LookupHost(host); err != nil {
         ports=(468, 456, 465, 587, 25),
         what_happened=(
             "The machine answered at once that no program is listening on that port. Most often the port "
-            "number is mistyped (the case study used 468 for 465; 456 is another favourite)."
+            "number is mistyped (the case study printed 468 for 465)."
         ),
         why="A typo in the port or host, a mail server that is not running, or a firewall that rejects.",
         fix="Check host and port: 465 (implicit TLS) or 587 (STARTTLS) for submission, 25 between servers.",

@@ -178,7 +178,10 @@ def open_and_run(page, jupyterlab, notebook: Path) -> list[dict]:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Run All stops at a cell that raises: then the test reports that cell's error.
     page.wait_for_function(f"({CODE_CELLS}.every(c => c.model.executionCount !== null)"
-                           f" || {CODE_CELLS}.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error')))"
+                           # an error stops the wait, unless its cell is tagged to raise on purpose
+                           f" || {CODE_CELLS}.some(c => !(c.model.getMetadata('tags') || [])"
+                           f".includes('raises-exception') && c.model.outputs.toJSON()"
+                           f".some(o => o.output_type === 'error')))"
                            f" && {NOTEBOOK}.sessionContext.session.kernel.status === 'idle'")
     return cells_as_held(page)
 

@@ -19,6 +19,7 @@ from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, message
 from helpers.profiles import PROFILES
 
 LAB = [sys.executable, "-m", "helpers.lab"]
+PROCESS_TIMEOUT = 60  # seconds a lab process may take to start, answer or stop: a hang, not a slow machine, fails
 # The same command, saying when Python has started running code (with Ctrl-C's default, as until then).
 LAB_ONCE_PYTHON_RUNS = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); "
                         "print('python runs', flush=True); runpy.run_module('helpers.lab', run_name='__main__')"]
@@ -34,7 +35,7 @@ def serving(*args: str, stop_with: int = signal.SIGTERM):
         finally:
             process.send_signal(stop_with)
             try:
-                process.wait(timeout=CLIENT_TIMEOUT)
+                process.wait(timeout=PROCESS_TIMEOUT)
             finally:
                 process.kill()
         assert process.returncode == 0, process.stderr.read()
@@ -82,7 +83,7 @@ def test_fixed_ports_by_acts_as_and_by_name():
 
 
 def run_failing(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=PROCESS_TIMEOUT)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_a_busy_port_is_one_clear_line():
 
 
 def test_help_names_the_options():
-    result = subprocess.run([*LAB, "--help"], capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    result = subprocess.run([*LAB, "--help"], capture_output=True, text=True, timeout=PROCESS_TIMEOUT)
     assert result.returncode == 0
     for option in ("--json", "--all", "--ca-file", "--ports"):
         assert option in result.stdout
@@ -136,7 +137,7 @@ def test_a_signal_at_any_moment_of_start_up_stops_quietly_and_leaves_no_files(tm
     assert process.stdout.readline() == "python runs\n"
     time.sleep(delay)
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=CLIENT_TIMEOUT)
+    _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
     assert stderr == ""
     assert process.returncode in (0, -signum)  # -signum: it came before Python could take it
     assert list(tmp_path.iterdir()) == []
@@ -148,7 +149,7 @@ def test_closing_the_terminal_stops_the_lab_and_removes_its_files(tmp_path):
     assert process.stdout.readline().startswith("endpoint")  # serving
     assert [path.name[:14] for path in tmp_path.iterdir()] == ["smtp-port-lab-"]
     process.send_signal(signal.SIGHUP)
-    assert process.wait(timeout=CLIENT_TIMEOUT) == 0
+    assert process.wait(timeout=PROCESS_TIMEOUT) == 0
     assert process.stderr.read() == ""
     assert list(tmp_path.iterdir()) == []
     process.stdout.close()

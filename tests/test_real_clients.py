@@ -34,6 +34,7 @@ ALICE, BOB = "alice@example.com", "bob@example.com"
 OUTSIDER, STRANGER = f"someone@{FOREIGN_DOMAIN}", f"friend@{FOREIGN_DOMAIN}"
 NEW_SENDER = "<a sender the server has not seen>"  # replaced by a fresh address on each run (greylisting)
 RUN_TIMEOUT = 30  # seconds any one client run may take, whatever happens
+BUILD_TIMEOUT = 300  # seconds for `go build` from a cold cache: about 7 s on an idle machine, minutes on a busy one
 PROFILES = (
     "relay", "submission", "submissions", "submission-strict-from", "submission-no-starttls",
     "submission-no-smtputf8", "submission-tls-unavailable", "submission-wrong-host-cert",
@@ -74,8 +75,8 @@ def _password(login: str | None) -> str:
     return USERS[ALICE] if login == "right" else "not-the-password"
 
 
-def _run(command: list[str], *, env: dict | None = None, cwd: Path | None = None) -> Ran:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env, cwd=cwd,
+def _run(command: list[str], *, env: dict | None = None, cwd: Path | None = None, timeout: float = RUN_TIMEOUT) -> Ran:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
                           stdin=subprocess.DEVNULL)
     return Ran(done.returncode, done.stdout + done.stderr)
 
@@ -281,7 +282,7 @@ def go(tmp_path_factory):
     env = {**os.environ, "GOCACHE": str(folder / "cache"), "GOPATH": str(folder / "gopath"), "GOPROXY": "off",
            "GOFLAGS": "", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     binary = folder / "labsend"
-    built = _run(["go", "build", "-o", str(binary), "main.go"], env=env, cwd=CLIENTS_DIR / "go")
+    built = _run(["go", "build", "-o", str(binary), "main.go"], env=env, cwd=CLIENTS_DIR / "go", timeout=BUILD_TIMEOUT)
     assert built.returncode == 0, built.output
     return binary
 

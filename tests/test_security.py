@@ -147,7 +147,7 @@ def test_no_code_the_kit_shows_turns_certificate_checks_off(path):
 
 
 # Notebook cells that leave checks off, unlabelled (a labelled one is a lesson: see below).
-UNLABELLED = {"02_port_465_implicit_tls.ipynb": "SMTP_SSL to the closed port, without context="}
+UNLABELLED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("path", [

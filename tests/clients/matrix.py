@@ -42,6 +42,7 @@ HOST = "localhost"
 USER = "alice@example.com"
 TIMEOUT = 10  # SMTP_TIMEOUT: longer than the lab's 1 s wait on 465, so there the server gives up first
 RUN_TIMEOUT = 60  # seconds any one command may take, whatever happens (a JVM on a busy machine is slow)
+BUILD_TIMEOUT = 300  # seconds for `go build` from a cold cache: about 7 s on an idle machine, minutes on a busy one
 WORKERS = 4  # clients run at once by run_all()
 JAKARTA_JARS = ("/usr/share/java/jakarta-mail.jar", "/usr/share/java/jakarta-activation.jar")
 
@@ -75,11 +76,12 @@ CASES = (
 PROFILES = tuple(dict.fromkeys(case.profile for case in CASES))
 
 
-def _printed(command: Iterable[str], pattern: str = r"(.+)", template: str = "{}", **options) -> str | None:
+def _printed(command: Iterable[str], pattern: str = r"(.+)", template: str = "{}", *, timeout: float = RUN_TIMEOUT,
+             **options) -> str | None:
     """`template` filled with the groups of `pattern`'s first match in what a command prints (stdout, then
     stderr); None if the command is missing, fails, or prints no match."""
     try:
-        done = subprocess.run(list(command), capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, **options)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -157,7 +159,8 @@ def _build_go(build: Path) -> str | None:
     env = {**os.environ, "GOCACHE": str(build / "gocache"), "GOPATH": str(build / "gopath"), "GOPROXY": "off",
            "GOFLAGS": "", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     command = ["go", "build", "-o", str(build / "labsend"), "main.go"]
-    return None if _printed(command, r"()", cwd=HERE / "go", env=env) is not None else "go build failed"
+    built = _printed(command, r"()", cwd=HERE / "go", env=env, timeout=BUILD_TIMEOUT)
+    return None if built is not None else "go build failed"
 
 
 def _install_nodemailer(build: Path) -> str | None:
@@ -183,6 +186,7 @@ class Client:
     version: Callable[[], str | None]  # the installed library's version; None when it is missing
     install: str  # what brings it (on Debian)
     prepare: Callable[[Path], str | None] | None = None  # builds into a folder; returns why it could not
+    host: str = HOST  # the name (or address) it connects to
 
     @property
     def folder(self) -> Path:
@@ -212,8 +216,10 @@ CLIENTS = {client.name: client for client in (
     Client("go", "net/smtp", "Go", "main.go", ("{build}/labsend",),
            lambda: _printed(["go", "version"], r"go version go(\S+)", "Go {}"), "apt-get install golang-go",
            prepare=_build_go),
+    # By address: nodemailer looks a name up with a DNS query of its own (dns.resolve4) before it tries the
+    # system's resolver, so even "localhost" would leave the machine.
     Client("node", "nodemailer", "JavaScript", "send.js", ("node", "{source}"),
-           _nodemailer, "apt-get install nodejs npm", prepare=_install_nodemailer),
+           _nodemailer, "apt-get install nodejs npm", prepare=_install_nodemailer, host="127.0.0.1"),
     Client("phpmailer", "PHPMailer", "PHP", "send.php", ("php", "{source}"),
            _phpmailer, "apt-get install php-cli libphp-phpmailer"),
     Client("symfony", "Symfony Mailer", "PHP", "send.php", ("php", "{source}"),
@@ -264,7 +270,7 @@ def run(client: Client, case: Case, lab: Lab, build: Path) -> Result:
     """Run a ready client (Client.ready) once against the lab, as `case` says."""
     endpoint = lab[case.profile]
     to = f"bob+{client.name}.{case.id}@example.com"  # finds its message in the mailbox, whatever ran beside it
-    settings = {"SMTP_HOST": HOST, "SMTP_PORT": str(endpoint.port), "SMTP_MODE": str(case.mode),
+    settings = {"SMTP_HOST": client.host, "SMTP_PORT": str(endpoint.port), "SMTP_MODE": str(case.mode),
                 "SMTP_CA_FILE": str(lab.ca_file), "SMTP_USER": USER, "SMTP_PASSWORD": USERS[USER],
                 "SMTP_FROM": USER, "SMTP_TO": to, "SMTP_TIMEOUT": str(TIMEOUT)}
     done = subprocess.run(client.argv(build), cwd=client.folder, env={**os.environ, **settings},
