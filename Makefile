@@ -40,10 +40,12 @@ notebooks: setup
 	$(BIN)/python -m pytest $(wildcard notebooks/*.ipynb) $(NBVAL)
 
 # Re-execute every notebook top to bottom in a fresh kernel and store the outputs in place (without
-# timings or widget state, which change on every run and would only add noise to the diffs).
+# timings or widget state, which change on every run and would only add noise to the diffs, and without
+# this machine's paths in the tracebacks of cells that raise on purpose).
 run-notebooks: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+	$(BIN)/python tests/tidy_notebooks.py notebooks/*.ipynb
 
 # Every notebook in JupyterLab in headless Chromium (Debian's chromium package); screenshots in browser-screenshots/.
 browser-test: setup

@@ -311,9 +311,9 @@ def from_addresses(message: Received) -> list[str]:
 @dataclass(frozen=True)
 class NoBareLineFeeds:
     """Every line of a message must end with CR LF (RFC 5321 section 2.3.8). Postfix refuses a bare LF with
-    smtpd_forbid_bare_newline = reject (3.7.9 and later, after the SMTP smuggling reports of 2023), after the
-    whole message has arrived (smtpd.c, smtpd_forbid_bare_newline_reject_code 550). Its default, like the
-    lab's standard endpoints, is to take the LF as a line end."""
+    smtpd_forbid_bare_newline = reject (3.7.10, 3.8.5, 3.9 and later, after the SMTP smuggling reports of
+    2023), after the whole message has arrived (smtpd.c, smtpd_forbid_bare_newline_reject_code 550). Its
+    default, like the lab's standard endpoints, is to take the LF as a line end."""
 
     stage: str = Phase.END_OF_DATA
 

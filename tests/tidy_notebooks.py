@@ -1,0 +1,56 @@
+"""Take this machine's paths out of the tracebacks stored in executed notebooks (make run-notebooks runs it).
+
+A cell that raises on purpose keeps its traceback, so a reader sees which call raised; IPython prints each
+frame's file as an absolute path ("/home/you/smtp-port-lab/helpers/transcript.py", "~/.pyenv/versions/3.11.7/
+lib/python3.11/smtplib.py"), which says nothing about the lesson and would differ on every machine. Paths
+under the repository become relative to it; the standard library's become "lib/python3.X/...".
+
+    python tests/tidy_notebooks.py notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _replacements() -> list[tuple[str, str]]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    short = f"{stdlib.parent.name}/{stdlib.name}"  # lib/python3.11
+    pairs = []
+    for path, shown in ((stdlib, short), (ROOT, "")):
+        for spelling in (str(path), str(path).replace(os.path.expanduser("~"), "~", 1)):
+            pairs.append((spelling + "/", shown + "/" if shown else ""))
+    return pairs
+
+
+def tidy(path: Path) -> bool:
+    """Rewrite `path` in place if a traceback in it holds a machine path; True if it changed."""
+    notebook = nbformat.read(path, as_version=4)
+    replacements, changed = _replacements(), False
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            lines = []
+            for line in output["traceback"]:
+                for old, new in replacements:
+                    line = line.replace(old, new)
+                lines.append(line)
+            changed |= lines != output["traceback"]
+            output["traceback"] = lines
+    if changed:
+        nbformat.write(notebook, path)
+    return changed
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        if tidy(Path(name)):
+            print(f"tidied the tracebacks of {name}")
