@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from helpers.deadline import LinesWithin, time_left
 from helpers.preflight import check_address, check_timeout, resolve
 from helpers.terms import Phase, Security, security_for_port
 from helpers.transcript import NON_ASCII_LOGIN, RecordingSMTP, RecordingSMTP_SSL, Transcript, describe_error
@@ -251,7 +252,7 @@ class _Deadline:
     smtplib's `timeout` bounds each socket operation, so a server that sends a byte every second never
     lets a read time out (hostile-clients D9). Here each operation gets only the time left: the connect,
     every TLS handshake (through _HandshakeWithin), every write (in WRITE_CHUNK pieces) and every
-    read (through _RepliesWithin)."""
+    read (through deadline.LinesWithin)."""
 
     def __init__(self, *args, deadline: float, context: ssl.SSLContext | None = None, **kwargs) -> None:
         self.deadline = deadline
@@ -260,18 +261,18 @@ class _Deadline:
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, host, port, timeout):
-        return super()._get_socket(host, port, _time_left(self.deadline))
+        return super()._get_socket(host, port, time_left(self.deadline))
 
     def send(self, s) -> None:
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
         for start in range(0, len(data), WRITE_CHUNK):
             if self.sock is not None:
-                self.sock.settimeout(_time_left(self.deadline))
+                self.sock.settimeout(time_left(self.deadline))
             super().send(data[start:start + WRITE_CHUNK])
 
     def getreply(self):
         if self.file is None and self.sock is not None:
-            self.file = _RepliesWithin(self.sock, self.deadline)
+            self.file = LinesWithin(self.sock, self.deadline, chunk=WRITE_CHUNK)
         return super().getreply()
 
     def starttls(self, *, context: ssl.SSLContext):
@@ -295,42 +296,13 @@ class _HandshakeWithin:
 
     def wrap_socket(self, sock: socket.socket, **options) -> ssl.SSLSocket:
         try:
-            sock.settimeout(_time_left(self.deadline))
+            sock.settimeout(time_left(self.deadline))
             return self.context.wrap_socket(sock, **options)
         except BaseException:
             sock.close()  # SMTP_SSL would drop it unclosed (an SSLSocket that failed has closed it already)
             raise
 
 
-class _RepliesWithin:
-    """The file smtplib reads reply lines from, in place of sock.makefile(): each recv gets only the
-    time left, however few bytes the one before brought."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock, self.deadline, self.buffer = sock, deadline, b""
-
-    def readline(self, limit: int = -1) -> bytes:
-        while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
-            self.sock.settimeout(_time_left(self.deadline))
-            chunk = self.sock.recv(WRITE_CHUNK)
-            if not chunk:
-                break
-            self.buffer += chunk
-        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
-        if limit >= 0:
-            end = min(end, limit)
-        line, self.buffer = self.buffer[:end], self.buffer[end:]
-        return line
-
-    def close(self) -> None:
-        """Nothing to release: smtplib closes the socket itself."""
-
-
-def _time_left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("timed out")
-    return left
 
 
 # --------------------------------------------------------------------------------------------------

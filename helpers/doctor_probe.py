@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from helpers.client import EHLO_NAME
+from helpers.deadline import LinesWithin, time_left
 from helpers.terms import TlsMode
 from helpers.transcript import NON_ASCII_LOGIN, Recorder, Transcript
 
@@ -168,44 +169,13 @@ class Run:
 # Probing one port
 
 
-class _Reader:
-    """What smtplib reads replies from, instead of sock.makefile(): lines read under a deadline, and no
-    more than MAX_REPLY_BYTES in all, so a server that trickles bytes or floods lines cannot hold the
-    doctor beyond its timeout or fill its memory. Keeps the first bytes, to quote what is not SMTP."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock, self.deadline = sock, deadline
-        self.buffer = self.head = b""
-        self.received = 0
-
-    def readline(self, limit: int = -1) -> bytes:
-        while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
-            if self.received > MAX_REPLY_BYTES:
-                raise OSError(f"more than {MAX_REPLY_BYTES} bytes of replies")
-            self.sock.settimeout(_remaining(self.deadline))
-            chunk = self.sock.recv(PEEK_BYTES)
-            if not chunk:
-                break
-            self.received += len(chunk)
-            self.buffer += chunk
-            self.head = self.head or chunk
-        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
-        if limit >= 0:
-            end = min(end, limit)
-        line, self.buffer = self.buffer[:end], self.buffer[end:]
-        return line
-
-    def close(self) -> None:
-        """Nothing to release: smtplib closes the socket itself."""
-
-
 class _Conversation(Recorder, smtplib.SMTP):
     """smtplib over a connection the doctor made (and perhaps put TLS on) itself, reading through a
-    _Reader. Construction reads the greeting, as smtplib.SMTP(host, port) does; `greeting` keeps it.
+    LinesWithin. Construction reads the greeting, as smtplib.SMTP(host, port) does; `greeting` keeps it.
     It is recorded, as send()'s conversations are, so that what AUTH sent is known and kept out of the
     report when a server quotes it back."""
 
-    def __init__(self, reader: _Reader, host: str, port: int) -> None:
+    def __init__(self, reader: LinesWithin, host: str, port: int) -> None:
         self.reader = reader
         self.greeting: tuple[int, bytes] | None = None
         super().__init__(host, port, local_hostname=EHLO_NAME)
@@ -220,9 +190,15 @@ class _Conversation(Recorder, smtplib.SMTP):
     def getreply(self):
         if self.file is None:  # the first reply, or the first after STARTTLS put TLS on a new socket
             if self.reader.sock is not self.sock:
-                self.reader = _Reader(self.sock, self.reader.deadline)
+                self.reader = _reader(self.sock, self.reader.deadline)
             self.file = self.reader
         return super().getreply()
+
+
+def _reader(sock: socket.socket, deadline: float) -> LinesWithin:
+    """Replies read under the doctor's deadline, and no more than MAX_REPLY_BYTES in all, so a server that
+    trickles bytes or floods lines can hold the doctor neither beyond its timeout nor fill its memory."""
+    return LinesWithin(sock, deadline, chunk=PEEK_BYTES, max_bytes=MAX_REPLY_BYTES)
 
 
 def _verdict(result: PortResult, speaks: Speaks, detail: str) -> None:
@@ -230,11 +206,6 @@ def _verdict(result: PortResult, speaks: Speaks, detail: str) -> None:
     result.speaks, result.detail = speaks, detail
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("timed out")
-    return left
 
 
 def probe(run: Run, port: int, acts_as: int) -> PortResult:
@@ -258,7 +229,7 @@ def _connect(run: Run, port: int, deadline: float) -> socket.socket:
     for family, address in run.addresses:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(_remaining(deadline))
+            sock.settimeout(time_left(deadline))
             sock.connect((address[0], port, *address[2:]))
             return sock
         except OSError as error:
@@ -282,7 +253,7 @@ def _recognise(run: Run, result: PortResult, deadline: float) -> _Conversation |
     try:
         result.address = sock.getpeername()[0]
         # Peeked, not read: smtplib reads the greeting itself once the bytes show it is one.
-        sock.settimeout(min(run.timeout * GREETING_SHARE, _remaining(deadline)))
+        sock.settimeout(min(run.timeout * GREETING_SHARE, time_left(deadline)))
         first = sock.recv(PEEK_BYTES, socket.MSG_PEEK)
     except OSError:  # a timeout, or a reset: nothing was said
         first = b""
@@ -292,7 +263,7 @@ def _recognise(run: Run, result: PortResult, deadline: float) -> _Conversation |
     if not _looks_like_reply(first):
         sock.close()
         return _verdict(result, Speaks.NOT_SMTP, f"it answered {_quote(first)}{_http_hint(first)}")
-    return _greet(result, _Reader(sock, deadline), run.host)
+    return _greet(result, _reader(sock, deadline), run.host)
 
 
 def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversation | None:
@@ -304,7 +275,7 @@ def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversatio
         return _verdict(result, Speaks.SILENT, f"no greeting, and connecting again failed: {_reason(error)}")
     silent_for = f"{run.timeout * GREETING_SHARE:g} s"
     try:
-        sock.settimeout(_remaining(deadline))
+        sock.settimeout(time_left(deadline))
         secure = run.verifying.wrap_socket(sock, server_hostname=run.host)
     except ssl.SSLCertVerificationError as error:
         # The port speaks TLS; only its certificate fails. Look at it over a connection of its own.
@@ -331,7 +302,7 @@ def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversatio
         sock.close()  # wrap_socket moved the connection into an SSLSocket, or failed: this one is spent
     result.tls, result.verified = TlsMode.IMPLICIT, True
     _record_tls(run, result, secure)
-    return _greet(result, _Reader(secure, deadline), run.host)
+    return _greet(result, _reader(secure, deadline), run.host)
 
 
 def _answer_to_a_handshake(run: Run, port: int, deadline: float) -> bytes:
@@ -344,7 +315,7 @@ def _answer_to_a_handshake(run: Run, port: int, deadline: float) -> bytes:
     try:
         with _connect(run, port, deadline) as sock:
             sock.sendall(outgoing.read())
-            sock.settimeout(_remaining(deadline))
+            sock.settimeout(time_left(deadline))
             return sock.recv(PEEK_BYTES)
     except OSError:
         return b""
@@ -365,10 +336,10 @@ def _inspect(run: Run, result: PortResult, deadline: float) -> _Conversation | N
         result.tls_error = f"the certificate could not be inspected: {_reason(error)}"
         return None
     _record_tls(run, result, secure)
-    return _greet(result, _Reader(secure, deadline), run.host)
+    return _greet(result, _reader(secure, deadline), run.host)
 
 
-def _greet(result: PortResult, reader: _Reader, host: str) -> _Conversation | None:
+def _greet(result: PortResult, reader: LinesWithin, host: str) -> _Conversation | None:
     """Hand the connection to smtplib, which reads the greeting."""
     tls = isinstance(reader.sock, ssl.SSLSocket)
     try:
@@ -456,7 +427,7 @@ def _inspect_after_starttls(run: Run, result: PortResult, deadline: float) -> No
     """The certificate presented after STARTTLS fails verification: connect again and STARTTLS without
     verifying, only to inspect it and see what the server offers then. Nothing but EHLO goes over it."""
     try:
-        smtp = _Conversation(_Reader(_connect(run, result.port, deadline), deadline), run.host, result.port)
+        smtp = _Conversation(_reader(_connect(run, result.port, deadline), deadline), run.host, result.port)
     except (smtplib.SMTPException, OSError) as error:
         result.tls_error = f"the certificate could not be inspected: {_reason(error)}"
         return
@@ -530,9 +501,9 @@ def _tls_versions(run: Run, result: PortResult, deadline: float) -> dict[str, st
             break  # out of time, or the port went away: what is known is reported
         try:
             if result.tls == TlsMode.IMPLICIT:
-                sock.settimeout(_remaining(deadline))
+                sock.settimeout(time_left(deadline))
                 sock = context.wrap_socket(sock, server_hostname=run.host)
-            smtp = _Conversation(_Reader(sock, deadline), run.host, result.port)
+            smtp = _Conversation(_reader(sock, deadline), run.host, result.port)
         except (smtplib.SMTPException, OSError):
             sock.close()
             found[name] = "refused"
