@@ -2167,7 +2167,8 @@ if err := w.Close(); err != nil {
         replies=(Reply(550, "5.6.11"), Reply(None, "5.6.11")),
         symptoms=(
             Symptom("postfix", "bare <LF> received", POSTFIX_SMTPD + "#L3951",
-                    note="521 5.5.2 in Postfix 3.9 and later"),
+                    note="with smtpd_forbid_bare_newline = reject (3.7.10, 3.8.5, 3.9 and later): 550 5.5.2 by default "
+                         "(smtpd_forbid_bare_newline_reject_code); 3.9's default, normalize, accepts the message"),
             Symptom("microsoft365", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal",
                     "https://github.com/PHPMailer/PHPMailer/issues/3067"),
             Symptom("microsoft365", "bare line feed", "https://github.com/Kitura/Swift-SMTP/issues/128",

@@ -171,6 +171,45 @@ def test_plaintext_client_on_465_is_hung_up_on_when_it_sends_nothing(make_lab):
     assert events[1].detail.startswith("no TLS handshake within 0.3 s: the client sent nothing, as a plaintext client")
 
 
+def test_by_default_465_waits_about_a_second_for_the_first_byte(lab):
+    # The case study's EOF comes after about a second: not after the client's own timeout.
+    with pytest.raises(smtplib.SMTPServerDisconnected, match=r"^Connection unexpectedly closed$"):
+        smtplib.SMTP(*lab["submissions"].address, timeout=CLIENT_TIMEOUT)
+    assert lab.events.wait_for("disconnect")
+    assert lab.events.last_session()[1].detail.startswith("no TLS handshake within 1 s: the client sent nothing")
+
+
+def test_a_tls_client_that_has_begun_its_handshake_is_not_cut_at_the_first_byte_wait(make_lab):
+    # Only silence is taken for a plaintext client: a ClientHello that starts, then stalls (a busy machine, a
+    # slow link) well past client_hello_wait, still completes, as against a real server.
+    lab = make_lab("submissions", client_hello_wait=0.3)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = lab.client_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    with socket.create_connection(lab["submissions"].address, timeout=CLIENT_TIMEOUT) as sock:
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        hello = outgoing.read()
+        sock.sendall(hello[:5])
+        assert not lab.events.wait_for("disconnect", timeout=1.0)  # more than three times the wait
+        sock.sendall(hello[5:])
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                incoming.write(sock.recv(65536) or pytest.fail("the lab closed the connection mid-handshake"))
+        sock.sendall(outgoing.read())
+        greeting = b""
+        while not greeting.endswith(b"\r\n"):
+            try:
+                greeting += tls.read(1024)
+            except ssl.SSLWantReadError:
+                incoming.write(sock.recv(65536) or pytest.fail("the lab closed the connection after the handshake"))
+    assert greeting.startswith(b"220 ")
+    assert "tls-failed" not in [event.kind for event in lab.events.last_session()]
+
+
 def test_plaintext_words_on_465_are_recognised_as_plaintext(lab):
     with socket.create_connection(lab["submissions"].address, timeout=CLIENT_TIMEOUT) as sock:
         sock.sendall(b"EHLO me\r\n")
@@ -446,6 +485,14 @@ def test_garbage_gets_an_error_reply_and_the_lab_keeps_serving(lab, line, code):
         assert reader.readline()[:3] == code
     with connect(lab, "relay", secure=False) as client:
         assert client.send_message(message(sender=OUTSIDER, to=ALICE)) == {}
+
+
+def test_a_command_line_longer_than_512_bytes_is_taken_as_postfix_takes_it(lab):
+    # RFC 5321 section 4.5.3.1.4 sets 512 octets as the minimum a server must take; Postfix takes 2048.
+    long_sender = "a" * (1100 - len("MAIL FROM:<@example.com>")) + "@example.com"
+    with connect(lab, "relay", secure=False) as client:
+        client.ehlo()
+        assert client.docmd("MAIL", f"FROM:<{long_sender}>") == (250, b"2.1.0 Ok")
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
