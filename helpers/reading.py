@@ -173,15 +173,17 @@ _COMMAND_PHASE = {"ehlo": Phase.EHLO, "helo": Phase.EHLO, "starttls": Phase.STAR
 # Socket and resolver failures. Each platform's spelling, with where it comes from:
 # errno numbers and texts: Linux (asm-generic/errno.h), macOS/BSD (sys/errno.h), Windows Sockets (WSA*);
 # getaddrinfo: EAI_NONAME -2, EAI_AGAIN -3, EAI_NODATA -5 (glibc netdb.h), 8 on macOS, WSAHOST_NOT_FOUND
-# 11001 and WSATRY_AGAIN 11002; Node's error codes; Java's exception names; Go's net package; Ruby's Net::
-# and Errno:: classes; curl's exit codes 6, 7, 28 and 56.
+# 11001 and WSATRY_AGAIN 11002, and as Node numbers them (libuv's include/uv/errno.h: UV_EAI_AGAIN -3001, the
+# other UV_EAI_* -3000 to -3014), whatever the code beside them; any error of the syscall getaddrinfo, and
+# nodemailer's own code for a failed lookup, EDNS (lib/errors.js); Node's error codes; Java's exception names;
+# Go's net package; Ruby's Net:: and Errno:: classes; curl's exit codes 6, 7, 28 and 56.
 _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.MULTILINE)) for kind, pattern in (
         (Network.NAME_TEMPORARY,
          r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
          r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
          r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|"
-         r"dns[^\n]{0,20}timed? ?out"),
+         r"dns[^\n]{0,20}timed? ?out|(?:errno|getaddrinfo)\W{0,4}-3001\b"),
         (Network.NAME_NOT_FOUND,
          r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
          r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
@@ -189,7 +191,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
          r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|"
          r"remote name could not be resolved|"
-         r"(?:cannot|unable to|failed to) resolve"),
+         r"(?:cannot|unable to|failed to) resolve|"
+         r"\bedns\b|dns (?:resolution|lookup) failed|(?:errno|getaddrinfo)\W{0,4}-30(?:0[02-9]|1[0134])\b|"
+         r"syscall\W{0,4}getaddrinfo\b|getaddrinfo e(?:ai_)?[a-z]{4,}\b"),
         (Network.REFUSED,
          r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
          r"actively refused|couldn't connect to server|refused \(111\)|connection was refused|connect call failed"),
