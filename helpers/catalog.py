@@ -10,7 +10,12 @@ helpers.snippets where the fix is a setting), which RFC sections apply, and how 
 - `words`: the words that name this cause however a server or a library phrases it (regular expressions
   over lower-cased text, `_` read as a space): "line too long" and "lines exceed the maximum length" alike.
   They outweigh a general reply code (a 552 that says a line is too long is about the line), not a quoted
-  symptom.
+  symptom;
+- `within`: the broader entries this one is a particular case of (a refused login: bad-credentials; a
+  certificate refused: cert-untrusted). Servers and libraries wrap the particular reason in the broad one's
+  words and code (`535 5.7.8 Error: authentication failed: Invalid authentication mechanism`, GnuTLS's
+  `The certificate is NOT trusted. The certificate chain uses expired certificate.`): when this entry's own
+  words or symptoms are found, the broader entries yield to it.
 
 helpers.diagnose matches pasted errors against all four. This module is the schema; the entries
 themselves are in helpers.catalog_entries.
@@ -32,7 +37,8 @@ __all__ = ["CATALOG", "CLIENTS", "ENTRIES", "SERVERS", "Entry", "Group", "Networ
            "entry"]
 
 # Who prints a symptom: a client program or library, in each ecosystem readers come from...
-CLIENTS = frozenset({"python", "go", "node", "java", "dotnet", "php", "ruby", "rust", "curl", "swaks"})
+CLIENTS = frozenset({"python", "go", "node", "java", "dotnet", "php", "ruby", "rust", "curl", "swaks", "msmtp",
+                     "gnutls"})
 # ...or a server, whose reply any client shows ("server": wording any server may use, often an RFC's).
 SERVERS = frozenset({"server", "lab", "postfix", "exim", "exchange", "gmail", "microsoft365", "yahoo",
                      "sendgrid", "amazon-ses", "zoho"})
@@ -141,6 +147,7 @@ class Entry:
     replies: tuple[Reply, ...] = ()
     network: tuple[Network, ...] = ()
     words: tuple[str, ...] = ()
+    within: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.fullmatch(self.id):
@@ -183,6 +190,10 @@ def _entries() -> dict[str, Entry]:
     entries = {item.id: item for item in CATALOG}
     if len(entries) != len(CATALOG):
         raise ValueError("two catalog entries share an id")
+    for item in CATALOG:
+        unknown = [broader for broader in item.within if broader not in entries or broader == item.id]
+        if unknown:
+            raise ValueError(f"{item.id}: within names no other entry: {', '.join(unknown)}")
     return entries
 
 

@@ -53,6 +53,11 @@ SWAKS_SRC = "swaks 20201014.0 source (/usr/bin/swaks)"
 CURL_STRERROR = "https://github.com/curl/curl/blob/5c61e168698a72b87437d58ed728bcdea6d5db42/lib/strerror.c"
 PHPMAILER_SRC = "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/PHPMailer.php"
 OPENSSL_SSL_ERR = "https://github.com/openssl/openssl/blob/openssl-3.0.0/ssl/ssl_err.c"
+MSMTP_SMTP = "https://github.com/marlam/msmtp/blob/787b4eae5ab040a314b461ca48e4730ebecda9bc/src/smtp.c"
+MSMTP_TLS = "https://github.com/marlam/msmtp/blob/03ebaecd60d6fd7ebb3c15f1dffb000032db850b/src/tls.c"
+GNUTLS_STATUS = "https://github.com/gnutls/gnutls/blob/31eefe1c0cfacf17b5c66aeacfdbc531abb1b98c/lib/cert-cred.c"
+JAKARTA_TRANSPORT = ("https://github.com/jakartaee/mail-api/blob/394a55f8a97e7e64eccfd9718ea93ed65a5a9a13/mail/src/main/"
+                     "java/com/sun/mail/smtp/SMTPTransport.java")
 
 # Providers' documentation.
 GMAIL_ERRORS = "https://support.google.com/a/answer/3726730"
@@ -520,6 +525,13 @@ CATALOG: tuple[Entry, ...] = (
             r"unrecognized authentication type|(?:unsupported|unknown|invalid|unrecognized) (?:sasl |authentication |"
             r"auth )(?:mechanism|type|method)",
             r"mechanism[^\n]{0,30}not (?:supported|available|recognized|permitted|allowed)",
+            r"(?:authentication|auth|sasl|login) (?:method|type)s?\b[^\n]{0,30}\bnot (?:supported|available|recognized|"
+            r"permitted|allowed|offered)",
+            # msmtp (src/smtp.c): none of the server's mechanisms is one it may use (plaintext rules out PLAIN
+            # and LOGIN), or the one configured is not offered.
+            r"cannot (?:use|find) a (?:secure|usable|suitable) (?:authentication|auth|sasl) (?:method|mechanism)",
+            r"does not support (?:any of the |the |a )?(?:secure |usable )?(?:authentication|auth|sasl|login) "
+            r"(?:method|mechanism)",
             r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
             r"no authentication mechanisms supported by both|requested type not available",
             r"no (?:suitable |sasl )?mechanism available|no worthy mechs",
@@ -527,6 +539,7 @@ CATALOG: tuple[Entry, ...] = (
             r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
             r"auth mechanism offered could be selected",
         ),
+        within=("bad-credentials",),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
         symptoms=(
@@ -537,6 +550,8 @@ CATALOG: tuple[Entry, ...] = (
                     note="login() found none of CRAM-MD5, PLAIN, LOGIN in the server's AUTH list"),
             Symptom("python", "SMTPAuthenticationError: (504, b'5.5.4 Unrecognized authentication type')", PYTHON),
             Symptom("swaks", "*** Auth not attempted, requested type not available", SWAKS),
+            Symptom("msmtp", "cannot use a secure authentication method", MSMTP_SMTP,
+                    note="msmtp with auth on: it sends PLAIN or LOGIN only over TLS, and nothing else is offered"),
         ),
     ),
     Entry(
@@ -605,6 +620,7 @@ CATALOG: tuple[Entry, ...] = (
             r"application-specific password|app password|log ?in (?:via|with) your web browser|invalidsecondfactor|"
             r"webloginrequired|less secure app",
         ),
+        within=("bad-credentials",),
         rfcs=(_RFC4954_6,),
         replies=(Reply(534, "5.7.9"), Reply(534, "5.7.14"), Reply(534, None), Reply(None, "5.7.9", Phase.AUTH)),
         symptoms=(
@@ -647,11 +663,14 @@ CATALOG: tuple[Entry, ...] = (
             r"smtp auth(?:entication)? (?:is )?disabled|authenticated smtp (?:is )?disabled",
             r"did not meet the criteria to be authenticated",
         ),
+        within=("bad-credentials", "unauthenticated-submission"),
         rfcs=(_RFC4954_6,),
         replies=(Reply(535, "5.7.139"), Reply(550, "5.7.30"), Reply(None, "5.7.139")),
         symptoms=(
             Symptom("microsoft365", "SmtpClientAuthentication is disabled for the Tenant", M365_SMTP_AUTH,
                     note="535 5.7.139"),
+            Symptom("microsoft365", "SmtpClientAuthentication is disabled for the Mailbox", M365_SMTP_AUTH,
+                    note="535 5.7.139: SMTP AUTH is off for this one mailbox"),
             Symptom("microsoft365", "Authentication unsuccessful, basic authentication is disabled",
                     "https://github.com/rpremraj/mailR/issues/107",
                     note="535 5.7.139; what the lab's m365-like-587 answers from the end of 2026 (Lab(today=...))"),
@@ -727,6 +746,8 @@ CATALOG: tuple[Entry, ...] = (
         words=(
             r"authentication (?:is )?required|not authenticated|must authenticate|unauthenticated senders",
             r"please authenticate|requires? authentication|login required|sender address rejected: not logged in",
+            # NetEase (163.com) answers MAIL without a login "503 Error: need EHLO and AUTH first !".
+            r"\bauth(?:enticate)? first\b|\blog ?in first\b",
         ),
         rfcs=(_RFC6409_43, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.57"), Reply(530, "5.7.1"),
@@ -794,6 +815,7 @@ if err := client.Mail(from); err != nil {
             r"not (?:allowed|permitted|authorized) to send (?:from|on behalf)|is not one of your",
             r"for (?:the )?(?:authenticated|logged[- ]in) user",
             r"send(?:ing)? from [^\n]{0,60}(?:is )?not (?:allowed|permitted|authori[sz]ed)",
+            r"\b(?:envelope )?sender (?:address )?(?:is )?not (?:allowed|permitted|authori[sz]ed)\b",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -834,8 +856,9 @@ if err := client.Mail(from); err != nil {
             r"sendasdenied|permissions? to send as this sender|not allowed to send as",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
-        replies=(Reply(554, "5.2.0", Phase.END_OF_DATA), Reply(550, "5.7.60"), Reply(554, "5.2.252"),
-                 Reply(None, "5.7.60")),
+        # Not 554 5.2.0 by itself: Microsoft answers every STOREDRV.Submission exception with it (outbound
+        # spam, a submission quota...); only the exception's name, SendAsDenied, says which.
+        replies=(Reply(550, "5.7.60"), Reply(554, "5.2.252"), Reply(None, "5.7.60")),
         symptoms=(
             Symptom("microsoft365", "SendAsDeniedException", "https://github.com/MicrosoftDocs/OfficeDocs-Support/issues/1187",
                     note="554 5.2.0 STOREDRV.Submission.Exception"),
@@ -928,16 +951,18 @@ if err := client.Mail(sender.Address); err != nil { // the bare address in the e
 msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name in the header
 ''',
         words=(
-            r"(?:sender|recipient|mailbox)? ?address syntax|malformed (?:address|mailbox)",
+            r"sender(?:'s)? (?:mailbox )?address syntax|malformed (?:sender|from) address",
+            # The envelope command as sent, with a name before the address: MAIL FROM:<Alice <alice@example.com>>.
+            r"(?:mail from|rcpt to): ?<?\"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+>",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
-        replies=(Reply(501, "5.1.7", Phase.MAIL), Reply(555, "5.5.2", Phase.MAIL), Reply(501, "5.1.3", Phase.RCPT),
-                 Reply(553, "5.1.7"), Reply(None, "5.1.7")),
+        # A recipient's bad syntax (501 5.1.3) is no evidence of a display name by itself: it reads plainly.
+        replies=(Reply(501, "5.1.7", Phase.MAIL), Reply(555, "5.5.2", Phase.MAIL), Reply(553, "5.1.7"),
+                 Reply(None, "5.1.7")),
         symptoms=(
             Symptom("postfix", "501 5.1.7 Bad sender address syntax", POSTFIX_SMTPD + "#L2691"),
-            Symptom("postfix", "501 5.1.3 Bad recipient address syntax", POSTFIX_SMTPD + "#L3104"),
             Symptom("gmail", "555 5.5.2 Syntax error", GMAIL_ERRORS, note="Gmail's answer to MAIL FROM:<Name <a@b>>"),
         ),
     ),
@@ -1314,7 +1339,10 @@ for message in batch:
         words=(
             r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|"
             r"server not connected",
-            r"(?:is|was) not connected|must be connected",
+            r"(?:is|was) not connected|must be connected|illegalstateexception: not connected",
+            # The server gave up waiting for the client (Exchange's 451 4.7.0, Exim's 421, and others).
+            r"time(?:d)? ?out (?:while )?waiting for [^\n]{0,30}\b(?:client|input)\b|"
+            r"smtp (?:incoming data|command) timeout",
         ),
         rfcs=(_RFC5321_3_8, _RFC5321_4532),
         replies=(Reply(421, "4.4.2"),),
@@ -1326,6 +1354,8 @@ for message in batch:
             Symptom("postfix", "Error: timeout exceeded", POSTFIX_SMTPD + "#L5889",
                     note="421 4.4.2: Postfix closes a connection idle for smtpd_timeout (300 s)"),
             Symptom("exim", "lost input connection", EXIM_SMTP_IN + "#L5688", note="421"),
+            Symptom("java", "java.lang.IllegalStateException: Not connected", JAKARTA_TRANSPORT,
+                    note="SMTPTransport.checkConnected: a Transport used after close(), or before connect()"),
             _CLOSED_UNEXPECTEDLY_PY,
             _EOF_GO,
             _CLOSED_NODE,
@@ -1436,6 +1466,7 @@ for message in batch:
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
             r"certificate name does not match",  # Go on macOS
         ),
+        within=("cert-untrusted",),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: IP address mismatch, certificate is not valid for", PYTHON),
@@ -1513,7 +1544,11 @@ for message in batch:
             r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
             r"validity check failed|cert has expired|certificateexpired|certexpired|rxd alert: certificate is expired|"
             r"certificate is expired",
+            # GnuTLS (gnutls_certificate_verification_status_print) and msmtp's check of each certificate.
+            r"uses (?:expired|not yet valid) certificate|certificate \d+ of \d+ (?:has expired|is not yet activated)",
+            r"\bcert(?:ificate)?s?\b[^\n.():;,]{0,40}\bexpired\b|\bexpired\b[^\n.():;,]{0,30}\bcert(?:ificate)?s?\b",
         ),
+        within=("cert-untrusted",),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
             Symptom("python", "certificate verify failed: certificate has expired", PYTHON),
@@ -1524,6 +1559,10 @@ for message in batch:
             Symptom("curl", "SSL certificate problem: certificate has expired", CURL),
             Symptom("curl", "SSL certificate problem: certificate is not yet valid", CURL),
             Symptom("java", "validity check failed", JAVA, note="CertPathValidatorException"),
+            Symptom("gnutls", "The certificate chain uses expired certificate.", GNUTLS_STATUS,
+                    note="GnuTLS's status text, after 'The certificate is NOT trusted.', as programs built on it "
+                    "print it"),
+            Symptom("msmtp", "certificate … of … has expired", MSMTP_TLS, note="msmtp built with GnuTLS"),
             Symptom("java", "CertificateExpiredException", "https://docs.oracle.com/en/java/javase/17/docs/api/"
                     "java.base/java/security/cert/CertificateExpiredException.html"),
             _CERT_VERIFY_FAILED,
@@ -1899,6 +1938,8 @@ if err := client.Mail(from); err != nil {
             r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?|week|month)\b",
             r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
             r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
+            # "has exceeded its 24-hour sending limit" (an hourly one is a rate: diagnose reads the window).
+            r"exceeded (?:its|the|your|their)\b[^\n]{0,30}\bsending (?:limit|quota)",
         ),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),

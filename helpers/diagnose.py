@@ -20,9 +20,13 @@ Raw errors become entries in exactly one place, here, by weighing five layers of
    weakens it.
 4. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
    platform's spelling (helpers.reading), against the failures each entry can be.
-5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol, an EHLO
-   reply without the STARTTLS or AUTH the failing step needed, a refusal in words of relaying that
-   answered MAIL FROM.
+5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol (or a port
+   where another protocol listens: IMAP's, POP3's, the web's), an EHLO reply without the STARTTLS or AUTH
+   the failing step needed, a refusal in words of relaying that answered MAIL FROM.
+
+A particular cause named in its own words outranks the broad one it is a case of (an entry's `within`),
+however much of the broad one's wording wraps it: `535 5.7.8 Error: authentication failed: mechanism not
+supported` is the mechanism, GnuTLS's `NOT trusted ... uses expired certificate` the expiry.
 
 Context then decides between the meanings of evidence that has several (`_CONTEXT`): the port and what
 the conversation had reached (a greeting, TLS). Go's `EOF` is a plaintext client on 465, or a dropped
@@ -48,14 +52,14 @@ import smtplib
 import ssl
 import sys
 import textwrap
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
 from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom
 from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
-from helpers.terms import IMPLICIT_TLS_PORTS, Phase
+from helpers.terms import IMPLICIT_TLS_PORTS, SUBMISSION_PORTS, Phase
 from helpers.transcript import ERROR, NOTE, RECEIVED, SENT, Transcript, describe_error
 
 MAX_TEXT = 256 * 1024  # characters of a pasted text that are read: its start and its end (where errors go)
@@ -91,6 +95,9 @@ _PORT = re.compile(
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([nrt\"'/\\]))")
 _ESCAPED = {"n": "\n", "r": "", "t": " ", '"': '"', "'": "'", "/": "/", "\\": "\\"}
 _KNOWN_PORTS = {25, 465, 587, 2525}
+# Ports of other services that readers dial by mistake (the provider's mailbox ports, its web site), and who listens
+# there: POP3 (RFC 1939; 995 with TLS, RFC 8314), IMAP (RFC 9051; 993 with TLS), HTTP and HTTPS.
+_OTHER_SERVICES = {110: "POP3", 995: "POP3 over TLS", 143: "IMAP", 993: "IMAP over TLS", 80: "HTTP", 443: "HTTPS"}
 # Postfix logs each master.cf service under its name: smtps and submissions are 465, submission is 587.
 _SERVICE = re.compile(r"postfix[\w.-]*/(smtps|submissions|submission)/", re.IGNORECASE)
 _SERVICE_PORTS = {"smtps": 465, "submissions": 465, "submission": 587}
@@ -215,6 +222,7 @@ class _Clues:
     original: str = ""  # the text as given, from which evidence is quoted
     marks: list[tuple[int, int]] = field(default_factory=list)  # positions in `text` -> in `original`
     port: int | None = None
+    other_port: int | None = None  # a port of another service (IMAP, POP3, HTTP) named in the text
     connected: bool | None = None  # did the TCP connection come up?
     greeted: bool | None = None  # did the server say anything (a greeting, a reply)?
     tls: bool | None = None  # was TLS in use or being set up?
@@ -289,7 +297,8 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
         text = _ESCAPE.sub(_unescape, text)
     lines = _unfolded(text.splitlines())
     clues = _Clues(lines=lines)
-    clues.port = _port_in(lines)
+    clues.port = _port_in(lines, _KNOWN_PORTS) or _postfix_service_port(lines)
+    clues.other_port = _port_in(lines, _OTHER_SERVICES)
     if any(_GREETING_LINE.match(line) for line in lines):
         clues.greeted = True
     lowered = text.lower()
@@ -325,11 +334,16 @@ def _unfolded(lines: list[str]) -> list[str]:
     return [" ".join(pieces) for pieces in folded]
 
 
-def _port_in(lines: list[str]) -> int | None:
+def _port_in(lines: list[str], ports: Container[int]) -> int | None:
+    """The first of `ports` that the text names."""
     for line in lines[:2000]:
         for found in _PORT.finditer(line):
-            if int(found.group(1)) in _KNOWN_PORTS:
+            if int(found.group(1)) in ports:
                 return int(found.group(1))
+    return None
+
+
+def _postfix_service_port(lines: list[str]) -> int | None:
     for line in lines[:2000]:
         service = _SERVICE.search(line)
         if service:
@@ -492,6 +506,11 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                     case.network = weight
                     case.add(seen.found, "system")
     ambiguous = _ambiguous_texts()
+    # A particular cause named in its own words (or a symptom of its own) outranks the broad one it is a case of,
+    # whose words and code usually wrap it: "535 5.7.8 Error: authentication failed: Invalid authentication
+    # mechanism" is about the mechanism.
+    yields = {broader: case.entry.id for case in cases.values() if case.words or case.texts - ambiguous
+              for broader in case.entry.within}
     matches = []
     for case in cases.values():
         score = case.symptom + case.reply + case.network + case.words + case.fact
@@ -533,7 +552,22 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             note="; ".join(dict.fromkeys(notes)),
         )
         matches.append((match, bool(case.texts or case.words or case.fact) or score >= _NAMED))
-    return matches
+    return _yielded(matches, yields)
+
+
+def _yielded(matches: list[tuple[Match, bool]], yields: dict[str, str]) -> list[tuple[Match, bool]]:
+    """Each broad entry ranked below the particular case of it that the text names, however much of its own
+    wording (the wrapper's) the text holds."""
+    scores = {match.id: match.score for match, _ in matches}
+    ranked = []
+    for match, named in matches:
+        particular = yields.get(match.id)
+        if particular in scores:
+            score = min(match.score, round(max(scores[particular] - _CLOSE, 1.0), 1))
+            note = "; ".join(filter(None, (f"the text names a particular case of it: {particular}", match.note)))
+            match = replace(match, score=score, note=note)
+        ranked.append((match, named))
+    return ranked
 
 
 def _first_outside(pattern: re.Pattern[str], text: str, asides: list[tuple[int, int]]) -> re.Match[str] | None:
@@ -698,7 +732,23 @@ def _suppress_contained(hits: list[_Hit]) -> list[_Hit]:
 # Context decides between the meanings of an ambiguous symptom
 
 
+def _other_service(c: _Clues) -> int | None:
+    """The port of another service (IMAP, POP3, HTTP) that the client dialled, when the port given or the text
+    names one (and names no mail port)."""
+    return c.port if c.port in _OTHER_SERVICES else c.other_port if c.port is None else None
+
+
+def _other_service_answered(c: _Clues) -> tuple[float, str] | None:
+    """TLS refused or unreadable on a port of another service: that service answered, not SMTP."""
+    port = _other_service(c)
+    if port is None:
+        return None
+    return -_DECISIVE, f"ruled out: {port} is {_OTHER_SERVICES[port]}'s port, so that service answered: see not-smtp"
+
+
 def _plaintext_to_implicit_tls(c: _Clues) -> tuple[float, str]:
+    if (other := _other_service_answered(c)) is not None:
+        return other
     if c.reading.server_log:  # the server's side: its handshake got no TLS, or plaintext, from the client
         if _TLS_REASON.search(c.text):
             return -_LEANING, "the server's TLS layer named a reason, so the client did speak TLS"
@@ -736,6 +786,8 @@ def _greeting_timeout(c: _Clues) -> tuple[float, str]:
 
 
 def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
+    if (port := _other_service(c)) is not None:
+        return -_LEANING, f"{port} is {_OTHER_SERVICES[port]}'s port: the wrong port comes first (see not-smtp)"
     if c.connected:
         return -_DECISIVE, "ruled out: the TCP connection was made"
     if c.phase == Phase.CONNECT:
@@ -744,7 +796,9 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
 
 
 def _idle_drop(c: _Clues) -> tuple[float, str]:
-    if any(reply.code == 421 and reply.enhanced != "4.4.2" for reply in c.reading.replies):
+    # A 421 announces the close; unless its words say why (Exim's "SMTP command timeout"), the close is not a drop.
+    if any(reply.code == 421 and reply.enhanced != "4.4.2" for reply in c.reading.replies) and not _words_of(
+            "timeouts-and-idle-drops").search(c.text):
         return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
     if c.tls and not c.greeted:
         return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
@@ -845,6 +899,8 @@ def _not_smtp(c: _Clues) -> tuple[float, str]:
 
 
 def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:
+    if (other := _other_service_answered(c)) is not None:
+        return other
     if c.reading.server_log and not _TLS_HELLO.search(c.text):
         return -_DECISIVE, ("ruled out: this is the server's TLS layer reading plaintext, so the client spoke "
                             "plaintext to a TLS port")
@@ -881,15 +937,23 @@ def _about_the_sender(c: _Clues) -> str:
 
 def _relay_refused(c: _Clues) -> tuple[float, str]:
     why = _about_the_sender(c)
-    if why and _relaying().search(c.text):
+    if why and _words_of("relay-denied").search(c.text):
         return -_LEANING, f"the refusal is about the sender: {why}"
     return 0.0, ""
 
 
+def _sender_refused(c: _Clues) -> tuple[float, str]:
+    # 553 (a mailbox name not allowed) is how Postfix refuses a sender the login does not own, at RCPT too.
+    if c.phase == Phase.RCPT and c.port not in SUBMISSION_PORTS and not _LOGGED_IN.search(c.text) and not any(
+            reply.code == 553 for reply in c.reading.replies):
+        return -_LEANING, "it answered RCPT TO, and no login is shown: a refused sender there reads as relaying"
+    return 0.0, ""
+
+
 @functools.cache
-def _relaying() -> re.Pattern[str]:
-    """relay-denied's words: a refusal in words of relaying."""
-    return re.compile("|".join(f"(?:{words})" for words in ENTRIES["relay-denied"].words))
+def _words_of(entry_id: str) -> re.Pattern[str]:
+    """An entry's words as one pattern (relay-denied's: a refusal in words of relaying)."""
+    return re.compile("|".join(f"(?:{words})" for words in ENTRIES[entry_id].words), re.MULTILINE)
 
 
 def _name_mismatch(c: _Clues) -> tuple[float, str]:
@@ -940,6 +1004,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "implicit-tls-to-starttls-port": _tls_to_plaintext_port,
     "starttls-unavailable": _starttls_offered,
     "relay-denied": _relay_refused,
+    "sender-identity-mismatch": _sender_refused,
     "cert-name-mismatch": _name_mismatch,
     "rate-limited": _rate_window,
     "sending-quota-exceeded": _quota_window,
@@ -955,6 +1020,10 @@ def _foreign_server(c: _Clues) -> tuple[str, str] | None:
     if c.reading.foreign:
         protocol, found = c.reading.foreign
         return found, f"decided by the reply: {found!r} is how {protocol} greets, not SMTP"
+    port = _other_service(c)
+    if port is not None:
+        return "", (f"decided by the port: {port} is where {_OTHER_SERVICES[port]} listens, not a mail submission "
+                    "port (465, 587) or a relay's (25)")
     return None
 
 
@@ -967,7 +1036,7 @@ def _no_starttls_keyword(c: _Clues) -> tuple[str, str] | None:
 
 
 def _sender_relaying(c: _Clues) -> tuple[str, str] | None:
-    found = _relaying().search(c.text)
+    found = _words_of("relay-denied").search(c.text)
     why = _about_the_sender(c) if found else ""
     if found and why:
         return _quote(c, found.start(), found.end()), f"decided by the stage: a refusal in words of relaying, but {why}"
@@ -1065,7 +1134,8 @@ NEXT_STEP = (
 # Whose words a symptom is, as a sentence names them; a name not listed is shown as it is.
 _WHO = {
     "python": "Python", "go": "Go", "node": "Node", "java": "Java", "dotnet": ".NET", "php": "PHP", "ruby": "Ruby",
-    "rust": "Rust", "server": "the server", "lab": "the lab", "postfix": "Postfix", "exim": "Exim",
+    "rust": "Rust", "msmtp": "msmtp", "gnutls": "GnuTLS", "server": "the server", "lab": "the lab",
+    "postfix": "Postfix", "exim": "Exim",
     "exchange": "Exchange", "gmail": "Gmail", "microsoft365": "Microsoft 365", "yahoo": "Yahoo",
     "sendgrid": "SendGrid", "amazon-ses": "Amazon SES", "zoho": "Zoho", "system": "the operating system",
 }
