@@ -12,9 +12,10 @@ import sys
 import pytest
 from conftest import ALICE, ALICE_PASSWORD, message
 
-from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Reply, Symptom, entry
+from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Symptom, entry
 from helpers.client import send
 from helpers.diagnose import MAX_TEXT, UNMATCHED, diagnose
+from helpers.reading import read
 from helpers.transcript import Transcript
 
 # The contract: every symptom string quoted in the public failure reports the catalog is built from (and the case
@@ -208,6 +209,12 @@ NETWORK = [
     ("java.net.UnknownHostException: smtp.gmial.com", "dns-resolution-failed"),
     ("dial tcp: lookup smtp.gmial.com on 127.0.0.53:53: no such host", "dns-resolution-failed"),
     ("SocketError: getaddrinfo: nodename nor servname provided, or not known", "dns-resolution-failed"),
+    # Node's numbers (libuv's UV_EAI_*) and nodemailer's own code, EDNS, in place of ENOTFOUND
+    ('{"errno":-3008,"code":"EDNS","syscall":"getaddrinfo","hostname":"smtp.gmial.com","command":"CONN"}',
+     "dns-resolution-failed"),
+    ("Error: getaddrinfo EAI_FAIL smtp.example.com { errno: -3004, code: 'EDNS', syscall: 'getaddrinfo' }",
+     "dns-resolution-failed"),
+    ("{ errno: -3001, syscall: 'getaddrinfo', hostname: 'smtp.example.com' }", "dns-resolution-failed"),
     # unreachable
     ("OSError: [Errno 101] Network is unreachable", "egress-port-blocked"),
 ]
@@ -451,6 +458,8 @@ def test_a_list_of_possible_reasons_is_no_reason():
     ("554 5.7.0 Limit exceeded: 500 recipients in 24 hours", "sending-quota-exceeded"),
     ("421 4.7.0 Too many messages sent today, try again tomorrow", "sending-quota-exceeded"),
     ("421 4.4.2 Message submission rate for this client has exceeded the configured limit", "rate-limited"),
+    ("554 Your account has exceeded its 24-hour sending limit", "sending-quota-exceeded"),
+    ("452 4.5.3 Your account has exceeded its hourly sending limit", "rate-limited"),
 ])
 def test_a_limits_window_tells_a_rate_from_a_quota(text, expected):
     assert diagnose(text)[0].id == expected
@@ -719,3 +728,97 @@ def test_cli_exit_codes_and_an_honest_answer_when_no_entry_fits():
     assert cli("--json").returncode == 2  # no text
     assert cli("EOF", "--port", "seventy").returncode == 2
     assert cli("EOF", "--port", "70000").returncode == 2
+
+
+def test_libuvs_numbers_tell_a_temporary_resolver_failure_from_a_name_that_does_not_exist():
+    assert read("{ errno: -3001, code: 'EDNS', syscall: 'getaddrinfo' }").kinds == {Network.NAME_TEMPORARY}
+    assert read("{ errno: -3008, code: 'EDNS', syscall: 'getaddrinfo' }").kinds == {Network.NAME_NOT_FOUND}
+    assert read("HTTP/1.1 500 after 3001 ms").kinds == set()  # a number alone is no resolver's
+
+
+@pytest.mark.parametrize("text, port, particular, broad", [
+    # The reason after the broad words: Postfix quotes its SASL library ("535 5.7.8 Error: authentication failed: %s").
+    ("535 5.7.8 Error: authentication failed: mechanism not supported", None, "auth-mechanism-mismatch",
+     "bad-credentials"),
+    # GnuTLS says NOT trusted whatever the reason, then the reason.
+    ("The certificate is NOT trusted. The certificate chain uses expired certificate.", 465, "cert-expired",
+     "cert-untrusted"),
+    # .NET's sentence for any 530, around Microsoft's reply that names the mailbox's setting.
+    ("System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the client was not "
+     "authenticated. The server response was: 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 "
+     "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.", 587,
+     "m365-basic-auth-disabled", "unauthenticated-submission"),
+])
+def test_a_particular_cause_outranks_the_broad_one_whose_words_wrap_it(text, port, particular, broad):
+    matches = diagnose(text, port=port)
+    ids = [match.id for match in matches]
+    assert ids[0] == particular and broad in ids
+    assert particular in next(match.note for match in matches if match.id == broad)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("535 5.7.8 Error: authentication failed", "bad-credentials"),
+    ("The certificate is NOT trusted. The certificate issuer is unknown.", "cert-untrusted"),
+])
+def test_the_broad_cause_stands_when_no_particular_one_is_named(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+@pytest.mark.parametrize("text", [
+    "msmtp: cannot use a secure authentication method",
+    "msmtp: the server does not support authentication method CRAM-MD5",
+    "504 5.7.4 Unrecognized authentication type [AM0PR01CA0001.eurprd01.prod.outlook.com]",
+])
+def test_a_mechanism_refused_in_any_words_is_the_mechanism(text):
+    assert diagnose(text)[0].id == "auth-mechanism-mismatch"
+
+
+@pytest.mark.parametrize("text, port, expected", [
+    ("SMTP Error: Could not connect to SMTP host. Connection: opening to ssl://mail.example.com:110, timeout=300",
+     None, "not-smtp"),
+    ("curl: (35) error:0A00010B:SSL routines::wrong version number (smtps://mail.example.com:143)", None, "not-smtp"),
+    ("javax.net.ssl.SSLException: Unsupported or unrecognized SSL message", 995, "not-smtp"),
+    # The same words on a mail port: TLS where the server waited for plaintext.
+    ("curl: (35) error:0A00010B:SSL routines::wrong version number (smtps://mail.example.com:587)", None,
+     "implicit-tls-to-starttls-port"),
+    ("javax.net.ssl.SSLException: Unsupported or unrecognized SSL message", 587, "implicit-tls-to-starttls-port"),
+])
+def test_a_port_of_imap_pop3_or_the_web_is_no_mail_server(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
+
+
+@pytest.mark.parametrize("text", [
+    "421 mail.example.com: SMTP command timeout - closing connection",
+    "451 4.7.0 Timeout waiting for client input",
+    "java.lang.IllegalStateException: Not connected",
+])
+def test_a_server_that_gave_up_on_an_idle_client_is_an_idle_drop_even_with_a_421(text):
+    assert diagnose(text)[0].id == "timeouts-and-idle-drops"
+
+
+def test_a_client_that_waited_for_the_server_is_no_idle_drop():
+    assert diagnose("Timed out waiting for data from server")[0].id != "timeouts-and-idle-drops"
+    assert diagnose("421 4.7.0 Try again later")[0].id != "timeouts-and-idle-drops"
+
+
+def test_only_the_sendasdenied_exception_is_send_as():
+    storedrv = "554 5.2.0 STOREDRV.Submission.Exception:{}; Failed to process message due to a permanent exception"
+    assert diagnose(storedrv.format("SendAsDeniedException.MapiExceptionSendAsDenied"))[0].id == "m365-send-as-denied"
+    other = diagnose(storedrv.format("OutboundSpamException"), port=587)
+    assert other[0].id == UNMATCHED and "m365-send-as-denied" not in [match.id for match in other]
+
+
+def test_a_recipients_bad_syntax_reads_plainly_unless_the_envelope_shows_a_display_name():
+    assert diagnose("501 5.1.3 Bad recipient address syntax")[0].id == UNMATCHED
+    quoted = "-> RCPT TO:<Bob Example <bob@example.com>>\n<** 501 5.1.3 Bad recipient address syntax"
+    assert diagnose(quoted)[0].id == "envelope-display-name"
+    assert diagnose("501 5.1.7 Bad sender address syntax")[0].id == "envelope-display-name"
+
+
+@pytest.mark.parametrize("text, port, expected", [
+    ("235 2.7.0 Authentication successful\n550 5.7.1 Sender not allowed", 587, "sender-identity-mismatch"),
+    ("553 5.7.1 envelope sender not allowed", 587, "sender-identity-mismatch"),
+    ("503 Error: need EHLO and AUTH first !", None, "unauthenticated-submission"),
+])
+def test_a_sender_refused_after_login_and_a_login_asked_for_first(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
