@@ -356,8 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     # A signal only asks to stop: a start under way finishes, then the lab stops and removes its files.
+    # A signal the lab was started ignoring stays ignored: `nohup python -m helpers.lab &` outlives its terminal.
     stopping = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in _STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set())
+                for signum in _STOP_SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
         try:
