@@ -30,11 +30,11 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
-	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) $(NBVAL)
+	$(BIN)/python -m pytest -rs tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
 # The Python tests without the browser (which drives JupyterLab in Chromium), on any supported interpreter.
 unit: setup
-	$(BIN)/python -m pytest tests -m "not browser"
+	$(BIN)/python -m pytest -rs tests -m "not browser"
 
 notebooks: setup
 	$(BIN)/python -m pytest $(wildcard notebooks/*.ipynb) $(NBVAL)
