@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from helpers.display import Markdown
 from helpers.lab import Lab, Message
 from helpers.profiles import USERS
 from helpers.terms import TlsMode
@@ -299,10 +300,9 @@ def stored() -> list[dict]:
     return json.loads(RESULTS.read_text())["results"]
 
 
-def listing(name: str):
-    """A client's program as a Markdown code block, which notebooks show highlighted."""
-    from IPython.display import Markdown  # only notebooks ask for this
-
+def listing(name: str) -> Markdown:
+    """A client's program as a Markdown code block, which notebooks show highlighted (and a terminal as
+    it is)."""
     client = CLIENTS[name]
     language = {".py": "python", ".go": "go", ".js": "javascript", ".php": "php", ".rb": "ruby", ".java": "java",
                 ".sh": "bash"}[client.program.suffix]
