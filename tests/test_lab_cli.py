@@ -20,9 +20,14 @@ from helpers.profiles import PROFILES
 
 LAB = [sys.executable, "-m", "helpers.lab"]
 PROCESS_TIMEOUT = 60  # seconds a lab process may take to start, answer or stop: a hang, not a slow machine, fails
-# The same command, saying when Python has started running code (with Ctrl-C's default, as until then).
-LAB_ONCE_PYTHON_RUNS = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                        "print('python runs', flush=True); runpy.run_module('helpers.lab', run_name='__main__')"]
+# The same command as started from a terminal, whatever runs the tests (`nohup make test` ignores SIGHUP, and a
+# child inherits that): every signal at its default, as in a shell, until the lab takes it.
+_FROM_A_TERMINAL = ("import runpy, signal; "
+                    "[signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]; ")
+LAB_FROM_A_TERMINAL = [sys.executable, "-c", _FROM_A_TERMINAL + "runpy.run_module('helpers.lab', run_name='__main__')"]
+# ...and saying when Python has started running code.
+LAB_ONCE_PYTHON_RUNS = [sys.executable, "-c", _FROM_A_TERMINAL + "print('python runs', flush=True); "
+                        "runpy.run_module('helpers.lab', run_name='__main__')"]
 
 
 @contextlib.contextmanager
@@ -114,7 +119,9 @@ def test_a_busy_port_is_one_clear_line():
         port = busy.getsockname()[1]
         result = run_failing("--ports", f"587={port}")
     assert result.returncode == 2
-    assert result.stderr == f"error: cannot listen on 127.0.0.1 port {port} for submission: Address already in use\n"
+    assert result.stderr == (f"error: cannot listen on 127.0.0.1 port {port} for submission: Address already in use "
+                             "(another program holds it, perhaps another lab: a notebook's kernel or python -m "
+                             "helpers.lab; stop that one, or choose other ports)\n")
 
 
 def test_help_names_the_options():
@@ -132,19 +139,22 @@ def test_a_signal_at_any_moment_of_start_up_stops_quietly_and_leaves_no_files(tm
     # The moments are counted from when Python runs code, as `python -m helpers.lab` does once the interpreter
     # is up: a Ctrl-C while CPython itself still starts (on a busy machine that can take longer than 0.05 s)
     # ends it with CPython's own message, before any code of the kit's could run.
-    process = subprocess.Popen(LAB_ONCE_PYTHON_RUNS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "TMPDIR": str(tmp_path)})
-    assert process.stdout.readline() == "python runs\n"
-    time.sleep(delay)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
+    with subprocess.Popen(LAB_ONCE_PYTHON_RUNS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}) as process:
+        try:
+            assert process.stdout.readline() == "python runs\n"
+            time.sleep(delay)
+            process.send_signal(signum)
+            _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
+        finally:
+            process.kill()
     assert stderr == ""
     assert process.returncode in (0, -signum)  # -signum: it came before Python could take it
     assert list(tmp_path.iterdir()) == []
 
 
 def test_closing_the_terminal_stops_the_lab_and_removes_its_files(tmp_path):
-    process = subprocess.Popen(LAB, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen(LAB_FROM_A_TERMINAL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "TMPDIR": str(tmp_path)})
     assert process.stdout.readline().startswith("endpoint")  # serving
     assert [path.name[:14] for path in tmp_path.iterdir()] == ["smtp-port-lab-"]
@@ -154,3 +164,21 @@ def test_closing_the_terminal_stops_the_lab_and_removes_its_files(tmp_path):
     assert list(tmp_path.iterdir()) == []
     process.stdout.close()
     process.stderr.close()
+
+
+def test_a_lab_started_with_nohup_outlives_its_terminal_and_stops_on_kill(tmp_path):
+    nohup = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+             "runpy.run_module('helpers.lab', run_name='__main__')", "--json"]
+    with subprocess.Popen(nohup, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}) as process:
+        try:
+            relay = first_line_json(process)["endpoints"]["relay"]
+            process.send_signal(signal.SIGHUP)  # the terminal closes
+            with smtplib.SMTP(relay["host"], relay["port"], timeout=CLIENT_TIMEOUT) as client:
+                assert client.noop()[0] == 250  # still serving
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=PROCESS_TIMEOUT) == 0
+            assert process.stderr.read() == ""
+        finally:
+            process.kill()
+    assert list(tmp_path.iterdir()) == []
