@@ -38,7 +38,7 @@ __all__ = ["CATALOG", "CLIENTS", "ENTRIES", "SERVERS", "Entry", "Group", "Networ
 
 # Who prints a symptom: a client program or library, in each ecosystem readers come from...
 CLIENTS = frozenset({"python", "go", "node", "java", "dotnet", "php", "ruby", "rust", "curl", "swaks", "msmtp",
-                     "gnutls"})
+                     "gnutls", "openssl"})
 # ...or a server, whose reply any client shows ("server": wording any server may use, often an RFC's).
 SERVERS = frozenset({"server", "lab", "postfix", "exim", "exchange", "gmail", "microsoft365", "yahoo",
                      "sendgrid", "amazon-ses", "zoho"})

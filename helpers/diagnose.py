@@ -75,6 +75,7 @@ _GENERIC_SYMPTOM = 30.0  # words that several failures share (curl's "Login deni
 _REPLY_EXACT, _REPLY_ENHANCED, _REPLY_CODE = 50.0, 45.0, 35.0
 _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itself
 _REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
+_UNSEEN_DETAIL = 5.0  # less, for a reply code alone against an entry's reply with an enhanced code
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
 _STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -20.0
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
@@ -85,10 +86,12 @@ _VAGUE_CODES = _GENERIC_CODES | {451}  # alone, these match only a declared repl
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
-# A port: "port 465", "port=465", JSON's "port":465, Jakarta Mail's "port: smtp.example.com, 587", or after a
-# host ("smtp.example.com:465", "[::1]:25"); never the minutes of a time ("10:25:30").
+# A port: "port 465", "port=465", JSON's "port":465, Jakarta Mail's "port: smtp.example.com, 587", after a
+# host ("smtp.example.com:465", "[::1]:25"), or smtplib's second argument in a traceback's code line
+# ('smtplib.SMTP("smtp.example.com", 465, ...)', 'SMTP_SSL(host, 465)'); never the minutes of a time ("10:25:30").
 _PORT = re.compile(
-    r"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]:)(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
+    r"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]:|\bsmtp(?:_ssl)?\(\s*[^,()\n]{1,200},\s*)"
+    r"(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
 )
 # Text that was escaped to be carried inside another format: a JSON string (\n, \", \u003c), a quoted
 # repr. Read as it was before.
@@ -134,6 +137,9 @@ _AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
 # Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
 # TO expects "250/251/252").
 _NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")
+# Postfix's sender restrictions, which it answers at RCPT TO by default (smtpd_delay_reject = yes): there the
+# refusal is still the sender's (https://www.postfix.org/postconf.5.html#smtpd_delay_reject).
+_SENDER_RESTRICTION = re.compile(r"\bsender (?:or from header )?address rejected\b")
 _LOGGED_IN = re.compile(r"(?:^|[\s:>'\"])235[ -]|authentication succe|authenticated as\b")
 _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?:this|the) sender|"
                            r"sender (?:address|domain)|invalid domain")
@@ -230,13 +236,14 @@ class _Clues:
     lines: list[str] = field(default_factory=list)
     reading: Reading = field(default_factory=Reading)
     asides: list[tuple[int, int]] = field(default_factory=list)  # stretches of `text` that list possibilities
+    told: str = "the text"  # what the evidence came from, as a note names it: the text, the error, the transcript
 
 
 def _clues(failure: Diagnosable, port: int | None) -> _Clues:
     if isinstance(failure, str | bytes | bytearray):
         clues = _clues_from_text(failure)
     elif isinstance(failure, BaseException):
-        clues = _Clues(lines=_exception_lines(failure), tls=_tls_error(failure) or None)
+        clues = _Clues(lines=_exception_lines(failure), tls=_tls_error(failure) or None, told="the error")
     elif isinstance(failure, Transcript):
         clues = _clues_from_transcript(failure, None)
     elif isinstance(failure, Failure):
@@ -378,7 +385,7 @@ def _tls_error(error: BaseException | None) -> bool:
 
 
 def _clues_from_transcript(transcript: Transcript, error: BaseException | None) -> _Clues:
-    clues = _Clues()
+    clues = _Clues(told="the transcript")
     if error is not None:
         clues.lines.extend(_exception_lines(error))
     for line in transcript.lines:
@@ -601,7 +608,8 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
     elif same_code and seen.enhanced is None:  # the client printed the code only (curl: "MAIL failed: 530")
         if seen.code in _VAGUE_CODES and declared.enhanced is not None:
             return 0.0  # a bare 550 is any refusal, not the one 550 5.7.30 names
-        weight = _REPLY_CODE
+        # A bare 421 fits "421" better than "421 4.7.26": that one's detail is not in the text.
+        weight = _REPLY_CODE - (_UNSEEN_DETAIL if declared.enhanced is not None else 0.0)
     elif same_code and declared.enhanced and seen.enhanced and declared.enhanced[2] == seen.enhanced[2]:
         if is_generic(seen.enhanced):
             return 0.0  # "5.7.1" shares its subject with every policy refusal: that says nothing
@@ -781,7 +789,7 @@ def _greeting_timeout(c: _Clues) -> tuple[float, str]:
     if c.port in IMPLICIT_TLS_PORTS and not c.tls:
         return -_LEANING, f"on port {c.port} a plaintext client gets no greeting: see plaintext-to-implicit-tls"
     if c.connected:
-        return _LEANING, "decided by the transcript: connected, then no greeting"
+        return _LEANING, f"decided by {c.told}: connected, then no greeting"
     return 0.0, ""
 
 
@@ -791,7 +799,7 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
     if c.connected:
         return -_DECISIVE, "ruled out: the TCP connection was made"
     if c.phase == Phase.CONNECT:
-        return _LEANING, "decided by the transcript: the TCP connection never came up"
+        return _LEANING, f"decided by {c.told}: the TCP connection never came up"
     return 0.0, ""
 
 
@@ -802,8 +810,10 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
     if c.tls and not c.greeted:
         return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
+    if c.phase == Phase.GREETING and not c.greeted:
+        return -_LEANING, "the server hung up before its greeting: no conversation had begun"
     if c.greeted:
-        return _LEANING, "decided by the transcript: the server hung up after the conversation had begun"
+        return _LEANING, f"decided by {c.told}: the server hung up after the conversation had begun"
     if c.connected is False:
         return -_DECISIVE, "ruled out: the TCP connection never came up"
     if c.port in IMPLICIT_TLS_PORTS and not c.tls:
@@ -813,16 +823,18 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
 
 def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
     if c.tls or c.phase == Phase.TLS:
-        return _LEANING, "decided by the transcript: the TLS handshake had begun"
+        return _LEANING, f"decided by {c.told}: the TLS handshake had begun"
     if c.greeted:
         return -_DECISIVE, "ruled out: the server sent a greeting"
+    if c.phase == Phase.GREETING:
+        return -_LEANING, "the client was waiting for the server's greeting, not for a TLS handshake"
     # Unknown: a plain dropped connection is the likelier reading, by a hair.
     return -1.0, "if the client had started TLS (Go's tls.Dial), the server dropped the handshake"
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:
     if c.phase in (Phase.MAIL, Phase.RCPT):
-        return _LEANING, "decided by the transcript: it failed while naming the sender or a recipient"
+        return _LEANING, f"decided by {c.told}: it failed while naming the sender or a recipient"
     return 0.0, "sendmail() raises this for a non-ASCII address too, while sending MAIL or RCPT"
 
 
@@ -830,13 +842,13 @@ def _non_ascii_body(c: _Clues) -> tuple[float, str]:
     if c.phase in (Phase.MAIL, Phase.RCPT):
         return -_LEANING, "it failed while naming the sender or a recipient, not on the message"
     if c.phase is not None:
-        return _LEANING, "decided by the transcript: it failed before MAIL, while encoding the message"
+        return _LEANING, f"decided by {c.told}: it failed before MAIL, while encoding the message"
     return 0.0, ""
 
 
 def _tls_before_auth(c: _Clues) -> tuple[float, str]:
     if c.tls is False:
-        return _LEANING, "decided by the transcript: the connection was not encrypted"
+        return _LEANING, f"decided by {c.told}: the connection was not encrypted"
     if c.tls:
         return -_LEANING, "the connection was already encrypted"
     return 0.0, "curl shows only the code: without TLS this is STARTTLS-first; with TLS, a missing login"
@@ -848,7 +860,7 @@ def _login_missing(c: _Clues) -> tuple[float, str]:
     if c.port == 25:
         return -_LEANING, "port 25 takes no logins: a refusal there is about relaying"
     if c.tls:
-        return _LEANING, "decided by the transcript: encrypted, but no login"
+        return _LEANING, f"decided by {c.told}: encrypted, but no login"
     if c.tls is False:
         return -_LEANING / 2, "the connection was not encrypted yet"
     return 0.0, ""
@@ -895,7 +907,16 @@ def _token_refused(c: _Clues) -> tuple[float, str]:
 def _not_smtp(c: _Clues) -> tuple[float, str]:
     if c.reading.foreign:
         return _DECISIVE, f"decided by the reply: the server answered in {c.reading.foreign[0]}, not SMTP"
+    if Network.CLOSED in c.reading.kinds and _other_service(c) is None:
+        return -_DECISIVE, "ruled out: nothing answered in another protocol; the connection closed"
     return 0.0, ""
+
+
+def _busy(c: _Clues) -> tuple[float, str]:
+    # Jakarta Mail's "Got bad greeting" quotes what came instead of 220: a 421 is busy, an [EOF] is no reply at all.
+    if any(reply.code == 421 for reply in c.reading.replies) or _words_of("server-busy").search(c.text):
+        return 0.0, ""
+    return -_DECISIVE, "ruled out: no 421 came"
 
 
 def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:
@@ -945,7 +966,7 @@ def _relay_refused(c: _Clues) -> tuple[float, str]:
 def _sender_refused(c: _Clues) -> tuple[float, str]:
     # 553 (a mailbox name not allowed) is how Postfix refuses a sender the login does not own, at RCPT too.
     if c.phase == Phase.RCPT and c.port not in SUBMISSION_PORTS and not _LOGGED_IN.search(c.text) and not any(
-            reply.code == 553 for reply in c.reading.replies):
+            reply.code == 553 for reply in c.reading.replies) and not _SENDER_RESTRICTION.search(c.text):
         return -_LEANING, "it answered RCPT TO, and no login is shown: a refused sender there reads as relaying"
     return 0.0, ""
 
@@ -1000,6 +1021,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "bad-credentials": _login_refused,
     "oauth-token-refused": _token_refused,
     "not-smtp": _not_smtp,
+    "server-busy": _busy,
     "ipv6-path": _ipv6_path,
     "implicit-tls-to-starttls-port": _tls_to_plaintext_port,
     "starttls-unavailable": _starttls_offered,
@@ -1092,6 +1114,9 @@ def _reading_match(clues: _Clues) -> Match:
     elif reading.network:
         title = f"Unrecognised failure: {reading.network[0].kind.value}"
         told = reading.summary()
+    elif reading.told:
+        title = reading.told.split("; ", 1)[0]
+        told = reading.summary() + " It names no cause of its own: the conversation, or the lines around it, will."
     else:
         title = "Unrecognised text: no catalog entry matches it"
         told = (reading.summary() + " " if reading.summary() else "") + (
@@ -1134,8 +1159,8 @@ NEXT_STEP = (
 # Whose words a symptom is, as a sentence names them; a name not listed is shown as it is.
 _WHO = {
     "python": "Python", "go": "Go", "node": "Node", "java": "Java", "dotnet": ".NET", "php": "PHP", "ruby": "Ruby",
-    "rust": "Rust", "msmtp": "msmtp", "gnutls": "GnuTLS", "server": "the server", "lab": "the lab",
-    "postfix": "Postfix", "exim": "Exim",
+    "rust": "Rust", "msmtp": "msmtp", "gnutls": "GnuTLS", "openssl": "OpenSSL", "server": "the server",
+    "lab": "the lab", "postfix": "Postfix", "exim": "Exim",
     "exchange": "Exchange", "gmail": "Gmail", "microsoft365": "Microsoft 365", "yahoo": "Yahoo",
     "sendgrid": "SendGrid", "amazon-ses": "Amazon SES", "zoho": "Zoho", "system": "the operating system",
 }
@@ -1272,22 +1297,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.diagnose",
         description="Explain an SMTP error message from any client (Python, Go, Java, .NET, PHP, Ruby, Rust, "
-                    "Node, curl, swaks) or server reply.",
+                    "Node, curl, swaks) or server reply. By default it prints the likeliest cause whole (what "
+                    "happened, why, the fix in words, in Python and in Go, the RFCs) and names the less likely "
+                    "ones on one line.",
         epilog="Exit status: 0 when a catalog entry explains the text, 1 when none does (what the text tells "
                "is printed instead), 2 on bad usage.",
     )
-    parser.add_argument("text", help='the error text (quote it), or "-" to read it from standard input')
+    parser.add_argument("text", nargs="+",
+                        help='the error text: quoted, or as words (they are joined by spaces); "-" reads it from '
+                             "standard input")
     parser.add_argument("--port", type=int, help="the port the error happened on (465, 587, 25, ...)")
-    parser.add_argument("--json", action="store_true", help="print the matching ids and evidence as JSON")
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--brief", action="store_true",
+                        help="only the likeliest cause and the fix in words, without code or RFCs")
+    amount.add_argument("--full", action="store_true",
+                        help="every likely cause whole (up to three), each with its code")
+    amount.add_argument("--json", action="store_true", help="print the matching ids and evidence as JSON")
     options = parser.parse_args(argv)
     if options.port is not None and not 0 < options.port < 65536:
         parser.error(f"--port {options.port} is not a port number (1-65535)")
-    text = sys.stdin.read() if options.text == "-" else options.text
+    text = sys.stdin.read() if options.text == ["-"] else " ".join(options.text)
     matches = diagnose(text, port=options.port)
     if options.json:
         print(json.dumps({"port": options.port, "matches": to_json(matches)}, indent=2))
     elif matches:
-        print(render(matches))
+        print(Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1))
     else:
         print("Nothing to read: the text is empty, or not text. Paste the error message your program printed.")
     return 0 if matches and matches[0].id != UNMATCHED else 1

@@ -127,7 +127,7 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         # from server".
         (r"mail from command failed|from address failed|mail not accepted from server", Phase.MAIL),
         (r"rcpt to command failed|recipients failed|rcpt not accepted from server", Phase.RCPT),
-        (r"data end command failed|data not accepted", Phase.END_OF_DATA),
+        (r"data end command failed|data not accepted|\bemessage\b", Phase.END_OF_DATA),
         (r"(?:auth|password|username) command failed|could not authenticate|"
          r"(?:auth|password|username) not accepted from server", Phase.AUTH),
         # Symfony Mailer and SwiftMailer name the reply they expected, and so the command it answers.
@@ -154,7 +154,7 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"smtprecipientsrefused", Phase.RCPT),
         (r"smtpdataerror", Phase.END_OF_DATA),
         (r"smtpauthenticationerror|authenticationfailedexception|\.authenticationexception", Phase.AUTH),
-        (r"smtpconnecterror|invalid greeting|greeting never received", Phase.GREETING),
+        (r"smtpconnecterror|invalid greeting|greeting never received|bad greeting", Phase.GREETING),
         # Java (Jakarta Mail), nodemailer, curl.
         (r"smtpsenderfailedexception|mail command failed|\bmail failed", Phase.MAIL),
         (r"smtpaddressfailedexception|recipients were rejected|recipient command failed|\brcpt failed",
@@ -232,12 +232,63 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"\(-1, b?(?:''|\"\")|connection lost|(?:^|error: )connection closed\s*$|server disconnected|socket hang up|"
          r"failure when receiving data from the peer|lost connection with|eof caught|"
          r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|"
-         r"ssl_connect syscall returned=5"),
+         r"ssl_connect syscall returned=5|\beconnection\b"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
          r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
     )
 )
+# What a program's generic message tells by itself, where it names no cause (what it is; then what tells more):
+# nodemailer's own error codes (lib/errors.js, https://github.com/nodemailer/nodemailer/blob/
+# 26c7a477aff19d1179416990b433a19869f04879/lib/errors.js), PHPMailer's messages (its language strings,
+# PHPMailer::$language), MailKit's exception names, and Postfix's log line for a client that hung up, which names
+# the last command it had sent (smtpd.c: "lost connection after %s").
+_TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), meaning) for pattern, meaning in (
+    (r"\beauth\b", "nodemailer's EAUTH: the login failed; the server's reply beside it says why"),
+    (r"\benoauth\b", "nodemailer's ENOAUTH: no credentials were given for the login"),
+    (r"\beoauth2\b", "nodemailer's EOAUTH2: getting or refreshing the OAuth 2.0 token failed, before any login"),
+    (r"\besocket\b", "nodemailer's ESOCKET: the socket or its TLS layer failed (refused, reset, a TLS error); "
+                     "the message beside it says which"),
+    (r"\beconnection\b", "nodemailer's ECONNECTION: the connection closed unexpectedly"),
+    (r"\betls\b", "nodemailer's ETLS: the TLS handshake, or STARTTLS, failed"),
+    (r"\beprotocol\b", "nodemailer's EPROTOCOL: the server's reply was not what SMTP allows there (often its "
+                       "greeting)"),
+    (r"\beenvelope\b", "nodemailer's EENVELOPE: the sender or the recipients were refused, or none were given"),
+    (r"\bemessage\b", "nodemailer's EMESSAGE: the server refused the message itself, after its data"),
+    (r"\bemaxrecipients\b", "nodemailer's EMAXRECIPIENTS: more recipients than its maxRecipients setting"),
+    (r"\beproxy\b", "nodemailer's EPROXY: the proxy connection failed, before the mail server was reached"),
+    (r"smtp error: data not accepted", "PHPMailer: the server refused the message after its data; PHPMailer "
+                                       "keeps the reply: SMTPDebug = 2 shows it"),
+    (r"the following from address failed", "PHPMailer: the server refused the sender (MAIL FROM)"),
+    (r"the following recipients failed", "PHPMailer: the server refused the recipients (RCPT TO)"),
+    (r"sslhandshakeexception", "MailKit's SslHandshakeException: the TLS handshake failed (a certificate that "
+                               "is not trusted, TLS spoken to a plaintext port, or no TLS version in common); its "
+                               "InnerException says which"),
+    (r"smtpprotocolexception", "MailKit's SmtpProtocolException: the server broke the protocol or dropped "
+                               "the connection"),
+    (r"servicenotauthenticatedexception", "MailKit's ServiceNotAuthenticatedException: the server requires a login "
+                                          "and the client had not logged in"),
+    (r"servicenotconnectedexception", "MailKit's ServiceNotConnectedException: the client was used while not "
+                                      "connected"),
+    (r"saslexception", "MailKit's SaslException: the login mechanism's exchange failed"),
+    (r"lost connection after connect\b", "Postfix's log: the client hung up before sending any command; "
+                                          "on the smtps service (465) a client that sent no TLS or broke off the "
+                                          "handshake; elsewhere one that gave up waiting for the greeting"),
+    (r"lost connection after (?:ehlo|helo)\b", "Postfix's log: the client hung up after the EHLO reply; it "
+                                              "did not find what it needed there (STARTTLS, AUTH, a mechanism)"),
+    (r"lost connection after starttls\b", "Postfix's log: the client hung up in the TLS handshake after "
+                                         "STARTTLS; it refused the certificate, or found no TLS version in common"),
+    (r"lost connection after auth\b", "Postfix's log: the client hung up during the login; a refused login, "
+                                     "or a mechanism it could not finish"),
+    (r"lost connection after (?:mail|rcpt)\b", "Postfix's log: the client hung up after the sender or a "
+                                              "recipient, usually after the server refused it"),
+    (r"lost connection after (?:data|end-of-message|bdat)\b",
+     "Postfix's log: the connection broke while the message was sent; a timeout, a network drop, or a client "
+     "that gave up on a large message"),
+    (r"lost connection after unknown\b", "Postfix's log: the client hung up after a command the server did not "
+                                        "know; often TLS spoken to a plaintext port"),
+))
+
 # Words of a TLS layer's error: the client was speaking TLS when it failed.
 _TLS_LAYER = re.compile(
     r"ssl routines|\[ssl: |tls startup failed|ssl_connect|sslerror|ssleoferror|sslexception|sslhandshakeexception|"
@@ -307,6 +358,7 @@ class Reading:
     starttls_offered: bool | None = None  # ...and STARTTLS (None also once TLS had started: then it never is)
     foreign: tuple[str, str] | None = None  # the protocol that answered instead of SMTP, and its words
     server_log: bool = False  # the text is a server's log of a client's session, not a client's error
+    told: str = ""  # what a program's generic message or code tells by itself (nodemailer's EAUTH, ...)
 
     @property
     def kinds(self) -> set[Network]:
@@ -314,7 +366,7 @@ class Reading:
 
     def summary(self) -> str:
         """In words: the stage, each reply and what its codes mean, the network failure."""
-        parts = []
+        parts = [f"{self.told[0].upper()}{self.told[1:]}."] if self.told else []
         if self.phase is not None:
             parts.append(f"It failed at {self.phase.label}.")
         for reply in self.replies[:3]:
@@ -341,7 +393,8 @@ def read(text: str) -> Reading:
                    auth_offered=None if offered is None else "auth" in offered,
                    starttls_offered=None if offered is None or conversation.tls else "starttls" in offered,
                    foreign=_foreign(text, lowered),
-                   server_log=_SERVER_LOG.search(lowered) is not None)
+                   server_log=_SERVER_LOG.search(lowered) is not None,
+                   told=next((meaning for pattern, meaning in _TOLD if pattern.search(lowered)), ""))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -216,7 +216,7 @@ NETWORK = [
      "dns-resolution-failed"),
     ("{ errno: -3001, syscall: 'getaddrinfo', hostname: 'smtp.example.com' }", "dns-resolution-failed"),
     # unreachable
-    ("OSError: [Errno 101] Network is unreachable", "egress-port-blocked"),
+    ("OSError: [Errno 101] Network is unreachable", "network-unreachable"),
 ]
 
 
