@@ -454,7 +454,8 @@ CATALOG: tuple[Entry, ...] = (
         fix="Call starttls() before login(); to send with a login, use the submission port 587 or 465, not 25.",
         **_settings(587),
         words=(
-            r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth",
+            r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth"
+            r"(?! type| mechanism| method)",
             r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
             r"does not support authentication|no compatible authentication mechanism",
             r"authentication is not allowed (?:at this stage|before helo)",  # PHPMailer, when EHLO lists no AUTH
@@ -540,6 +541,9 @@ CATALOG: tuple[Entry, ...] = (
             # libcurl's SASL (curl -v): no mechanism in common, or one it cannot do.
             r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
             r"auth mechanism offered could be selected",
+            # Symfony Mailer (EsmtpTransport) and go-mail (auth.go): the server's AUTH list has none of the client's.
+            r"no authentication mechanisms were tried|did not support any of the requested|"
+            r"does not support (?:smtp )?auth type",
         ),
         within=("bad-credentials",),
         rfcs=(_RFC4954_4,),
@@ -824,6 +828,10 @@ if err := client.Mail(from); err != nil {
             r"for (?:the )?(?:authenticated|logged[- ]in) user",
             r"send(?:ing)? from [^\n]{0,60}(?:is )?not (?:allowed|permitted|authori[sz]ed)",
             r"\b(?:envelope )?sender (?:address )?(?:is )?not (?:allowed|permitted|authori[sz]ed)\b",
+            # A sending service's refusal of a domain nobody verified or set up for the account (SES, SendGrid,
+            # Postmark, Resend and others word it so).
+            r"\bdomain\b[^\n]{0,60}\b(?:is )?not (?:yet )?(?:verified|configured)\b|unverified (?:sending )?domain|"
+            r"sender signature not (?:defined|confirmed)",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -837,6 +845,8 @@ if err := client.Mail(from); err != nil {
             Symptom("curl", "RCPT failed: 553", CURL, note="553 can also mean a malformed address; add -v"),
             Symptom("gmail", "replaces the sender with the authenticated user", GMAIL_FROM_REWRITE,
                     note="nodemailer's documentation of what Gmail does: no error, the From: changes"),
+            Symptom("msmtp", "envelope from address … not accepted by the server", MSMTP_SMTP, generic=True,
+                    note="msmtp says only that the sender was refused; the server's message after it says why"),
             Symptom("amazon-ses", "Message rejected: Email address is not verified",
                     "https://github.com/GoogleCloudPlatform/cloud-build-notifiers/issues/87", note="554"),
         ),
@@ -966,6 +976,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"sender(?:'s)? (?:mailbox )?address syntax|malformed (?:sender|from) address",
             # The envelope command as sent, with a name before the address: MAIL FROM:<Alice <alice@example.com>>.
             r"(?:mail from|rcpt to): ?<?\"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+>",
+            # msmtp quotes the envelope address it was refused ("envelope from address %s not accepted").
+            r"envelope from address \"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+> not accepted",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
@@ -1543,7 +1555,9 @@ for _, batch := range batches {
         **_settings(465, ca_file="company-ca.pem"),
         words=(
             r"self[- ]signed|unknown (?:certificate )?(?:authority|issuer|ca)\b|"
-            r"unable to get (?:local )?issuer certificate",
+            r"unable to get (?:local )?issuer certificate|sec e untrusted root|0x80090325\b",
+            # Qt's QSslError::UnableToGetLocalIssuerCertificate, in its own words (qsslerror.cpp).
+            r"issuer certificate of a locally looked up certificate",
             r"unable to verify the first certificate|certification path|pkix path|untrusted ?root|unknownissuer",
             r"untrusted issuer|unable to get issuer cert|unable to verify leaf signature",
             r"(?:authority|root certificate|ca|certificate) (?:that )?(?:is |was )?not trusted|not issued by a trusted",
@@ -1622,6 +1636,7 @@ for _, batch := range batches {
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
             r"certificate name does not match",  # Go on macOS
+            r"sec e wrong principal|0x80090322\b",  # Windows' Schannel (libcurl, .NET)
         ),
         within=("cert-untrusted",),
         rfcs=(_RFC5280_san, _RFC8314_33),
@@ -1700,7 +1715,7 @@ for _, batch := range batches {
             r"notvalidyet|"
             r"invalid peer certificate: expired|invalidcertificate\(expired\)|not within its validity period|"
             r"validity check failed|cert has expired|certificateexpired|certexpired|rxd alert: certificate is expired|"
-            r"certificate is expired",
+            r"certificate is expired|sec e cert expired|0x80090328\b",
             # GnuTLS (gnutls_certificate_verification_status_print) and msmtp's check of each certificate.
             r"uses (?:expired|not yet valid) certificate|certificate \d+ of \d+ (?:has expired|is not yet activated)",
             r"\bcert(?:ificate)?s?\b[^\n.():;,]{0,40}\bexpired\b|\bexpired\b[^\n.():;,]{0,30}\bcert(?:ificate)?s?\b",
@@ -1754,6 +1769,8 @@ for _, batch := range batches {
         words=(
             r"revocation (?:status|server|function|check)|unable to (?:get certificate crl|check revocation)|"
             r"revocationstatusunknown|offlinerevocation|\bocsp\b",
+            # Windows' Schannel (libcurl, .NET): CRYPT_E_REVOCATION_OFFLINE, CRYPT_E_NO_REVOCATION_CHECK.
+            r"crypt e (?:revocation offline|no revocation check)|0x8009201[23]\b",
         ),
         rfcs=(Rfc(5280, "6.3", "CRL validation"),
               Rfc(6960, "2", "OCSP: asking a responder for a certificate's status")),
@@ -1798,7 +1815,8 @@ for _, batch := range batches {
             r"insufficient security|did not support a suitable tls version|acceptable set of security parameters",
             r"tls ?(?:v|version )?1\.[01] (?:(?:is|are) )?(?:not supported|disabled|deprecated)",
             r"servers?doesnotsupporttls12or13|unsafe legacy renegotiation|legacy sigalg",
-            r"message received was unexpected or badly formatted|sec e illegal message|"
+            r"message received was unexpected or badly formatted|sec e illegal message|0x80090326\b|"
+            r"sec e algorithm mismatch|0x80090331\b|"
             r"the function requested is not supported|sec e unsupported function",
             # OpenSSL's reasons for keys, signatures and groups one side finds too weak or does not know
             # (ssl/ssl_err.c, crypto/x509/x509_txt.c).
@@ -1811,6 +1829,13 @@ for _, batch := range batches {
             r"could not negotiate a supported cipher suite|no supported cipher suites have been found|"
             r"illegal or unsupported version|insufficient security level|no common key share|"
             r"rxd alert: (?:handshake failed|error in protocol version|insufficient security)",
+            # An alert by its name in any library's wording (RFC 8446 section 6.2): OpenSSL's
+            # SSLV3_ALERT_HANDSHAKE_FAILURE, Erlang's "SERVER ALERT: Fatal - Handshake Failure", Java's and Go's
+            # "handshake_failure" (read with "_" as a space), PHP's stream_socket_enable_crypto after STARTTLS.
+            r"alert[^\n]{0,30}\b(?:handshake failure|protocol version|insufficient security)\b",
+            # decode_error: one side could not parse the other's handshake, the mark of TLS stacks of different
+            # ages (an old server given a modern ClientHello); not of plaintext, which reads as a wrong version.
+            r"alert[^\n]{0,30}\bdecode error\b",
         ),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
@@ -2291,7 +2316,8 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
 ''',
         words=(
             # SMTPUTF8 refused or missing, not the keyword in an EHLO reply that offers it.
-            r"smtputf8 (?:not|is not|extension|capability|required)|(?:support|advertise|require)s?[^\n]{0,30}smtputf8",
+            r"smtputf8 (?:not|is not|extension|capability|required|is required)|"
+            r"(?:support|advertise|require)s?[^\n]{0,30}smtputf8",
             r"internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
         ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),

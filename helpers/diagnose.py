@@ -893,7 +893,9 @@ def _login_refused(c: _Clues) -> tuple[float, str]:
 
 # A token login as a transcript or a client's log shows it (the command, not the EHLO keyword), or the JSON
 # error a server answers it with (in words, or base64: 'eyJzdGF0dXMi' is '{"status"').
-_TOKEN_LOGIN = re.compile(r"\bauth (?:xoauth2|oauthbearer)\b|\"schemes\"|\"status\":\"invalid_token\"|\beyjzdgf0dxmi")
+# Microsoft's 501 5.5.124 "Invalid XOAUTH2 auth data" answers a token login too.
+_TOKEN_LOGIN = re.compile(r"\bauth (?:xoauth2|oauthbearer)\b|\"schemes\"|\"status\":\"invalid_token\"|\beyjzdgf0dxmi|"
+                          r"xoauth2 auth data")
 
 
 def _token_refused(c: _Clues) -> tuple[float, str]:
@@ -964,6 +966,8 @@ def _relay_refused(c: _Clues) -> tuple[float, str]:
 
 
 def _sender_refused(c: _Clues) -> tuple[float, str]:
+    if _words_of("envelope-display-name").search(c.text):  # msmtp's "envelope from address Name <a@b> not accepted"
+        return -_LEANING, "the envelope address is no bare address: see envelope-display-name"
     # 553 (a mailbox name not allowed) is how Postfix refuses a sender the login does not own, at RCPT too.
     if c.phase == Phase.RCPT and c.port not in SUBMISSION_PORTS and not _LOGGED_IN.search(c.text) and not any(
             reply.code == 553 for reply in c.reading.replies) and not _SENDER_RESTRICTION.search(c.text):

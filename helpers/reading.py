@@ -216,7 +216,8 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"timed out while receiving the initial server greeting|server response timeout|"
          r"connection to \"[^\"\n]{1,200}\" timed out|"
          r"connection to [a-z]+://\S{1,200} timed out|timed out waiting for|read operation timed out|"
-         r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds"),
+         r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds|"
+         r"timeout\W{0,2}\d{0,6}\W{0,2} while (?:trying to )?read(?:ing)? from"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
          r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
