@@ -14,7 +14,7 @@ from conftest import ALICE, ALICE_PASSWORD, message
 
 from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Symptom, entry
 from helpers.client import send
-from helpers.diagnose import MAX_TEXT, UNMATCHED, diagnose
+from helpers.diagnose import MAX_TEXT, UNMATCHED, diagnose, render
 from helpers.reading import read
 from helpers.transcript import Transcript
 
@@ -822,3 +822,182 @@ def test_a_recipients_bad_syntax_reads_plainly_unless_the_envelope_shows_a_displ
 ])
 def test_a_sender_refused_after_login_and_a_login_asked_for_first(text, port, expected):
     assert diagnose(text, port=port)[0].id == expected
+
+
+# -- what a new user pasted (notes/newuser2) ----------------------------------------------------------
+
+
+def test_an_eof_where_a_greeting_was_wanted_is_no_421_and_a_421_is():
+    eof = ("jakarta.mail.MessagingException: Got bad greeting from SMTP host: smtp.example.com, port: {}, "
+           "response: [EOF]")
+    on_587 = [m.id for m in diagnose(eof.format(587), port=587)]
+    assert "server-busy" not in on_587 and "not-smtp" not in on_587, on_587
+    assert on_587[0] != "timeouts-and-idle-drops"  # no conversation had begun
+    assert diagnose(eof.format(465), port=465)[0].id == "plaintext-to-implicit-tls"
+    busy = eof.format(587).replace("[EOF]", "421 4.3.2 Service shutting down")
+    assert diagnose(busy, port=587)[0].id == "server-busy"
+
+
+def test_a_bare_421_is_the_busy_server_before_any_421_with_an_enhanced_code():
+    matches = diagnose("421")
+    assert matches[0].id == "server-busy", [m.id for m in matches]
+    assert diagnose("421 4.7.26 Unauthenticated email is not accepted")[0].id == "spf-dkim-failed"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Postfix answers its sender restrictions at RCPT TO (smtpd_delay_reject), inside Symfony's wrapper too.
+    ('Expected response code "250/251/252" but got code "550", with message "550 5.7.1 Sender address rejected".',
+     "sender-identity-mismatch"),
+    ("553 5.7.1 <me@example.com>: Sender or From header address rejected: not owned by auth user me@example.net",
+     "sender-identity-mismatch"),
+    # ...but a sender refused because nobody logged in is the missing login, and a generic refusal at RCPT relaying.
+    ("said: 553 5.7.1 <m@example.net>: Sender address rejected: not logged in (in reply to RCPT TO command)",
+     "unauthenticated-submission"),
+    ("host x said: 550 Sender address is not allowed (in reply to RCPT TO command)", "relay-denied"),
+])
+def test_postfixs_sender_restrictions_are_the_senders_at_rcpt(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+@pytest.mark.parametrize("text", [
+    "status=bounced (host mx.example.net[192.0.2.9] said: 550 5.7.1 Service unavailable; client [192.0.2.1] "
+    "blocked using zen.spamhaus.org (in reply to RCPT TO command))",
+    "550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit "
+    "https://sender.office.com/",
+    "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net",
+    "550 5.7.1 Your IP 192.0.2.1 is listed at Spamhaus",
+])
+def test_a_blocklisted_address_is_never_read_as_relaying(text):
+    matches = diagnose(text)
+    assert matches[0].id == "ip-blocklisted", [m.id for m in matches]
+    assert "login" not in matches[0].entry.fix.split("From a home")[0]  # delisting comes first, not relaying
+    assert diagnose("554 5.7.1 <bob@example.net>: Relay access denied", port=25)[0].id == "relay-denied"
+
+
+def test_an_unreachable_network_fails_at_once_and_is_no_filtered_port():
+    unreachable = diagnose("OSError: [Errno 101] Network is unreachable")
+    assert unreachable[0].id == "network-unreachable"
+    assert "timeout" not in unreachable[0].entry.what_happened
+    assert diagnose("TimeoutError: [Errno 110] Connection timed out")[0].id == "egress-port-blocked"
+
+
+@pytest.mark.parametrize("text", [
+    "Net::SMTPFatalError: 550 5.7.1 Your FROM address must match",
+    "Your FROM address ( , ) must match",
+    "550 5.7.1 Your FROM address ( example.com , ) must match your authenticated email domain ( example.com ).",
+    "Treating this as a spoofed email.",
+])
+def test_the_case_studys_refusal_is_known_by_its_distinctive_parts(text):
+    matches = diagnose(text)
+    assert matches[0].id == "from-header-mismatch", [m.id for m in matches]
+    assert "the lab" not in str(matches[0].clients) and "the lab's" not in render(matches)
+
+
+def test_notes_speak_of_the_text_given():
+    for text in ("Error: Greeting never received",
+                 "Error: Client network socket disconnected before secure TLS connection was established"):
+        note = diagnose(text)[0].note
+        assert note and "transcript" not in note, note
+    php = ("stream_socket_enable_crypto(): SSL operation failed with code 1. OpenSSL Error messages: "
+           "error:1416F086:SSL routines:tls_process_server_certificate:certificate verify failed")
+    best = diagnose(php)[0]
+    assert best.id == "cert-untrusted" and "swaks" not in best.note and "swaks" not in str(best.clients)
+
+
+def test_a_transcript_note_still_names_the_transcript(lab):
+    silent = send(message(), lab["silent"], timeout=0.3, ca_file=lab.ca_file)
+    assert diagnose(silent)[0].note.startswith("decided by the transcript: connected, then no greeting")
+    assert diagnose("Error: Greeting never received")[0].note.startswith("decided by the text: ")
+
+
+@pytest.mark.parametrize("text, told", [
+    ("{ code: 'ESOCKET' }", "nodemailer's ESOCKET"),
+    ("Error: something failed\n    code: 'EENVELOPE'", "nodemailer's EENVELOPE"),
+    ("SMTP Error: data not accepted.", "PHPMailer: the server refused the message after its data"),
+    ("MailKit.Security.SslHandshakeException: An error occurred while attempting to establish an SSL or TLS "
+     "connection.", "MailKit's SslHandshakeException"),
+    ("postfix/submission/smtpd[42]: lost connection after CONNECT from unknown[192.0.2.1]",
+     "hung up before sending any command"),
+    ("postfix/submission/smtpd[42]: lost connection after EHLO from unknown[192.0.2.1]", "after the EHLO reply"),
+    ("postfix/submission/smtpd[42]: lost connection after STARTTLS from unknown[192.0.2.1]", "TLS handshake"),
+    ("postfix/submission/smtpd[42]: lost connection after AUTH from unknown[192.0.2.1]", "during the login"),
+    ("postfix/submission/smtpd[42]: lost connection after DATA (0 bytes) from unknown[192.0.2.1]",
+     "while the message was sent"),
+])
+def test_a_programs_generic_message_is_read_for_what_it_tells(text, told):
+    reading = diagnose(text)[0]
+    assert reading.id == UNMATCHED and told in reading.entry.title + reading.entry.what_happened, reading.entry.title
+    assert "Unrecognised" not in reading.entry.title
+    assert diagnose("Error: Invalid login: 535 Authentication failed\n    code: 'EAUTH'")[0].id == "bad-credentials"
+
+
+def test_too_many_recipients_is_its_own_cause():
+    matches = diagnose("452 4.5.3 Too many recipients")
+    assert matches[0].id == "too-many-recipients" and "batch" in matches[0].entry.fix
+    assert diagnose("452 4.3.1 Insufficient system storage")[0].id != "too-many-recipients"
+
+
+def test_cli_prints_one_card_whole_and_names_the_others_in_a_line():
+    short, full = cli("EOF"), cli("EOF", "--full")
+    assert short.returncode == full.returncode == 0
+    assert short.stdout.count("Fix in Go:") == 1 and full.stdout.count("Fix in Go:") >= 2
+    assert "\nLess likely: " in short.stdout and len(short.stdout.splitlines()) < len(full.stdout.splitlines()) / 2
+    brief = cli("EOF", "--brief")
+    assert brief.stdout.startswith("Diagnosis: ") and "Fix in Go:" not in brief.stdout and "Fix: " in brief.stdout
+    assert cli("EOF", "--brief", "--full").returncode == 2
+    assert "--full" in cli("--help").stdout
+
+
+def test_cli_joins_unquoted_words_and_reads_the_port_from_smtplibs_arguments():
+    words = cli("--json", "Connection", "unexpectedly", "closed")
+    assert words.returncode == 0 and json.loads(words.stdout)["matches"][0]["id"] == "plaintext-to-implicit-tls"
+    traceback = ('Traceback (most recent call last):\n  File "send.py", line 9, in <module>\n'
+                 '    with smtplib.SMTP("smtp.newprovider.com", 465, timeout=30) as smtp:\n'
+                 "smtplib.SMTPServerDisconnected: Connection unexpectedly closed\n")
+    done = cli("-", stdin=traceback)
+    assert done.returncode == 0 and "decided by the port: 465" in done.stdout
+    on_587 = traceback.replace("465", "587")
+    assert "decided by the port: 465" not in cli("-", stdin=on_587).stdout
+
+
+# -- more kinds of text: Windows' Schannel, TLS alerts by name, other wrappers ----------------------
+
+@pytest.mark.parametrize("text, expected", [
+    # Schannel's names and HRESULTs stay the same whatever language Windows speaks the sentence in.
+    ("curl: (60) schannel: SEC_E_CERT_EXPIRED (0x80090328) - Das empfangene Zertifikat ist abgelaufen.",
+     "cert-expired"),
+    ("schannel: SEC_E_UNTRUSTED_ROOT (0x80090325)", "cert-untrusted"),
+    ("AuthenticationException: SEC_E_WRONG_PRINCIPAL (0x80090322)", "cert-name-mismatch"),
+    ("curl: (35) schannel: next InitializeSecurityContext failed: SEC_E_ILLEGAL_MESSAGE (0x80090326)",
+     "tls-version-mismatch"),
+    ("schannel: CRYPT_E_REVOCATION_OFFLINE (0x80092013)", "revocation-check-failed"),
+    # A TLS alert by its name, in OpenSSL's, Erlang's and PHP's wording.
+    ("error:0A000410:SSL routines::sslv3 alert handshake failure", "tls-version-mismatch"),
+    ('{tls_alert,{handshake_failure,"TLS client: In state hello received SERVER ALERT: Fatal - Handshake Failure"}}',
+     "tls-version-mismatch"),
+    ("SERVER -> CLIENT: 220 2.0.0 Ready to start TLS\nstream_socket_enable_crypto(): SSL operation failed with code "
+     "1. OpenSSL Error messages: error:0A000410:SSL routines::sslv3 alert handshake failure", "tls-version-mismatch"),
+    ("ssl.SSLError: [SSL: TLSV1_ALERT_DECODE_ERROR] tlsv1 alert decode error (_ssl.c:1006)", "tls-version-mismatch"),
+    ("status=bounced (SMTPUTF8 is required, but was not offered by host mx.example.net[192.0.2.9])",
+     "non-ascii-address"),
+    ("501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid.", "oauth-token-refused"),
+    ("550 5.7.1 The domain example.com is not verified", "sender-identity-mismatch"),
+    ("msmtp: envelope from address alice@example.com not accepted by the server", "sender-identity-mismatch"),
+    ('msmtp: envelope from address "Alice" <alice@example.com> not accepted by the server', "envelope-display-name"),
+    ('Failed to authenticate on SMTP server with username "me@example.com" using the following authenticators: '
+     '"LOGIN", "PLAIN". No authentication mechanisms were tried since the server did not support any of the '
+     "requested ones.", "auth-mechanism-mismatch"),
+    ("250-smtp.example.com\n250-PIPELINING\n250 8BITMIME\nNo authentication mechanisms were tried since the server "
+     "did not support any of the requested ones.", "auth-not-advertised"),
+    ("server does not support SMTP AUTH type: CRAM-MD5", "auth-mechanism-mismatch"),
+    ("smtp: server doesn't support AUTH", "auth-not-advertised"),
+    ("Timeout(30) while trying to read from SMTP server", "greeting-timeout"),
+    ("QSslError: The issuer certificate of a locally looked up certificate could not be found", "cert-untrusted"),
+    # A wrapper in another language: the reply and its codes decide.
+    ("Échec de l'envoi : le serveur a répondu : 535-5.7.8 Identifiants refusés", "bad-credentials"),
+    ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints",
+     "rate-limited"),
+])
+def test_more_kinds_of_text_land_on_their_entry(text, expected):
+    matches = diagnose(text)
+    assert matches[0].id == expected, [m.id for m in matches[:3]]
