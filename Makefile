@@ -14,7 +14,7 @@ PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[
 READY  := $(VENV)/.ready-$(or $(PYVER),none)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 60
 
-.PHONY: setup lab test unit notebooks run-notebooks browser-test stress bench lint clean which-python
+.PHONY: setup clients lab test unit notebooks run-notebooks browser-test stress bench lint clean which-python
 
 setup: $(READY)
 
@@ -29,20 +29,30 @@ $(READY): requirements.txt pyproject.toml
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: setup
+# nodemailer for the real-client tests, at the version tests/clients/node/package-lock.json names, from the npm
+# registry: an install step, as pip's is, so that no test or notebook reaches past loopback. Without Node.js and
+# npm (or if the install fails) the nodemailer tests are skipped, saying so.
+NODEMAILER := tests/clients/node/node_modules/nodemailer/package.json
+clients:
+	@if [ ! -f $(NODEMAILER) ] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  (cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error) \
+	    || echo "warning: npm ci failed in tests/clients/node; the nodemailer tests will be skipped" >&2; \
+	fi
+
+test: setup clients
 	$(BIN)/python -m pytest -rs tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
 # The Python tests without the browser (which drives JupyterLab in Chromium), on any supported interpreter.
-unit: setup
+unit: setup clients
 	$(BIN)/python -m pytest -rs tests -m "not browser"
 
-notebooks: setup
+notebooks: setup clients
 	$(BIN)/python -m pytest $(wildcard notebooks/*.ipynb) $(NBVAL)
 
 # Re-execute every notebook top to bottom in a fresh kernel and store the outputs in place (without
 # timings or widget state, which change on every run and would only add noise to the diffs, and without
 # this machine's paths in the tracebacks of cells that raise on purpose).
-run-notebooks: setup
+run-notebooks: setup clients
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 	$(BIN)/python tests/tidy_notebooks.py notebooks/*.ipynb

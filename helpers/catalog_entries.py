@@ -1820,9 +1820,13 @@ if limit and len(message.as_bytes()) > limit:
 smtp.send_message(message)
 ''',
         fix_go='''\
-if ok, size := client.Extension("SIZE"); ok {
-	if limit, _ := strconv.Atoi(size); limit > 0 && len(msg) > limit {
-		log.Fatalf("message is %d bytes; the server takes %d", len(msg), limit)
+// A bare SIZE, or SIZE 0, announces no limit (RFC 1870 section 3).
+if ok, size := client.Extension("SIZE"); ok && size != "" {
+	limit, err := strconv.Atoi(size)
+	if err != nil {
+		log.Printf("SIZE %q: %v; sending, and letting the server decide", size, err)
+	} else if limit > 0 && len(msg) > limit {
+		log.Fatalf("message is %d bytes; the server takes %d: send a link", len(msg), limit)
 	}
 }
 ''',

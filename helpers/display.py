@@ -65,6 +65,29 @@ class View:
     __str__ = __repr__
 
 
+@dataclass(frozen=True)
+class Markdown:
+    """Markdown for a notebook, whose source is also its text form (IPython's own Markdown object
+    leaves a terminal or a plain viewer only `<IPython.core.display.Markdown object>`)."""
+
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def wrapped(text: str) -> View:
+    """Plain text such as a report or a log, unchanged, that a notebook wraps at spaces: printed, it
+    would sit in JupyterLab's <pre>, which breaks a long line in the middle of a word."""
+    style = f"margin:0;white-space:pre-wrap;{WRAP_AT_SPACES};font-family:{MONOSPACE};font-size:13px"
+    return View(f'<pre style="{style}">{escape(text)}</pre>', text)
+
+
 def escape(text: str) -> str:
     return html.escape(text, quote=True)
 

@@ -26,6 +26,7 @@ if __name__ == "__main__":
 import argparse
 import asyncio
 import datetime
+import errno
 import ipaddress
 import json
 import socket
@@ -204,7 +205,11 @@ class Lab:
                 try:
                     sock.bind((self.host, port))
                 except OSError as error:
-                    raise LabError(f"cannot listen on {self.host} port {port} for {name}: {error.strerror}") from None
+                    message = f"cannot listen on {self.host} port {port} for {name}: {error.strerror}"
+                    if error.errno == errno.EADDRINUSE:
+                        message += (" (another program holds it, perhaps another lab: a notebook's kernel or "
+                                    "python -m helpers.lab; stop that one, or choose other ports)")
+                    raise LabError(message) from None
                 sock.setblocking(False)
         except BaseException:
             for sock in sockets.values():
@@ -230,7 +235,7 @@ class Lab:
     @property
     def endpoints(self) -> dict[str, Endpoint]:
         if not self.running:
-            raise LabError("the lab is not running; call start() first")
+            raise LabError("the lab is not running: start it again with lab.start() (or start_lab())")
         return {name: server.endpoint for name, server in self._servers.items()}
 
     def __getitem__(self, name: str) -> Endpoint:

@@ -491,7 +491,7 @@ BROKEN = (
         faults=(Fault(Phase.TLS, drop=True),),
     ),
     _submission(
-        "silent", "accepts the connection and never says a word",
+        "silent", f"accepts the connection, says nothing, and hangs up after {SILENT_HOLD:g} s",
         faults=(Fault(Phase.CONNECT, delay=SILENT_HOLD, drop=True),),
     ),
     Profile(

@@ -719,7 +719,7 @@ class ScenarioResult:
         verdict = "as expected" if self.diagnosed else f"EXPECTED {s.entry.id}"
         parts = [
             f"{s.id} (port {s.port}): {s.title}",
-            "Your code:\n" + _indent(inspect.getsource(s.action)),
+            "Your code: " + _listing(s.action),
             "What it raised:\n" + _indent(self.raw_error),
             "On the wire:\n" + _indent(self.recording.text() or "(no connection)"),
             f"Diagnosis ({verdict}): " + (best.id if best else "nothing matched"),
@@ -727,7 +727,7 @@ class ScenarioResult:
         if best:
             parts.append(render(self.diagnosis, limit=1))
         fix_outcome = "it worked" if self.fixed else f"IT FAILED: {describe_error(self.fix_error)}"
-        parts.append(f"The fix ({fix_outcome}):\n" + _indent(inspect.getsource(s.fixed)))
+        parts.append(f"The fix ({fix_outcome}): " + _listing(s.fixed))
         return "\n\n".join(parts)
 
     def html(self) -> str:
@@ -836,15 +836,24 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _code(action: Action) -> list[str]:
-    """A scenario's code as a reader would write it: what its docstring says, then its body (the
-    `def` line and the docstring are the kit's wrapping, not the reader's code)."""
+def _source(action: Action) -> tuple[str, str]:
+    """A scenario's docstring and its body: the code as a reader would write it (the `def` line and
+    the docstring are the kit's wrapping, not the reader's code)."""
     source = textwrap.dedent(inspect.getsource(action))
     function = ast.parse(source).body[0]
     docstring = ast.get_docstring(function) or ""
     first = function.body[1 if docstring else 0]
-    body = textwrap.dedent("\n".join(source.splitlines()[first.lineno - 1:]))
+    return docstring, textwrap.dedent("\n".join(source.splitlines()[first.lineno - 1:]))
+
+
+def _code(action: Action) -> list[str]:
+    docstring, body = _source(action)
     return [display.notice(display.escape(docstring), quiet=True), display.code_block(body)]
+
+
+def _listing(action: Action) -> str:
+    docstring, body = _source(action)
+    return f"{docstring}\n{_indent(body)}"
 
 
 def _indent(text: str) -> str:

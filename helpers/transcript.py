@@ -293,6 +293,7 @@ class _Tap:
         self.inner, self.transcript = inner, transcript
 
     def readline(self, size: int = -1) -> bytes:
+        __tracebackhide__ = True  # IPython and pytest leave the kit's frames out of a reader's traceback
         line = self.inner.readline(size)
         if line:
             self.transcript.received(line)
@@ -312,6 +313,7 @@ class Recorder:
 
     def __init__(self, *args, transcript: Transcript | None = None, names: Mapping[int, str] | None = None,
                  **kwargs) -> None:
+        __tracebackhide__ = True
         if hasattr(self, "transcript"):
             # SMTP_SSL.__init__ calls smtplib.SMTP.__init__ by its module-level name, which record()
             # points at RecordingSMTP: hand that inner call to the real smtplib.SMTP.__init__.
@@ -325,6 +327,7 @@ class Recorder:
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, host, port, timeout):
+        __tracebackhide__ = True
         label = self._names.get(port) or f"{host}:{port}"
         self.transcript.peer = self.transcript.peer or label
         self.transcript.note(f"Trying {label}...")
@@ -342,11 +345,13 @@ class Recorder:
         return sock
 
     def send(self, s) -> None:
+        __tracebackhide__ = True
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
         super().send(s)
         self.transcript.sent(data)
 
     def getreply(self):
+        __tracebackhide__ = True
         # smtplib opens the file it reads replies from lazily, and again after STARTTLS; a subclass may
         # have opened its own. Tap whichever it will read.
         if self.sock is not None and not isinstance(self.file, _Tap):
@@ -354,6 +359,7 @@ class Recorder:
         return super().getreply()
 
     def starttls(self, *args, **kwargs):
+        __tracebackhide__ = True
         self.transcript.phase = Phase.STARTTLS  # smtplib may refuse before sending anything
         try:
             reply = super().starttls(*args, **kwargs)
@@ -364,6 +370,7 @@ class Recorder:
         return reply
 
     def login(self, *args, **kwargs):
+        __tracebackhide__ = True
         self.transcript.phase = Phase.AUTH
         return super().login(*args, **kwargs)
 

@@ -200,3 +200,17 @@ def test_a_card_names_whose_words_it_recognised_and_copes_with_none():
     silent = Match(entry("bad-credentials"), 100.0, (), ())
     for shown in (Diagnosis((silent,)).html(), repr(Diagnosis((silent,))), repr(Diagnosis((silent,), brief=True))):
         assert "Recognised" not in shown and "User name or password refused" in shown
+
+
+def test_markdown_keeps_its_source_as_the_text_a_terminal_shows():
+    shown = bundle(display.Markdown("| library | 465 |\n|---|---|\n| smtplib | `SMTP_SSL` |"))
+    assert shown["text/markdown"] == shown["text/plain"] == "| library | 465 |\n|---|---|\n| smtplib | `SMTP_SSL` |"
+
+
+def test_wrapped_text_wraps_at_spaces_in_a_notebook_and_stays_unchanged_as_text():
+    report = "port 587: works\n  note    " + "a provider's long sentence, " * 8 + "<and markup>"
+    shown = bundle(display.wrapped(report))
+    assert shown["text/plain"] == report
+    assert_survives_untrusted(shown["text/html"])
+    assert "white-space:pre-wrap" in shown["text/html"] and display.WRAP_AT_SPACES in shown["text/html"]
+    assert "&lt;and markup&gt;" in shown["text/html"]

@@ -119,7 +119,9 @@ def test_a_busy_port_is_one_clear_line():
         port = busy.getsockname()[1]
         result = run_failing("--ports", f"587={port}")
     assert result.returncode == 2
-    assert result.stderr == f"error: cannot listen on 127.0.0.1 port {port} for submission: Address already in use\n"
+    assert result.stderr == (f"error: cannot listen on 127.0.0.1 port {port} for submission: Address already in use "
+                             "(another program holds it, perhaps another lab: a notebook's kernel or python -m "
+                             "helpers.lab; stop that one, or choose other ports)\n")
 
 
 def test_help_names_the_options():

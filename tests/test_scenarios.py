@@ -124,11 +124,13 @@ def test_a_password_sent_is_shown_as_asterisks(lab):
 def test_the_text_shows_code_error_wire_diagnosis_and_fix(lab):
     result = run("plaintext-to-implicit-tls", lab)
     text = result.text()
-    assert "def plaintext_to_implicit_tls(lab" in text  # the reader's code
+    # The reader's code: the scenario's body, without the kit's `def` line around it.
+    assert "Your code: Plain SMTP to port 465" in text and "    with smtplib.SMTP(host, port," in text
+    assert "def plaintext_to_implicit_tls" not in text
     assert "smtplib.SMTPServerDisconnected: Connection unexpectedly closed" in text
     assert "=== Trying submissions (port 465)..." in text
     assert "Diagnosis (as expected): plaintext-to-implicit-tls" in text
-    assert "The fix (it worked):" in text and "def send_over_465(lab" in text
+    assert "The fix (it worked): TLS from the first byte" in text and "    with smtplib.SMTP_SSL(host, port," in text
     html = result._repr_html_()
     assert 'class="smtp-seq"' in html and "plaintext-to-implicit-tls" in html and "smtplib.SMTP_SSL" in html
     assert str(lab["submissions"].port) not in text  # OS-chosen ports stay out of what notebooks store
