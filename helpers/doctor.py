@@ -8,6 +8,9 @@
     python -m helpers.doctor smtp.example.com [--port 465 ...] [--timeout S] [--json]
                              [--user U --password-env VAR [--from ADDR]] [--ca-file PATH] [--library NAME]
 
+A port that stands in for another, as the lab's do, is given as PORT=ACTS_AS (--port 10465=465), or in the
+lab's own order (465=10465); the report names both. Ctrl-C stops the command at once, with exit status 130.
+
 The host is resolved first: a name that does not resolve is said so at once, whether it does not exist
 or the resolver could not answer. Then ports 25, 465, 587 and 2525 are probed at once, each in its own
 thread (helpers.doctor_probe), in two phases of at most one timeout each: recognising what the port
