@@ -242,7 +242,7 @@ def _prepare(host: str, timeout: float, user: str | None, password: str | None, 
 def _named_ports(ports: Iterable[int] | Mapping[int, int]) -> dict[int, int]:
     named = dict(ports) if isinstance(ports, Mapping) else {port: port for port in ports}
     if not named:
-        raise BadUsage("no ports to probe")
+        raise BadUsage("no ports to probe: give at least one port, e.g. 25, 465, 587")
     for port in [*named, *named.values()]:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise BadUsage(f"port {port!r} is out of range: use 1-65535")
@@ -415,20 +415,21 @@ def _port_option(text: str) -> tuple[int, int]:
     try:
         port, acts_as = int(first), int(second if equals else first)
     except ValueError:
-        raise BadUsage(f"bad --port {text!r}: use a port number (465) or PORT=ACTS_AS (10465=465)") from None
+        raise BadUsage(f"{text!r} is not a port: use a port number (465) or PORT=ACTS_AS (10465=465)") from None
     if port in STANDARD_PORTS and acts_as not in STANDARD_PORTS:
         return acts_as, port
     return port, acts_as
 
 
-def _port_options(texts: list[str]) -> dict[int, int]:
+def parse_ports(texts: Iterable[str]) -> dict[int, int]:
+    """Ports as a person writes them (the --port options, the panel's field): {port: what it acts as}."""
     ports: dict[int, int] = {}
     for text in texts:
         port, acts_as = _port_option(text)
         if port in ports:
-            raise BadUsage(f"bad --port {text!r}: port {port} is given already (as {ports[port]})")
+            raise BadUsage(f"{text!r}: port {port} is given already (as {ports[port]})")
         ports[port] = acts_as
-    return ports
+    return _named_ports(ports)
 
 
 def _password(options: argparse.Namespace) -> str | None:
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = _Progress()
     try:
         options = parser.parse_args(argv)
-        ports = _port_options(options.port) if options.port else {port: port for port in DEFAULT_PORTS}
+        ports = parse_ports(options.port) if options.port else {port: port for port in DEFAULT_PORTS}
         progress.start(options.host, [port_label(port, acts_as) for port, acts_as in ports.items()],
                        lines=options.json)
         report = examine(

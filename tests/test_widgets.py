@@ -80,8 +80,9 @@ def test_send_view_sends_reports_failures_with_a_diagnosis_and_never_shows_the_p
 def test_doctor_ports_reads_plain_and_stand_in_ports():
     assert widgets.doctor_ports("25, 465 587") == {25: 25, 465: 465, 587: 587}
     assert widgets.doctor_ports("10465=465,10587=587") == {10465: 465, 10587: 587}
-    for wrong, why in [("", "at least one port"), ("465x", "'465x' is not a port"), ("70000", "1 to 65535"),
-                       ("10465=0", "1 to 65535")]:
+    assert widgets.doctor_ports("465=10465") == {10465: 465}  # the lab's order, as the command reads it
+    for wrong, why in [("", "at least one port"), ("465x", "'465x' is not a port"), ("70000", "out of range"),
+                       ("10465=0", "out of range"), ("10465=465 10465=587", "given already")]:
         with pytest.raises(ValueError, match=why):
             widgets.doctor_ports(wrong)
 
