@@ -8,6 +8,9 @@
     python -m helpers.doctor smtp.example.com [--port 465 ...] [--timeout S] [--json]
                              [--user U --password-env VAR [--from ADDR]] [--ca-file PATH] [--library NAME]
 
+A port that stands in for another, as the lab's do, is given as PORT=ACTS_AS (--port 10465=465), or in the
+lab's own order (465=10465); the report names both. Ctrl-C stops the command at once, with exit status 130.
+
 The host is resolved first: a name that does not resolve is said so at once, whether it does not exist
 or the resolver could not answer. Then ports 25, 465, 587 and 2525 are probed at once, each in its own
 thread (helpers.doctor_probe), in two phases of at most one timeout each: recognising what the port
@@ -55,18 +58,18 @@ ports it offers, how it wants you to log in, what it retires and when (helpers.p
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from helpers import libraries
-from helpers.doctor_probe import TLS_VERSIONS, VERSION_NAMES, Certificate, PortResult, Run, Speaks, probe
+from helpers import doctor_probe, libraries, terms
+from helpers.doctor_probe import TLS_VERSIONS, VERSION_NAMES, Certificate, PortResult, Run, Speaks, port_label, probe
 from helpers.preflight import check_address, check_timeout, resolve
 from helpers.providers import Provider, recognise
 from helpers.snippets import EXAMPLE_USER, go_code, python_code
@@ -80,6 +83,8 @@ DEFAULT_PORTS = (25, 465, 587, 2525)
 DEFAULT_TIMEOUT = 5.0  # seconds for each phase of each port's probe
 DAYS_LEFT_SHOWN_BELOW = 30  # "N days left" is shown only then: the report stays the same from day to day
 SUBMISSION_PORTS = (465, 587, 2525)  # in order of preference (RFC 8314 section 3: implicit TLS first)
+STANDARD_PORTS = frozenset({terms.RELAY_PORT, *terms.SUBMISSION_PORTS})  # what a --port pair may name a port as
+INTERRUPTED = 130  # the exit status on Ctrl-C: 128 + SIGINT, as a shell reports a command it interrupted
 
 _TLS_WORDS = {TlsMode.IMPLICIT: "implicit TLS", TlsMode.STARTTLS: "STARTTLS"}
 
@@ -90,9 +95,11 @@ class BadUsage(ValueError):
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The settings to use: the port (as the report names it) and how TLS starts, with code to paste."""
+    """The settings to use: the port it acts as and the one the code connects to (they differ when a
+    mapping names a lab's port as another), how TLS starts, with code to paste."""
 
     port: int
+    connect_to: int
     security: TlsMode
     reason: str
     alternatives: list[str]
@@ -114,13 +121,15 @@ class Report:
 
     @property
     def warnings(self) -> list[str]:
-        return [f"port {result.acts_as}: {sign}" for result in self.ports for sign in result.warnings]
+        return [f"{result.label}: {sign}" for result in self.ports for sign in result.warnings]
 
     def text(self, *, code: bool = True) -> str:
-        """The report for people; the same text for the same server (no timings, dates or OS-chosen ports
-        outside the code, which `code=False` leaves out)."""
+        """The report for people; the same text for the same server and ports (no timings or dates outside
+        the code, which `code=False` leaves out). Each port is named as the port connected to, and what
+        it acts as when that differs: 'port 10465 (as 465)'."""
         trust = "the given CA file" if self.ca_file else "the system's trust store"
-        listed = ", ".join(str(result.acts_as) for result in self.ports)
+        listed = ", ".join(str(result.port) if result.port == result.acts_as else f"{result.port} as {result.acts_as}"
+                           for result in self.ports)
         lines = [f"SMTP doctor for {self.host} (ports {listed})", ""]
         for result in self.ports:
             lines += [*_port_lines(result, trust), ""]
@@ -170,19 +179,39 @@ the recommendation. `on_port_done` is called with each port's result as it finis
         raise BadUsage(f"unknown library {library!r}; choose one of: "
                        f"{', '.join(known.key for known in libraries.LIBRARIES)}")
     run = _prepare(host, timeout, user, password, mail_from, ca_file)
-
-    def probe_one(port: int) -> PortResult:
-        result = probe(run, port, named[port])
-        if on_port_done is not None:
-            on_port_done(result)
-        return result
-
-    with ThreadPoolExecutor(max_workers=len(named), thread_name_prefix="smtp-doctor") as pool:
-        results = list(pool.map(probe_one, named))
+    results = _probe_at_once(run, named, on_port_done)
     greetings = [result.banner for result in results if result.banner]
     provider = next(filter(None, (recognise(run.host, greeting) for greeting in greetings)), recognise(run.host))
     return Report(run.host, results, _recommend(run, results, library, provider), user is not None,
                   str(ca_file) if ca_file else None, provider)
+
+
+def _probe_at_once(run: Run, named: dict[int, int],
+                   on_port_done: Callable[[PortResult], None] | None) -> list[PortResult]:
+    """Each port in a thread of its own, the results in the order asked for. The threads are daemons and
+    waited for with join(), which Ctrl-C interrupts: the caller gets KeyboardInterrupt at once and the
+    probes left behind end within their timeouts, keeping no process alive (a ThreadPoolExecutor's
+    workers would hold both the caller and the interpreter's exit until they finish)."""
+    outcomes: dict[int, PortResult | Exception] = {}
+
+    def probe_one(port: int) -> None:
+        try:
+            outcomes[port] = probe(run, port, named[port])
+            if on_port_done is not None:
+                on_port_done(outcomes[port])
+        except Exception as error:  # raised again in the caller's thread, below
+            outcomes[port] = error
+
+    threads = [threading.Thread(target=probe_one, args=(port,), name=f"smtp-doctor-{port}", daemon=True)
+               for port in named]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for outcome in outcomes.values():
+        if isinstance(outcome, Exception):
+            raise outcome
+    return [outcomes[port] for port in named]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -213,7 +242,7 @@ def _prepare(host: str, timeout: float, user: str | None, password: str | None, 
 def _named_ports(ports: Iterable[int] | Mapping[int, int]) -> dict[int, int]:
     named = dict(ports) if isinstance(ports, Mapping) else {port: port for port in ports}
     if not named:
-        raise BadUsage("no ports to probe")
+        raise BadUsage("no ports to probe: give at least one port, e.g. 25, 465, 587")
     for port in [*named, *named.values()]:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise BadUsage(f"port {port!r} is out of range: use 1-65535")
@@ -250,7 +279,7 @@ def _port_lines(result: PortResult, trust: str) -> list[str]:
         add("  issuer", cert.issuer)
         add("  valid", _validity(cert))
         add("  host name", "matches" if cert.name_matches else "not among its names")
-        add("  chain", _chain(result))
+        add("  chain", _chain(result, trust))
     if result.capabilities_after_tls is not None:
         add("EHLO after TLS", _listed(result.capabilities_after_tls))
     if result.auth:
@@ -278,14 +307,23 @@ def _versions(outcomes: dict[str, str]) -> str:
     return text
 
 
-def _chain(result: PortResult) -> str:
-    sent = result.certificate.sent
-    count = f"{sent} certificate{'s' if sent > 1 else ''} sent"
+def _chain(result: PortResult, trust: str) -> str:
+    cert = result.certificate
+    count = f"{cert.sent} certificate{'s' if cert.sent > 1 else ''} sent"
     if result.chain_complete:
         return f"{count}, complete up to a trusted CA"
     if result.chain_complete is False:
         return f"{count}: incomplete, the intermediate CA's certificate is missing"
-    return f"{count}; whether anything is missing cannot be told without trusting its CA"
+    if result.verify_code == doctor_probe.SELF_SIGNED:
+        return f"{count}, signed by itself: no CA vouches for it, so a client must trust this very certificate"
+    if result.verify_code == doctor_probe.SELF_SIGNED_IN_CHAIN:
+        return f"{count}, up to a root CA that {trust} does not hold"
+    if result.verify_code == doctor_probe.UNABLE_TO_GET_ISSUER:
+        issuer = cert.issuer if cert.sent == 1 else "the last certificate's issuer"
+        unsaid = "" if cert.issuer_url else " (the certificate does not say where its issuer is published)"
+        return f"{count}; its issuer ({issuer}) is neither sent nor in {trust}: a CA not trusted here, or an " \
+               f"intermediate left out{unsaid}"
+    return f"{count}; not judged: verification stopped at '{result.verify_error}' before the chain was checked"
 
 
 def _validity(cert: Certificate) -> str:
@@ -308,7 +346,7 @@ def _preference(result: PortResult) -> tuple:
 
 
 def _setting(result: PortResult) -> str:
-    return f"port {result.acts_as} with {_TLS_WORDS[result.tls]}"
+    return f"{result.label} with {_TLS_WORDS[result.tls]}"
 
 
 def _recommend(run: Run, results: list[PortResult], library: str | None = None,
@@ -327,6 +365,7 @@ def _recommend(run: Run, results: list[PortResult], library: str | None = None,
                 sender=run.mail_from or run.user, ca_file=run.ca_file, oauth=bool(provider and provider.oauth))
     return Recommendation(
         port=best.acts_as,
+        connect_to=best.port,
         security=best.tls,
         reason=reason,
         alternatives=[_setting(result) for result in working[1:]],
@@ -339,9 +378,8 @@ def _recommend(run: Run, results: list[PortResult], library: str | None = None,
 def _recommendation_lines(report: Report, *, code: bool = True) -> list[str]:
     chosen = report.recommendation
     if chosen is None:
-        why = [f"  {result.summary()}" for result in report.ports]
-        return ["No working submission setting found:", *why]
-    lines = [f"Recommendation: port {chosen.port} with {_TLS_WORDS[chosen.security]}",
+        return ["No working submission setting found: each port above says why."]
+    lines = [f"Recommendation: {port_label(chosen.connect_to, chosen.port)} with {_TLS_WORDS[chosen.security]}",
              f"  why: {chosen.reason}"]
     lines += [f"  also works: {alternative}" for alternative in chosen.alternatives]
     if chosen.library:
@@ -370,12 +408,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _port_option(text: str) -> tuple[int, int]:
-    """'465' -> (465, 465); '10465=465' -> (10465, 465): connect to 10465, call it 465."""
-    port, equals, acts_as = text.partition("=")
+    """'465' -> (465, 465); '10465=465' -> (10465, 465): connect to 10465, call it 465. The lab's own order
+    (its --ports takes ACTS_AS=PORT) is read too, where it cannot be mistaken: when exactly one side is
+    25, 465 or 587, that side is what the other acts as. Two standard ports, or none, are PORT=ACTS_AS."""
+    first, equals, second = text.partition("=")
     try:
-        return int(port), int(acts_as if equals else port)
+        port, acts_as = int(first), int(second if equals else first)
     except ValueError:
-        raise BadUsage(f"bad --port {text!r}: use a port number (465) or PORT=ACTS_AS (10465=465)") from None
+        raise BadUsage(f"{text!r} is not a port: use a port number (465) or PORT=ACTS_AS (10465=465)") from None
+    if port in STANDARD_PORTS and acts_as not in STANDARD_PORTS:
+        return acts_as, port
+    return port, acts_as
+
+
+def parse_ports(texts: Iterable[str]) -> dict[int, int]:
+    """Ports as a person writes them (the --port options, the panel's field): {port: what it acts as}."""
+    ports: dict[int, int] = {}
+    for text in texts:
+        port, acts_as = _port_option(text)
+        if port in ports:
+            raise BadUsage(f"{text!r}: port {port} is given already (as {ports[port]})")
+        ports[port] = acts_as
+    return _named_ports(ports)
 
 
 def _password(options: argparse.Namespace) -> str | None:
@@ -400,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("host", help="the mail host (a name, an IPv4 address, or an IPv6 one such as ::1 or [::1])")
     parser.add_argument("--port", action="append", metavar="PORT[=ACTS_AS]",
                         help=f"probe this port (repeat it; default {', '.join(map(str, DEFAULT_PORTS))}); "
-                             "PORT=ACTS_AS names it as the port it acts as, e.g. 10465=465")
+                             "PORT=ACTS_AS names it as the port it acts as, e.g. 10465=465 (the lab's order, "
+                             "465=10465, is read too)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"seconds for each phase of each port's probe (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (progress goes to stderr)")
@@ -412,31 +467,80 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library", metavar="NAME",
                         help="also write the recommendation as the setting for this mail library: "
                              f"{', '.join(known.key for known in libraries.LIBRARIES)}")
-    progress = threading.Lock()
+    progress = _Progress()
     try:
         options = parser.parse_args(argv)
-        out = sys.stderr if options.json else sys.stdout
-
-        def done(result: PortResult) -> None:
-            with progress:
-                print(result.summary(), file=out, flush=True)
-
+        ports = parse_ports(options.port) if options.port else {port: port for port in DEFAULT_PORTS}
+        progress.start(options.host, [port_label(port, acts_as) for port, acts_as in ports.items()],
+                       lines=options.json)
         report = examine(
             options.host,
-            ports=dict(map(_port_option, options.port)) if options.port else DEFAULT_PORTS,
+            ports=ports,
             timeout=options.timeout,
             user=options.user,
             password=_password(options),
             mail_from=options.mail_from,
             ca_file=options.ca_file,
             library=options.library,
-            on_port_done=done,
+            on_port_done=progress.done,
         )
     except BadUsage as error:
+        progress.end()
         print(f"doctor: error: {error}", file=sys.stderr)
         return 2
-    print(report.to_json() if options.json else "\n" + report.text(), end="" if not options.json else "\n")
+    except KeyboardInterrupt:  # Ctrl-C: no report, since the probes did not finish
+        progress.end()
+        print("doctor: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    progress.end()
+    if options.json:
+        print(report.to_json())
+    else:
+        print(report.text(), end="")
+        if all(result.speaks == Speaks.REFUSED for result in report.ports) and _on_loopback(report.host):
+            print(LAB_HINT)
     return 0 if report.recommendation else 1
+
+
+LAB_HINT = ("Nothing listens there. The lab listens on ports of its own: pass each with --port (--port 10465=465), "
+            "or start the lab with --ports 25=10025,465=10465,587=10587 and pass those.")
+
+
+def _on_loopback(host: str) -> bool:
+    return all(ipaddress.ip_address(address[0]).is_loopback for _, address in resolve(host))
+
+
+class _Progress:
+    """What the command line says on stderr while the probes run. With --json, a line per port as it
+    finishes, beside the JSON on stdout. Else, on a terminal, one line naming the ports still awaited,
+    rewritten in place and erased before the report: each port's verdict is printed once, in the report.
+    After end(), a probe still running (Ctrl-C does not wait for them) says nothing more."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lines = self.live = False
+        self.waiting: list[str] = []
+
+    def start(self, host: str, labels: list[str], *, lines: bool) -> None:
+        self.lines, self.live, self.waiting = lines, not lines and sys.stderr.isatty(), labels
+        self._show(f"examining {host}: waiting for {', '.join(labels)}")
+
+    def done(self, result: PortResult) -> None:
+        with self.lock:
+            if self.lines:
+                print(result.summary(), file=sys.stderr, flush=True)
+            self.waiting.remove(result.label)
+            self._show(f"waiting for {', '.join(self.waiting)}" if self.waiting else "")
+
+    def end(self) -> None:
+        with self.lock:
+            self._show("")
+            self.lines = self.live = False
+
+    def _show(self, text: str) -> None:
+        if self.live:
+            sys.stderr.write(f"\r\x1b[K{text}")  # back to the line's start, erase it (ECMA-48 EL), write
+            sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ STARTTLS_PORTS = (587, 2525)  # submission ports that must offer STARTTLS
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")  # tried one by one, as ssl.SSLSocket.version() names them
 VERSION_NAMES = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3"}
 CURRENT_TLS = ("TLSv1.2", "TLSv1.3")  # what today's clients speak (RFC 8996 deprecated 1.0 and 1.1 in 2021)
+# OpenSSL's verification errors (X509_V_ERR_..., in x509_vfy.h) that the report words
+UNABLE_TO_GET_ISSUER = 20  # the last certificate's issuer is neither sent nor trusted
+SELF_SIGNED = 18  # the server's own certificate signed by itself (DEPTH_ZERO_SELF_SIGNED_CERT)
+SELF_SIGNED_IN_CHAIN = 19  # the chain ends in a root that is not trusted
+CHECKED_AFTER_THE_CHAIN = frozenset({9, 10, 62, 64})  # not yet valid, expired; host name, IP address mismatch
 # OpenSSL's reasons when a handshake finds no TLS version in common (helpers.catalog: tls-version-mismatch)
 _NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE",
                       "VERSION_TOO_LOW", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED"}
@@ -98,9 +103,11 @@ class PortResult:
     tls: TlsMode | None = None  # how TLS started, once a handshake got as far as the certificate
     verified: bool | None = None  # chain and host name, against the system's trust store or the CA file
     verify_error: str | None = None  # OpenSSL's reason when not verified
+    verify_code: int | None = None  # and its number (X509_V_ERR_...), which says how far verification got
     tls_version: str | None = None
     cipher: str | None = None
     tls_error: str | None = None  # STARTTLS offered but failing, or a certificate that could not be inspected
+    starttls_reply: str | None = None  # the reply that refused STARTTLS itself (454 ...): no handshake happened
     certificate: Certificate | None = None
     chain_complete: bool | None = None  # the server sends every CA certificate up to a trusted one; None: unknown
     tls_versions: dict[str, str] | None = None  # each TLS version: "accepted", "refused", or the refusal after it
@@ -114,12 +121,22 @@ class PortResult:
     def works(self) -> bool:
         return self.problem is None
 
+    @property
+    def label(self) -> str:
+        return port_label(self.port, self.acts_as)
+
     def summary(self) -> str:
         """One line: the port, what it speaks, and whether it will do for sending mail."""
-        line = f"port {self.acts_as}: {self.speaks}"
+        line = f"{self.label}: {self.speaks}"
         if self.speaks in (Speaks.SMTP, Speaks.IMPLICIT_TLS):
             return f"{line} - {'works for submission' if self.works else self.problem}"
         return f"{line} - {self.detail}" if self.detail else line
+
+
+def port_label(port: int, acts_as: int) -> str:
+    """'port 465', or 'port 10465 (as 465)' for a port connected to in the place of another: the report
+    always names the port it connected to."""
+    return f"port {port}" if port == acts_as else f"port {port} (as {acts_as})"
 
 
 def _inspecting_context() -> ssl.SSLContext:
@@ -215,7 +232,7 @@ def probe(run: Run, port: int, acts_as: int) -> PortResult:
     if smtp is not None:
         smtp.reader.deadline = time.monotonic() + run.timeout
         _converse(run, result, smtp)
-    if result.tls is not None or "STARTTLS" in (result.capabilities or {}):
+    if result.tls is not None or ("STARTTLS" in (result.capabilities or {}) and result.starttls_reply is None):
         result.tls_versions = _tls_versions(run, result, time.monotonic() + run.timeout)
     result.chain_complete = _chain_complete(result)
     result.warnings = _danger_signs(result)
@@ -279,7 +296,8 @@ def _implicit_tls(run: Run, result: PortResult, deadline: float) -> _Conversatio
         secure = run.verifying.wrap_socket(sock, server_hostname=run.host)
     except ssl.SSLCertVerificationError as error:
         # The port speaks TLS; only its certificate fails. Look at it over a connection of its own.
-        result.tls, result.verified, result.verify_error = TlsMode.IMPLICIT, False, error.verify_message
+        result.tls, result.verified = TlsMode.IMPLICIT, False
+        result.verify_error, result.verify_code = error.verify_message, error.verify_code
         return _inspect(run, result, deadline)
     except TimeoutError:
         return _verdict(result, Speaks.SILENT, f"no greeting within {silent_for}, and no TLS handshake either")
@@ -409,11 +427,13 @@ def _starttls(run: Run, result: PortResult, smtp: _Conversation) -> bool:
     try:
         smtp.starttls(context=run.verifying)
     except ssl.SSLCertVerificationError as error:
-        result.tls, result.verified, result.verify_error = TlsMode.STARTTLS, False, error.verify_message
+        result.tls, result.verified = TlsMode.STARTTLS, False
+        result.verify_error, result.verify_code = error.verify_message, error.verify_code
         _inspect_after_starttls(run, result, smtp.reader.deadline)
         return False
     except smtplib.SMTPResponseException as error:
-        result.tls_error = f"STARTTLS is offered but answered {error.smtp_code} {_text(error.smtp_error)}"
+        result.starttls_reply = f"{error.smtp_code} {_text(error.smtp_error)}"
+        result.tls_error = f"STARTTLS is offered but answered {result.starttls_reply}"
         return False
     except OSError as error:
         result.tls_error = f"STARTTLS is offered but the TLS handshake fails: {_reason(error)}"
@@ -511,7 +531,10 @@ def _tls_versions(run: Run, result: PortResult, deadline: float) -> dict[str, st
         try:
             if result.tls != TlsMode.IMPLICIT:
                 smtp.ehlo()
-                smtp.starttls(context=context)
+                try:
+                    smtp.starttls(context=context)
+                except smtplib.SMTPResponseException:
+                    continue  # STARTTLS itself refused, this time: no handshake, so nothing known of the version
             code, reply = smtp.ehlo()
             found[name] = "accepted" if code == 250 else f"{code} {_text(reply)}"
         except (smtplib.SMTPException, OSError) as error:
@@ -522,15 +545,17 @@ def _tls_versions(run: Run, result: PortResult, deadline: float) -> dict[str, st
 
 
 def _chain_complete(result: PortResult) -> bool | None:
-    """Does the server send every CA certificate between its own and one the client trusts? Verified: yes.
+    """Does the server send every CA certificate between its own and one the client trusts? Verified: yes;
+    so too when verification failed only on the host name or the dates, which OpenSSL checks once it has
+    built the chain up to a trusted CA (openssl-verification-options(1), "Certification Path Validation").
     Its own certificate sent alone, whose issuer is neither trusted nor sent, while the certificate names
     where that issuer's certificate is published: no, an intermediate is missing (public CAs issue server
     certificates from intermediates, never from their roots: CA/Browser Forum Baseline Requirements
-    section 6.1.7). Otherwise the doctor cannot tell a missing intermediate from a CA that is not trusted."""
+    section 6.1.7). Otherwise the doctor cannot tell (helpers.doctor says why, case by case)."""
     cert = result.certificate
-    if result.verified:
+    if result.verified or result.verify_code in CHECKED_AFTER_THE_CHAIN:
         return True
-    if cert is None or result.verify_error != "unable to get local issuer certificate":
+    if cert is None or result.verify_code != UNABLE_TO_GET_ISSUER:
         return None
     return False if cert.sent == 1 and cert.issuer_url else None
 
@@ -691,9 +716,15 @@ def _problem(run: Run, result: PortResult) -> str | None:
     """Why the port will not do for submission, or None when it will."""
     if result.speaks not in (Speaks.SMTP, Speaks.IMPLICIT_TLS):
         return result.speaks
+    if result.starttls_reply:
+        # RFC 3207 section 4: 454 for a temporary reason; a 5xx reply refuses STARTTLS for good.
+        later = "temporary; retry later" if result.starttls_reply.startswith("4") else "refused for good"
+        return f"STARTTLS answered {result.starttls_reply}: {later}, or use 465 if offered"
     if result.tls_versions and not any(result.tls_versions.get(name) == "accepted" for name in CURRENT_TLS):
         spoken = [VERSION_NAMES[name] for name, outcome in result.tls_versions.items() if outcome == "accepted"]
-        return f"it speaks only {' and '.join(spoken) or 'no TLS version'}: current clients refuse it"
+        if not spoken:
+            return "no TLS version works on it"
+        return f"it speaks only {' and '.join(spoken)}: current clients refuse it"
     if result.tls is None:
         return "no TLS: STARTTLS fails" if result.tls_error else "no TLS: STARTTLS is not offered"
     if not result.verified:

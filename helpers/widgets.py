@@ -70,19 +70,8 @@ def send_view(lab: Lab, fields: Mapping[str, str]) -> display.View:
 
 def doctor_ports(text: str) -> dict[int, int]:
     """The doctor panel's ports field: '25, 465, 587' or, for ports that stand in for others (as the
-    lab's do), PORT=ACTS_AS: '10465=465'. The same forms as `python -m helpers.doctor --port`."""
-    ports = {}
-    for item in filter(None, (part.strip() for part in text.replace(" ", ",").split(","))):
-        port, equals, acts_as = item.partition("=")
-        try:
-            ports[int(port)] = int(acts_as if equals else port)
-        except ValueError:
-            raise ValueError(f"{item!r} is not a port: write 465, or 10465=465") from None
-        if not all(0 < number < 65536 for number in (int(port), ports[int(port)])):
-            raise ValueError(f"{item!r} is not a port: ports go from 1 to 65535")
-    if not ports:
-        raise ValueError("give at least one port, e.g. 25, 465, 587")
-    return ports
+    lab's do), '10465=465'. The same forms as `python -m helpers.doctor --port`."""
+    return doctor.parse_ports(filter(None, (part.strip() for part in text.replace(" ", ",").split(","))))
 
 
 def doctor_line(result: doctor.PortResult) -> str:

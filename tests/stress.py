@@ -14,7 +14,7 @@ import time
 RUNS = 3
 HOGS = 2  # this kit's CI machines have two cores
 TIMING_SENSITIVE = ["tests/test_reliability.py", "tests/test_lab.py", "tests/test_lab_lifecycle.py",
-                    "tests/test_scenarios.py"]
+                    "tests/test_lab_cli.py", "tests/test_scenarios.py"]
 SPIN = "while True: pass"
 
 

@@ -360,7 +360,7 @@ def test_playbook_widgets_answer_clicks_in_jupyterlab(page, jupyterlab, capsys):
 
     doctor = page.locator(widget).filter(has=page.locator("button", has_text="Examine"))
     doctor.locator("button", has_text="Examine").click()
-    doctor.locator("pre", has_text="Recommendation: port 465 with implicit TLS").first.wait_for()
+    doctor.locator("pre", has_text="(as 465) with implicit TLS").first.wait_for()
     assert doctor.locator("details pre", has_text="SMTP doctor for 127.0.0.1").count() == 1  # folded, once
     screenshot(page, "06-doctor", capsys, element=doctor)
     doctor.locator("input[type='text']").first.fill("nothing.invalid")  # RFC 2606: never resolves

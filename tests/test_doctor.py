@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -21,7 +22,7 @@ import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
 from servers import echoes_credentials, hold, peer, tls_for_127_0_0_1
 
-from helpers.doctor import PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
+from helpers.doctor import INTERRUPTED, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
 from helpers.doctor_probe import EXPIRY_WARNING_DAYS, MAX_REPLY_BYTES
 from helpers.lab import Lab
 from helpers.terms import TlsMode
@@ -187,6 +188,37 @@ def test_starttls_that_fails_is_a_danger(every_profile):
     assert result.auth.startswith("not tried: no TLS")
 
 
+def test_starttls_answered_454_is_told_as_a_temporary_refusal_not_as_old_tls(every_profile):
+    # No handshake happened: nothing is known of the TLS versions, and the verdict names the 454 (RFC 3207 4).
+    results, report, _ = every_profile
+    result = results["submission-tls-unavailable"]
+    assert (result.starttls_reply, result.tls_versions) == (
+        "454 4.7.0 TLS not available due to temporary reason", None)
+    assert result.problem == ("STARTTLS answered 454 4.7.0 TLS not available due to temporary reason: "
+                              "temporary; retry later, or use 465 if offered")
+    section = report.text().split(f"{result.label}: ")[1].split("\n\n")[0]
+    assert "TLS versions" not in section and "handshake" not in section and "speaks only" not in section
+
+
+@pytest.mark.parametrize("kind, chain", [
+    ("wrong-host", "1 certificate sent, complete up to a trusted CA"),
+    ("expired", "1 certificate sent, complete up to a trusted CA"),
+    ("not-yet-valid", "1 certificate sent, complete up to a trusted CA"),
+    ("self-signed", "1 certificate sent, signed by itself: no CA vouches for it, so a client must trust this very "
+                    "certificate"),
+    ("untrusted", "1 certificate sent; its issuer (OU=Untrusted CA,O=Nobody You Trust) is neither sent nor in the "
+                  "given CA file: a CA not trusted here, or an intermediate left out (the certificate does not say "
+                  "where its issuer is published)"),
+])
+def test_with_the_ca_given_the_chain_is_judged_and_otherwise_the_report_says_why_not(every_profile, kind, chain):
+    # The host name and the dates are checked once the chain is built up to a trusted CA: those failures
+    # leave a complete chain. The lab's CA file is given.
+    results, report, _ = every_profile
+    result = results[f"submissions-{kind}-cert"]
+    assert result.chain_complete is (True if "complete" in chain else None)
+    assert f"    chain         {chain}\n" in report.text()
+
+
 def test_the_lab_saw_logins_only_over_verified_tls(every_profile):
     *_, events = every_profile
     logins = [line for line in events.splitlines() if " login " in line]
@@ -216,9 +248,10 @@ def standard():
 
 
 def test_the_standard_lab_gets_465_recommended_with_587_as_the_alternative(standard):
-    _, report, _ = standard
+    lab, report, _ = standard
     chosen = report.recommendation
-    assert (chosen.port, chosen.security, chosen.alternatives) == (465, TlsMode.IMPLICIT, ["port 587 with STARTTLS"])
+    assert (chosen.port, chosen.connect_to, chosen.security) == (465, lab["submissions"].port, TlsMode.IMPLICIT)
+    assert chosen.alternatives == [f"port {lab['submission'].port} (as 587) with STARTTLS"]
     assert "RFC 8314 section 3" in chosen.reason
     assert report.warnings == []
     assert "credentials not tested" in report.text()
@@ -247,23 +280,27 @@ def test_implicit_tls_wins_over_starttls_whatever_the_order(make_lab):
 def test_no_working_setting_when_nothing_offers_auth_over_verified_tls(make_lab):
     report = doctor(make_lab("relay", "submission-no-starttls", "submissions-expired-cert"))
     assert report.recommendation is None
-    assert "No working submission setting found:" in report.text()
-    assert "  port 465: implicit-tls - the certificate does not verify" in report.text()
+    expired = at(report, 465)
+    assert "No working submission setting found: each port above says why.\n" in report.text()
+    assert report.text().count(f"{expired.label}: implicit-tls - the certificate does not verify\n") == 1
 
 
-def test_the_report_text_is_the_same_on_every_run_and_names_os_chosen_ports_only_in_its_code(standard):
+def test_the_report_text_is_the_same_on_every_run_and_names_each_port_connected_to(standard):
     lab, report, _ = standard
     assert doctor(lab).text() == report.text()
-    findings, _, code = report.text().partition("Python (smtplib):")
-    assert [port for port in named(lab) if str(port) in findings] == []
-    assert str(lab["submissions"].port) in code  # the code connects where 465 answered
+    ports = [f"port {lab[name].port} (as {acts_as})" for name, acts_as in
+             (("relay", 25), ("submission", 587), ("submissions", 465))]
+    findings = report.text().partition("Python (smtplib):")[0]
+    assert [line.split(":")[0] for line in findings.splitlines() if line.startswith("port ")] == ports
+    assert f"Recommendation: {ports[2]} with implicit TLS\n" in findings
+    assert f"  also works: {ports[1]} with STARTTLS\n" in findings
 
 
 def test_the_report_text(standard):
     _, report, _ = standard
     text = report.text()
     section = (
-        "port 465: implicit-tls - works for submission\n"
+        "implicit-tls - works for submission\n"
         "  banner          220 mail.example.com ESMTP SMTP Port Lab\n"
         "  TLS             implicit TLS, TLSv1.3, {cipher}\n"
         "  TLS versions    1.2, 1.3 (1.0, 1.1 refused)\n"
@@ -276,12 +313,13 @@ def test_the_report_text(standard):
         "    chain         1 certificate sent, complete up to a trusted CA\n"
         "  EHLO after TLS  PIPELINING, SIZE 10240000, VRFY, AUTH PLAIN LOGIN, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8\n"
     )
-    cipher = at(report, 465).cipher
-    assert text.startswith("SMTP doctor for 127.0.0.1 (ports 25, 587, 465)\n\nport 25: smtp - no AUTH after TLS")
-    assert section.format(cipher=cipher) in text
+    relay, submissions = at(report, 25), at(report, 465)
+    assert text.startswith(f"SMTP doctor for 127.0.0.1 (ports {relay.port} as 25, {at(report, 587).port} as 587, "
+                           f"{submissions.port} as 465)\n\nport {relay.port} (as 25): smtp - no AUTH after TLS")
+    assert f"port {submissions.port} (as 465): " + section.format(cipher=submissions.cipher) in text
     before_tls = "PIPELINING, SIZE 10240000, VRFY, STARTTLS, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8"
     assert f"  EHLO            {before_tls}\n" in text
-    assert "Recommendation: port 465 with implicit TLS\n" in text
+    assert f"Recommendation: port {submissions.port} (as 465) with implicit TLS\n" in text
     assert "\nPython (smtplib):\n    import os\n" in text and "\nGo (net/smtp):\n    package main\n" in text
 
 
@@ -364,7 +402,8 @@ def test_a_bad_password_fails_auth_and_nothing_works(lab):
     report = doctor(lab, user=ALICE, password="not-the-password")
     assert at(report, 465).auth == at(report, 587).auth == "failed: 535 5.7.8 Error: authentication failed"
     assert report.recommendation is None
-    assert "  port 465: implicit-tls - AUTH failed: 535 5.7.8 Error: authentication failed" in report.text()
+    assert f"{at(report, 465).label}: implicit-tls - AUTH failed: 535 5.7.8 Error: authentication failed" in (
+        report.text())
 
 
 def test_a_sender_the_login_does_not_own_is_refused(lab):
@@ -585,16 +624,77 @@ def port_options(lab: Lab) -> list[str]:
     return [f"--port={port}={acts_as}" for port, acts_as in named(lab).items()]
 
 
-def test_cli_prints_a_line_per_port_then_the_report_and_exits_0(lab):
+def test_cli_prints_the_report_with_each_verdict_once_and_exits_0(lab):
+    # Progress is a line rewritten in place on a terminal only; each port's verdict is printed once.
     run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
     assert (run.returncode, run.stderr) == (0, "")
-    progress, _, report = run.stdout.partition("\n\n")
-    assert sorted(progress.splitlines()) == [
-        "port 25: smtp - no AUTH after TLS: not a submission port",
-        "port 465: implicit-tls - works for submission",
-        "port 587: smtp - works for submission",
-    ]
-    assert report == doctor(lab).text()
+    assert run.stdout == doctor(lab).text()
+    for name, verdict in [("relay", "smtp - no AUTH after TLS: not a submission port"),
+                          ("submissions", "implicit-tls - works for submission"),
+                          ("submission", "smtp - works for submission")]:
+        endpoint = lab[name]
+        assert run.stdout.count(f"port {endpoint.port} (as {endpoint.acts_as}): {verdict}\n") == 1
+
+
+def test_cli_takes_the_labs_order_of_a_port_pair_too(lab):
+    # The lab's --ports is ACTS_AS=PORT (465=10465), the doctor's --port PORT=ACTS_AS (10465=465): where one
+    # side is a standard port and the other is not, either order means the same.
+    endpoint = lab["submissions"]
+    runs = [run_doctor("127.0.0.1", "--port", pair, "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+            for pair in (f"465={endpoint.port}", f"{endpoint.port}=465")]
+    assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 0
+    assert f"port {endpoint.port} (as 465): implicit-tls - works for submission\n" in runs[0].stdout
+
+
+def test_cli_keeps_port_then_acts_as_when_both_are_standard_and_names_the_port_it_connected_to():
+    with socket.socket() as unused:  # bound, never listening: refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        run = run_doctor("127.0.0.1", "--port", f"{port}=2525", "--port", "587=465", "--timeout", str(TIMEOUT))
+    assert f"port {port} (as 2525): refused - connection refused: nothing listens there\n" in run.stdout
+    assert "\nport 587 (as 465): " in run.stdout  # whatever this machine runs on 587
+
+
+def test_cli_on_loopback_where_nothing_listens_says_each_refusal_once_and_where_the_lab_is():
+    with socket.socket() as first, socket.socket() as second:  # bound, never listening: refused
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        ports = [first.getsockname()[1], second.getsockname()[1]]
+        run = run_doctor("127.0.0.1", "--port", f"{ports[0]}=465", "--port", f"587={ports[1]}", "--timeout", "1")
+    assert (run.returncode, run.stderr) == (1, "")
+    for port, acts_as in zip(ports, (465, 587), strict=True):
+        assert run.stdout.count(f"port {port} (as {acts_as}): refused") == 1
+    assert run.stdout.endswith(f"No working submission setting found: each port above says why.\n{LAB_HINT}\n")
+    assert "--port 10465=465" in LAB_HINT and "--ports 25=10025,465=10465,587=10587" in LAB_HINT
+
+
+def test_cli_gives_no_lab_hint_when_a_port_answers(make_lab):
+    lab = make_lab("relay", "closed")
+    run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert f"port {lab['closed'].port} (as 468): refused" in run.stdout and LAB_HINT not in run.stdout
+
+
+# Python as a terminal starts it: Ctrl-C raises KeyboardInterrupt, whatever runs the tests (a background job
+# of a shell starts with SIGINT ignored, and a child inherits that).
+DOCTOR_FROM_A_TERMINAL = [sys.executable, "-c", "import runpy, signal; "
+                          "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                          "runpy.run_module('helpers.doctor', run_name='__main__')"]
+
+
+def test_ctrl_c_stops_the_doctor_at_once_quietly_with_130_and_no_report(make_lab):
+    lab = make_lab("blackhole", "silent")
+    long = 120  # seconds per phase: a doctor that waited for its probes would outlast the bound below by far
+    args = ["127.0.0.1", "--port", f"{lab['blackhole'].port}=25", "--port", f"{lab['silent'].port}=587",
+            "--timeout", str(long)]
+    with subprocess.Popen([*DOCTOR_FROM_A_TERMINAL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        try:
+            assert lab.events.wait_for("connect", timeout=CLIENT_TIMEOUT * 3)  # probing: the silent port is held
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=long / 4)  # generous, for a busy machine
+        finally:
+            process.kill()
+    assert (process.returncode, out, err) == (INTERRUPTED, "", "doctor: interrupted\n")
 
 
 def test_cli_json_goes_to_stdout_and_progress_to_stderr(lab):
@@ -625,7 +725,10 @@ def test_cli_reads_the_password_from_the_environment_and_never_shows_it(lab):
 @pytest.mark.parametrize("args, message", [
     (["a..b"], "cannot resolve host 'a..b'"),
     (["127.0.0.1", "--port", "70000"], "port 70000 is out of range"),
-    (["127.0.0.1", "--port", "465=smtps"], "bad --port '465=smtps'"),
+    (["127.0.0.1", "--port", "465=smtps"], "'465=smtps' is not a port"),
+    (["127.0.0.1", "--port", "10465=465=587"], "'10465=465=587' is not a port: use a port number (465) or PORT="),
+    (["127.0.0.1", "--port", "10465=465", "--port", "587=10465"], "port 10465 is given already (as 465)"),
+    (["127.0.0.1", "--port", "465=70000"], "port 70000 is out of range"),
     (["127.0.0.1", "--user", ALICE], "give --user and --password-env VAR together"),
     (["127.0.0.1", "--user", ALICE, "--password-env", "DOCTOR_TEST_UNSET"], "--password-env is not set"),
     (["127.0.0.1", "--timeout", "soon"], "argument --timeout: invalid float value: 'soon'"),

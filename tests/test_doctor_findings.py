@@ -55,7 +55,7 @@ def test_a_port_that_speaks_only_tls_1_0_and_1_1_is_no_use_and_says_why(odd, pro
     result = results[profile]
     assert result.problem == "it speaks only TLS 1.0 and TLS 1.1: current clients refuse it"
     assert "  TLS versions    1.0, 1.1 (1.2, 1.3 refused)" in report.text()
-    assert result.summary() == f"port {result.acts_as}: {result.speaks} - {result.problem}"
+    assert result.summary() == f"port {result.port} (as {result.acts_as}): {result.speaks} - {result.problem}"
 
 
 def test_an_incomplete_chain_is_told_from_an_untrusted_ca(odd):
@@ -71,6 +71,18 @@ def test_an_incomplete_chain_is_told_from_an_untrusted_ca(odd):
     assert any("the chain is incomplete" in warning and "The server should send the full chain" in warning
                for warning in incomplete.warnings)
     assert not any("chain is incomplete" in warning for warning in untrusted.warnings)
+
+
+def test_a_wrong_host_certificate_has_its_chain_judged_with_the_ca_and_says_why_not_without():
+    # The user's case: --ca-file of the lab's CA given, and the chain still "cannot be told".
+    with Lab("submissions-wrong-host-cert") as lab:
+        trusted = doctor(lab).ports[0]
+        report = examine("127.0.0.1", ports={lab["submissions-wrong-host-cert"].port: 465}, timeout=TIMEOUT)
+    untrusted, text = report.ports[0], report.text()
+    assert (trusted.chain_complete, untrusted.chain_complete) == (True, None)
+    assert trusted.verify_error == "IP address mismatch, certificate is not valid for '127.0.0.1'."
+    assert "    chain         1 certificate sent; its issuer (OU=Lab CA,O=SMTP Port Lab) is neither sent nor in " \
+           "the system's trust store: a CA not trusted here, or an intermediate left out" in text
 
 
 def test_a_plain_lab_is_no_known_provider(odd):

@@ -80,8 +80,9 @@ def test_send_view_sends_reports_failures_with_a_diagnosis_and_never_shows_the_p
 def test_doctor_ports_reads_plain_and_stand_in_ports():
     assert widgets.doctor_ports("25, 465 587") == {25: 25, 465: 465, 587: 587}
     assert widgets.doctor_ports("10465=465,10587=587") == {10465: 465, 10587: 587}
-    for wrong, why in [("", "at least one port"), ("465x", "'465x' is not a port"), ("70000", "1 to 65535"),
-                       ("10465=0", "1 to 65535")]:
+    assert widgets.doctor_ports("465=10465") == {10465: 465}  # the lab's order, as the command reads it
+    for wrong, why in [("", "at least one port"), ("465x", "'465x' is not a port"), ("70000", "out of range"),
+                       ("10465=0", "out of range"), ("10465=465 10465=587", "given already")]:
         with pytest.raises(ValueError, match=why):
             widgets.doctor_ports(wrong)
 
@@ -164,9 +165,10 @@ def test_doctor_panel_fills_in_a_line_per_port_and_the_verdict(lab):
     assert button.disabled
     wait_until(lambda: not button.disabled)
     assert bar.value == bar.max == 2
-    assert lines.value.count("<div") == 2 and "port 465" in lines.value and "port 2525" in lines.value
+    assert lines.value.count("<div") == 2 and "(as 465): " in lines.value and "(as 2525): " in lines.value
     verdict, whole = report.value.split("<details>")
-    assert "Recommendation: port 465 with implicit TLS" in verdict and "SMTP doctor for 127.0.0.1" not in verdict
+    assert f"Recommendation: port {lab['submissions'].port} (as 465) with implicit TLS" in verdict
+    assert "SMTP doctor for 127.0.0.1" not in verdict
     assert "SMTP doctor for 127.0.0.1" in whole  # the report itself, once, folded
 
 
@@ -176,8 +178,8 @@ def test_doctor_panel_examines_the_host_and_ports_typed_in(lab):
     host.value, port_field.value = "127.0.0.1", f"{lab['submission'].port}=587"
     button.click()
     wait_until(lambda: not button.disabled)
-    assert bar.value == bar.max == 1 and "port 587" in lines.value
-    assert "Recommendation: port 587 with STARTTLS" in report.value
+    assert bar.value == bar.max == 1 and f"port {lab['submission'].port} (as 587): " in lines.value
+    assert f"Recommendation: port {lab['submission'].port} (as 587) with STARTTLS" in report.value
 
 
 @pytest.mark.parametrize(("host", "ports", "options", "said"), [
