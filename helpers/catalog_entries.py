@@ -280,6 +280,15 @@ CATALOG: tuple[Entry, ...] = (
             # A TLS ClientHello (record type 22, version 3.x) quoted by a plaintext server as the client's first
             # "command": Exim and Postfix print its bytes in octal, Python reprs in hex.
             r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]",
+            # A record whose header makes no sense: Haskell tls ("invalid header type: 50", Network/TLS/Packet.hs),
+            # Erlang ssl's record_overflow alert (tls_record.erl: a length no TLS record has), GnuTLS's "record packet
+            # with illegal version", mbed TLS's "invalid SSL record".
+            r"invalid (?:header|record|content) type|record overflow|record packet with illegal version|"
+            r"invalid ssl record",
+            # A TLS record starts with its type, 20 to 24 (RFC 8446 section 5.1); an SMTP reply starts with a digit,
+            # '2', '4' or '5' (50, 52, 53; 0x32...). A parser that quotes those bytes was reading a plaintext reply.
+            r"(?:header|record|content) type[^\w\n]{0,3}(?:5[0-3]|0x3[2-5])\b|"
+            r"invalid version[^\w\n]{0,3}5[0-3]\s?,\s?4[89]\b|'[245]',\s?'\d',\s?'\d'",
         ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         symptoms=(
@@ -467,6 +476,8 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("go", "smtp: server doesn't support AUTH", GO,
                     note="smtp.SendMail with an Auth against a server that offers none, e.g. port 25"),
             Symptom("swaks", "*** Host did not advertise authentication", SWAKS),
+            Symptom("exim", "AUTH command used when not advertised", EXIM_SMTP_IN + "#L3960",
+                    note="503: no AUTH in this EHLO reply (none configured, or only after STARTTLS)"),
             _MAIL_530_CURL,
             _PHPMAILER_AUTH,
         ),
@@ -500,7 +511,6 @@ CATALOG: tuple[Entry, ...] = (
         replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
         symptoms=(
             Symptom("postfix", "503 5.5.1 Error: authentication not enabled", POSTFIX_SASL + "#L163"),
-            Symptom("exim", "AUTH command used when not advertised", EXIM_SMTP_IN + "#L3960", note="503"),
             Symptom("node", "Missing credentials for", NODE,
                     note="EAUTH: an auth object without user or pass; nodemailer refuses before sending AUTH"),
             Symptom("java", "no password specified", JAVA, note="AuthenticationFailedException"),
@@ -697,13 +707,18 @@ CATALOG: tuple[Entry, ...] = (
         what_happened=(
             "Your program logged in with an OAuth 2.0 access token and the server said no. Gmail first sends "
             "its reason as JSON in a 334 challenge ({\"status\":\"400\",\"schemes\":\"Bearer\",...}), waits "
-            "for an empty answer, then refuses with 535 5.7.8; Microsoft 365 refuses at once with 535 5.7.3."
+            "for an empty answer, then refuses with 535 5.7.8; Microsoft 365 refuses at once with 535 5.7.3. "
+            "Or no token came at all: the identity service refused to issue one before any SMTP was spoken "
+            "(invalid_grant, invalid_client, unauthorized_client; Microsoft's AADSTS numbers)."
         ),
         why=(
             "Neither says which of these it was: the token expired (access tokens last about an hour), it "
             "lacks the scope SMTP needs (Gmail: https://mail.google.com/, a gmail.send token will not do; "
             "Microsoft: https://outlook.office365.com/SMTP.Send), it was issued for another account than the "
-            "user= you named, or what was sent is not a token at all (a password, an ID token, a refresh token)."
+            "user= you named, or what was sent is not a token at all (a password, an ID token, a refresh token). "
+            "When the token service refuses (RFC 6749 section 5.2), its code says which: invalid_grant is a refresh "
+            "token that expired or was revoked (Google's \"Token has been expired or revoked\"), invalid_client a "
+            "wrong client id or secret, unauthorized_client an app not allowed that grant."
         ),
         fix=(
             "Get a fresh access token for the same account, with the SMTP scope, just before you connect "
@@ -712,11 +727,16 @@ CATALOG: tuple[Entry, ...] = (
         ),
         **_settings(587, host="smtp.gmail.com", user="you@gmail.com", oauth=True),
         words=(
-            r"\bauth (?:xoauth2|oauthbearer)\b|xoauth2|oauthbearer|invalid_token|\"schemes\"|"
+            # diagnose reads "_" as a space: invalid_token is "invalid token".
+            r"\bauth (?:xoauth2|oauthbearer)\b|xoauth2|oauthbearer|invalid token|\"schemes\"|"
             r"(?:access )?token (?:has )?(?:expired|is invalid|invalid)",
+            # The token endpoint's error codes (RFC 6749 section 5.2) and Microsoft Entra's AADSTS numbers.
+            r"\binvalid (?:grant|client)\b(?! cert)|\bunauthorized client\b|\bunsupported grant type\b|\baadsts\d{5,}|"
+            r"token has been (?:expired|revoked)|(?:refresh|access) token[^\n]{0,30}(?:expired|revoked)",
         ),
         rfcs=(Rfc(7628, "3.2.2", "a failed OAuth login: the server's error in JSON, answered by the client"),
               Rfc(6750, "3.1", "bearer token errors: invalid_token (expired, revoked, malformed), insufficient_scope"),
+              Rfc(6749, "5.2", "the token endpoint's errors: invalid_grant, invalid_client, unauthorized_client"),
               _RFC4954_4),
         replies=(Reply(535, "5.7.8", Phase.AUTH), Reply(535, "5.7.3", Phase.AUTH)),
         symptoms=(
@@ -830,8 +850,17 @@ if err := client.Mail(from); err != nil {
             r"\b(?:envelope )?sender (?:address )?(?:is )?not (?:allowed|permitted|authori[sz]ed)\b",
             # A sending service's refusal of a domain nobody verified or set up for the account (SES, SendGrid,
             # Postmark, Resend and others word it so).
-            r"\bdomain\b[^\n]{0,60}\b(?:is )?not (?:yet )?(?:verified|configured)\b|unverified (?:sending )?domain|"
+            r"\bdomain\b[^\n]{0,60}\b(?:is |has )?not (?:yet )?(?:been )?(?:verified|configured|validated)\b|"
+            r"un(?:verified|configured|validated) (?:sending |sender |from )?domain|"
             r"sender signature not (?:defined|confirmed)",
+            r"\bdomain\b[^\n]{0,60}\b(?:is |has )?not (?:yet )?(?:been )?(?:registered|added|set up|authori[sz]ed)\b"
+            r"[^\n]{0,30}\b(?:account|sending|to send)\b",
+            # The sender and the login must be one (NetEase's and QQ's "mail from address must be same as
+            # authorization user"), whatever the reply code says.
+            r"(?:mail from|sender|from)\b[^\n]{0,40}\b(?:must|should) (?:match|be (?:the )?same as|equal)[^\n]{0,30}"
+            r"\b(?:login|log-in|auth\w*|account|user)\b|"
+            r"(?:mail from|sender|from)(?: address)? and (?:the )?(?:login|auth\w*|account)(?: user| name)? must "
+            r"(?:match|be (?:the )?same)",
         ),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
@@ -1506,6 +1535,15 @@ for _, batch := range batches {
 }
 ''',
         words=(
+            # A connection used again: pooled, reused, on a later message, or checked with RSET or NOOP, which clients
+            # send only on a connection that carried a message before (nodemailer's pool, Jakarta Mail's isConnected).
+            r"reused connection|re-?us(?:ing|e) (?:a |the )?(?:pooled |cached |existing )?connection|"
+            r"(?:pooled|cached|persistent) (?:smtp )?(?:connection|transport)|(?:after|while) (?:being |sitting )?idle|"
+            r"\b(?:second|next|2nd|subsequent) (?:message|email|e-mail|mail|send)|"
+            r"(?:first|one) (?:message|email|e-mail|mail)\b[^\n]{0,40}\b(?:sent|went|works?|succeed\w*)\b[^\n]{0,60}"
+            r"\b(?:second|next|subsequent)\b|"
+            r"\b(?:rset|noop)\b[^\n]{0,40}(?:failed|closed|error|reset|eof|disconnect)|"
+            r"(?:failed|closed|error|reset|eof)[^\n]{0,30}\b(?:sending|on|during|after) (?:rset|noop)\b",
             r"idle timeout|timeout exceeded|inactivity|lost input connection|run connect\(\) first|"
             r"server not connected",
             r"(?:is|was) not connected|must be connected|illegalstateexception: not connected",
@@ -1572,6 +1610,9 @@ for _, batch := range batches {
             r"wrong signature length|block type is not 01|first octet invalid|last octet invalid)",
             # A CA file that cannot be read trusts nothing (PHP's verify locations, swaks's CA path).
             r"unable to set (?:set )?(?:verify locations|ca path)|no certificate or crl found",
+            # No CA store to verify with (Go's crypto/x509 root loading, Java's empty trust store, curl's CA bundle).
+            r"failed to load system roots|no roots provided|system root pool is not available|"
+            r"trustanchors parameter must be non-empty|error setting certificate verify locations",
         ),
         rfcs=(_RFC8314_5, _RFC8314_33),
         symptoms=(
@@ -2057,9 +2098,11 @@ if ok, size := client.Extension("SIZE"); ok && size != "" {
             r"permitted) (?:message )?size",
             r"maximum (?:message )?size|message length exceeds|exceeded storage allocation|size larger than allowed",
             # A size in bytes (or kB, MB) against a limit, however it is worded.
-            r"\d+ ?(?:bytes|kb|mb|megabytes|kilobytes)\b[^\n]{0,40}(?:exceed|too (?:big|large)|limit|max|larger)|"
+            # (Digits counted, not `\d+`: a run of a hundred thousand digits would cost its square.)
+            r"(?<!\d)\d{1,15} ?(?:bytes|kb|mb|megabytes|kilobytes)\b[^\n]{0,40}"
+            r"(?:exceed|too (?:big|large)|limit|max|larger)|"
             r"(?:exceeds?|larger than|bigger than|more than|limit of|max(?:imum)?(?: of)?)[^\n]{0,30}?"
-            r"\d+ ?(?:bytes|kb|mb|megabytes|kilobytes)\b|(?:message|mail|email)\b[^\n]{0,40}\btoo (?:big|large)",
+            r"\d{1,15} ?(?:bytes|kb|mb|megabytes|kilobytes)\b|(?:message|mail|email)\b[^\n]{0,40}\btoo (?:big|large)",
         ),
         rfcs=(Rfc(1870, "6", "the SIZE parameter of MAIL and the 552 refusal"),
               Rfc(3463, "3.4", "X.3.4 message too big for system")),
@@ -2473,6 +2516,9 @@ if err := w.Close(); err != nil {
         **_settings(587, ehlo_name="app1.example.com"),
         words=(
             r"(?:helo|ehlo)[^\n]{0,40}(?:rejected|invalid|not (?:a )?(?:fqdn|fully)|fully.qualified|malformed|forged)",
+            # The name checked against the client's address: its PTR record (reverse DNS) or its A record.
+            r"\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?: name| host ?name| argument| domain)?[^\n]{0,30}"
+            r"(?:(?:does not|doesn't|did not) (?:match|resolve)|mismatch|\bptr\b|reverse dns|not (?:a )?valid)",
             r"need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
         ),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),

@@ -16,13 +16,15 @@ Raw errors become entries in exactly one place, here, by weighing five layers of
 3. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
    (`535 5.7.8`, `535-5.7.8`, `535: 5.7.3`, `(535, b'5.7.8 ...')`, `The server response was: 5.7.0`),
    against the replies each entry declares; an exact pair weighs most, a code too general to name a
-   cause (X.7.1, X.Y.0, a bare 550) least. The stage it answered (MAIL, RCPT, AUTH...) confirms or
-   weakens it.
+   cause (X.7.1, X.Y.0, a bare 550) least. The stage it answered (MAIL, RCPT, AUTH...) confirms it, or
+   rules it out: 454 4.7.0 refuses STARTTLS at STARTTLS and a login at AUTH.
 4. The socket and the resolver: refused, timed out, reset, closed, unreachable, not found, in every
    platform's spelling (helpers.reading), against the failures each entry can be.
 5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol (or a port
    where another protocol listens: IMAP's, POP3's, the web's), an EHLO reply without the STARTTLS or AUTH
-   the failing step needed, a refusal in words of relaying that answered MAIL FROM.
+   the failing step needed (the last EHLO reply: after STARTTLS, the one the client asked for again), a
+   login exchange out of step (more 334 challenges than the mechanism has steps), a refusal in words of
+   relaying that answered MAIL FROM.
 
 A particular cause named in its own words outranks the broad one it is a case of (an entry's `within`),
 however much of the broad one's wording wraps it: `535 5.7.8 Error: authentication failed: mechanism not
@@ -77,7 +79,7 @@ _REPLY_GENERIC = 25.0  # any match on a code too general to name a cause by itse
 _REPLY_BARE = 15.0  # a general code with no enhanced code at all (a bare 550, 554)
 _UNSEEN_DETAIL = 5.0  # less, for a reply code alone against an entry's reply with an enhanced code
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
-_STAGE_AGREES, _STAGE_DIFFERS, _STAGE_UNKNOWN = 15.0, -25.0, -20.0
+_STAGE_AGREES, _STAGE_UNKNOWN = 15.0, -20.0  # a reply declared for one command means nothing at another
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _FACT = 100.0  # what a quoted conversation shows (an EHLO reply without STARTTLS): stronger than words
@@ -152,6 +154,11 @@ _DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last
                          r"\b(?:daily|monthly)\b|\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
 _SHORT_WINDOW = re.compile(r"\b(?:per|a|an|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
                            r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|\bhourly\b")
+# An IPv4 address a client tried (not the "any" address Node names as the local end, nor one mapped into IPv6), and
+# one that failed: on a line that says so.
+_IPV4 = re.compile(r"(?<![\w.:])(?!0\.0\.0\.0\b)(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_FAILURE = r"(?:refused|timed? ?out|etimedout|unreach|no route)"
+_IPV4_FAILED = re.compile(rf"{_FAILURE}[^\n]{{0,80}}{_IPV4.pattern}|{_IPV4.pattern}[^\n]{{0,80}}{_FAILURE}")
 # An IPv6 address, but not an IPv4 one written the IPv6 way (::ffff:10.0.0.1).
 _IPV6 = re.compile(r"(?<![\w:.])(?!::ffff:\d)(?=[0-9a-f:]{0,39}::|(?:[0-9a-f]{1,4}:){7})[0-9a-f:]{2,39}(?![\w:.])",
                    re.I)
@@ -516,7 +523,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     # A particular cause named in its own words (or a symptom of its own) outranks the broad one it is a case of,
     # whose words and code usually wrap it: "535 5.7.8 Error: authentication failed: Invalid authentication
     # mechanism" is about the mechanism.
-    yields = {broader: case.entry.id for case in cases.values() if case.words or case.texts - ambiguous
+    yields = {broader: case.entry.id for case in cases.values() if case.words or case.texts - ambiguous or case.fact
               for broader in case.entry.within}
     matches = []
     for case in cases.values():
@@ -621,7 +628,9 @@ def _reply_weight(declared: Reply, seen: ReplySeen) -> float:
         if seen.enhanced is None:
             weight = min(weight, _REPLY_BARE)  # a bare "550": only the stage can make it say more
     if declared.phase is not None and seen.phase is not None:
-        weight += _STAGE_AGREES if declared.phase == seen.phase else _STAGE_DIFFERS
+        if declared.phase != seen.phase:
+            return 0.0
+        weight += _STAGE_AGREES
     elif declared.phase is not None and not (seen.enhanced and is_generic(seen.enhanced)):
         weight += _STAGE_UNKNOWN  # a reply that means this only at one stage, and the text does not say which
     return max(weight, 0.0)
@@ -800,10 +809,25 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
         return -_DECISIVE, "ruled out: the TCP connection was made"
     if c.phase == Phase.CONNECT:
         return _LEANING, f"decided by {c.told}: the TCP connection never came up"
+    if Network.CONNECT_TIMEOUT in c.reading.kinds and _attempts_timed_out(c.text) > 1:
+        return _LEANING, "decided by the attempts: each one timed out, as they do where a firewall drops the packets"
+    return 0.0, ""
+
+
+def _attempts_timed_out(text: str) -> int:
+    return sum(1 for _, _ in zip(range(MAX_HITS), _TIMED_OUT.finditer(text), strict=False))
+
+
+def _unreachable(c: _Clues) -> tuple[float, str]:
+    # Where IPv6 has no route and IPv4 times out (Node tries each address), the timeout is what stops the mail.
+    if Network.CONNECT_TIMEOUT in c.reading.kinds and _IPV6.search(c.text) and _IPV4_FAILED.search(c.text):
+        return -_LEANING, "only the IPv6 address was unreachable; the IPv4 one timed out (see egress-port-blocked)"
     return 0.0, ""
 
 
 def _idle_drop(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_server_failed:  # Dovecot's "Connection lost to authentication server" is the server's own
+        return -_DECISIVE, "ruled out: the connection the server lost was to its own login service"
     # A 421 announces the close; unless its words say why (Exim's "SMTP command timeout"), the close is not a drop.
     if any(reply.code == 421 and reply.enhanced != "4.4.2" for reply in c.reading.replies) and not _words_of(
             "timeouts-and-idle-drops").search(c.text):
@@ -880,10 +904,23 @@ def _no_auth_offered(c: _Clues) -> tuple[float, str]:
 def _auth_refused_before_tls(c: _Clues) -> tuple[float, str]:
     if c.reading.auth_offered is False and c.reading.starttls_offered:
         return -_LEANING, "the EHLO reply offers STARTTLS and no AUTH: servers offer AUTH after STARTTLS"
+    if c.reading.auth_offered is False:
+        return -_DECISIVE, "ruled out: the EHLO reply in force lists no AUTH: see auth-not-advertised"
+    return 0.0, ""
+
+
+def _login_judged(c: _Clues) -> tuple[float, str]:
+    """A refused login says nothing of the credentials when the server's words blame its own login service."""
+    if c.reading.auth_server_failed:
+        return -_DECISIVE, "ruled out: the server's words blame its own login service, not the credentials"
     return 0.0, ""
 
 
 def _login_refused(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_server_failed:
+        return _login_judged(c)
+    if c.reading.auth_out_of_step:
+        return -_LEANING, "the login exchange fell out of step before the password was judged"
     if c.reading.auth_offered is False or c.port == 25:
         return -_LEANING, "the server offered no login at all: see auth-not-advertised"
     if _TOKEN_LOGIN.search(c.text):
@@ -894,11 +931,20 @@ def _login_refused(c: _Clues) -> tuple[float, str]:
 # A token login as a transcript or a client's log shows it (the command, not the EHLO keyword), or the JSON
 # error a server answers it with (in words, or base64: 'eyJzdGF0dXMi' is '{"status"').
 # Microsoft's 501 5.5.124 "Invalid XOAUTH2 auth data" answers a token login too.
+_TIMED_OUT = re.compile(r"timed? ?out|etimedout")
 _TOKEN_LOGIN = re.compile(r"\bauth (?:xoauth2|oauthbearer)\b|\"schemes\"|\"status\":\"invalid_token\"|\beyjzdgf0dxmi|"
                           r"xoauth2 auth data")
 
 
+# The token endpoint's refusal (RFC 6749 section 5.2), Microsoft Entra's AADSTS numbers, Google's words for a dead
+# refresh token: the token was never issued.
+_TOKEN_SERVICE = re.compile(r"\binvalid (?:grant|client)\b(?! cert)|\bunauthorized client\b|\bunsupported grant type\b|"
+                            r"\baadsts\d{5,}|token has been (?:expired|revoked)")
+
+
 def _token_refused(c: _Clues) -> tuple[float, str]:
+    if not _TOKEN_LOGIN.search(c.text) and _TOKEN_SERVICE.search(c.text):
+        return _DECISIVE, "decided by the error: the identity service refused to issue the token, before any login"
     if not _TOKEN_LOGIN.search(c.text):
         return -_DECISIVE, "ruled out: no token was sent (AUTH XOAUTH2 or OAUTHBEARER)"
     if c.phase is not None and c.phase != Phase.AUTH:
@@ -990,6 +1036,8 @@ def _name_mismatch(c: _Clues) -> tuple[float, str]:
 
 
 def _rate_window(c: _Clues) -> tuple[float, str]:
+    if c.reading.auth_server_failed and not _words_of("rate-limited").search(c.text):
+        return -_DECISIVE, "ruled out: the server's words blame its own login service, not a count of attempts"
     if _DAY_WINDOW.search(c.text):
         return -_LEANING, "a limit counted per day is a quota: see sending-quota-exceeded"
     return 0.0, ""
@@ -1002,6 +1050,8 @@ def _quota_window(c: _Clues) -> tuple[float, str]:
 
 
 def _ipv6_path(c: _Clues) -> tuple[float, str]:
+    if _IPV4_FAILED.search(c.text):
+        return -_DECISIVE, "ruled out: an IPv4 address failed too, so the path is not IPv6's alone"
     address = _IPV6.search(c.text)
     if address and address.group(0) == "::1":  # localhost's IPv6 address: the server listens on 127.0.0.1 only
         return _DECISIVE, "decided by the address: the client tried ::1, localhost's IPv6 address"
@@ -1014,6 +1064,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
     "egress-port-blocked": _egress_port_blocked,
+    "network-unreachable": _unreachable,
     "timeouts-and-idle-drops": _idle_drop,
     "tls-handshake-aborted": _tls_handshake_aborted,
     "non-ascii-address": _non_ascii_address,
@@ -1023,6 +1074,8 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "auth-not-advertised": _no_auth_offered,
     "credentials-missing": _auth_refused_before_tls,
     "bad-credentials": _login_refused,
+    "gmail-app-password": _login_judged,
+    "m365-basic-auth-disabled": _login_judged,
     "oauth-token-refused": _token_refused,
     "not-smtp": _not_smtp,
     "server-busy": _busy,
@@ -1075,7 +1128,16 @@ def _no_auth_keyword(c: _Clues) -> tuple[str, str] | None:
     return None
 
 
+def _out_of_step(c: _Clues) -> tuple[str, str] | None:
+    if c.reading.auth_out_of_step:
+        return "", ("decided by the conversation: the login exchange fell out of step (the server asked again after "
+                    "an initial response, or AUTH began anew mid-exchange), so client and server disagreed on the "
+                    "mechanism's steps")
+    return None
+
+
 _FACTS: dict[str, Callable[[_Clues], tuple[str, str] | None]] = {
+    "auth-mechanism-mismatch": _out_of_step,
     "not-smtp": _foreign_server,
     "starttls-unavailable": _no_starttls_keyword,
     "auth-not-advertised": _no_auth_keyword,

@@ -123,11 +123,17 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"(?:in reply to|after) (?:ehlo|helo)", Phase.EHLO),
         (r"(?:in reply to|after) auth", Phase.AUTH),
         (r"(?:in reply to|after) starttls", Phase.STARTTLS),
+        # Postfix's log of a content filter's (milter's) answer names the command it answered.
+        (r"milter-reject: (?:end-of-message|data)\b|\bend-of-message\b", Phase.END_OF_DATA),
+        (r"milter-reject: rcpt\b", Phase.RCPT),
+        (r"milter-reject: mail\b", Phase.MAIL),
         # PHPMailer: "MAIL FROM command failed", "DATA END command failed"; PHPMailer 5: "RCPT not accepted
         # from server".
         (r"mail from command failed|from address failed|mail not accepted from server", Phase.MAIL),
         (r"rcpt to command failed|recipients failed|rcpt not accepted from server", Phase.RCPT),
         (r"data end command failed|data not accepted|\bemessage\b", Phase.END_OF_DATA),
+        # nodemailer names the mechanism ("AUTH PLAIN failed"); a login service's own failure answers AUTH too.
+        (r"\bauth [\w-]+ failed|temporary authentication failure", Phase.AUTH),
         (r"(?:auth|password|username) command failed|could not authenticate|"
          r"(?:auth|password|username) not accepted from server", Phase.AUTH),
         # Symfony Mailer and SwiftMailer name the reply they expected, and so the command it answers.
@@ -239,12 +245,23 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
     )
 )
+# A login refused because the server's own authentication service failed, not the credentials: Cyrus SASL's
+# SASL_FAIL ("generic failure"), Dovecot's AUTH_TEMP_FAILED_MSG ("Temporary authentication failure."), Postfix when
+# its SASL socket is gone, Exim's "Unable to authenticate at present".
+_AUTH_SERVER_FAILED = re.compile(
+    r"sasl (?:back ?end|backend|server)[^\n]{0,20}(?:error|fail|unavailable)|\bgeneric failure\b|"
+    r"temporary authentication failure|unable to authenticate at present|"
+    r"auth(?:entication)? (?:service|server|back ?end|backend) (?:is )?(?:unavailable|error|failure|failed|down)|"
+    r"connection lost to authentication server|connect to private/auth failed"
+)
 # What a program's generic message tells by itself, where it names no cause (what it is; then what tells more):
 # nodemailer's own error codes (lib/errors.js, https://github.com/nodemailer/nodemailer/blob/
 # 26c7a477aff19d1179416990b433a19869f04879/lib/errors.js), PHPMailer's messages (its language strings,
 # PHPMailer::$language), MailKit's exception names, and Postfix's log line for a client that hung up, which names
 # the last command it had sent (smtpd.c: "lost connection after %s").
 _TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), meaning) for pattern, meaning in (
+    (_AUTH_SERVER_FAILED.pattern, "the server's words say its own login service failed (its SASL back end), not that "
+                                  "the password was wrong: try again later, or tell the server's administrator"),
     (r"\beauth\b", "nodemailer's EAUTH: the login failed; the server's reply beside it says why"),
     (r"\benoauth\b", "nodemailer's ENOAUTH: no credentials were given for the login"),
     (r"\beoauth2\b", "nodemailer's EOAUTH2: getting or refreshing the OAuth 2.0 token failed, before any login"),
@@ -360,6 +377,8 @@ class Reading:
     foreign: tuple[str, str] | None = None  # the protocol that answered instead of SMTP, and its words
     server_log: bool = False  # the text is a server's log of a client's session, not a client's error
     told: str = ""  # what a program's generic message or code tells by itself (nodemailer's EAUTH, ...)
+    auth_server_failed: bool = False  # the server's words blame its own login service, not the credentials
+    auth_out_of_step: bool = False  # a quoted login exchange went out of step (see _Conversation)
 
     @property
     def kinds(self) -> set[Network]:
@@ -387,7 +406,7 @@ def read(text: str) -> Reading:
     lines, lowered_lines = text.splitlines(), lowered.splitlines()
     conversation = _conversation(lowered_lines)
     phase = _global_phase(lowered, conversation)
-    offered = _offered(lowered)
+    offered = _offered(lowered_lines, conversation.ehlo_at)
     return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
                    phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
                    tls_started=conversation.tls,
@@ -395,7 +414,9 @@ def read(text: str) -> Reading:
                    starttls_offered=None if offered is None or conversation.tls else "starttls" in offered,
                    foreign=_foreign(text, lowered),
                    server_log=_SERVER_LOG.search(lowered) is not None,
-                   told=next((meaning for pattern, meaning in _TOLD if pattern.search(lowered)), ""))
+                   told=next((meaning for pattern, meaning in _TOLD if pattern.search(lowered)), ""),
+                   auth_server_failed=_AUTH_SERVER_FAILED.search(lowered) is not None,
+                   auth_out_of_step=conversation.out_of_step)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -513,10 +534,16 @@ def _foreign(text: str, lowered: str) -> tuple[str, str] | None:
     return None
 
 
-def _offered(text: str) -> set[str] | None:  # `text` lower-cased
-    """The keywords of the EHLO replies the text shows (None when it shows none)."""
-    keywords = {found.group(1) or found.group(2) for found in _EHLO_KEYWORD.finditer(text)}
-    return keywords or None
+def _offered(lines: list[str], ehlo_at: list[int]) -> set[str] | None:  # `lines` lower-cased
+    """The keywords of the EHLO reply in force when the text ends (None when it shows none): after STARTTLS a
+    client says EHLO again (RFC 3207 section 4.2), and only that second reply counts. `ehlo_at`: the lines where
+    each EHLO was sent; the text before the second is read as one (a log that does not show the commands)."""
+    starts = [0, *ehlo_at[1:]]
+    for start, end in reversed(list(zip(starts, [*starts[1:], len(lines)], strict=True))):
+        keywords = {found.group(1) or found.group(2) for found in _EHLO_KEYWORD.finditer("\n".join(lines[start:end]))}
+        if keywords:
+            return keywords
+    return None
 
 
 @dataclass
@@ -528,14 +555,39 @@ class _Conversation:
     tls: bool = False
     refused_at: Phase | None = None
     phases: dict[int, Phase] = field(default_factory=dict)  # line number -> the last command sent by then
+    ehlo_at: list[int] = field(default_factory=list)  # the lines where an EHLO (or HELO) was sent
+    # The login exchange went out of step: the server asked more often than the mechanism has steps (it ignored
+    # an initial response), or the client began AUTH again while the server waited for an answer.
+    out_of_step: bool = False
+
+
+# How many 334 challenges a mechanism takes, without and with an initial response (RFC 4954 section 4): PLAIN
+# one or none (RFC 4616), LOGIN two or one (draft-murchison-sasl-login), CRAM-MD5 one (RFC 2195).
+_CHALLENGES = {"plain": (1, 0), "login": (2, 1), "cram-md5": (1, 1)}
+_AUTH_ARGUMENTS = re.compile(r"\s*([\w-]+)(?:[ \t]+(\S+))?")
 
 
 def _conversation(lines: list[str]) -> _Conversation:  # `lines` lower-cased
     seen = _Conversation()
     command: str | None = None
+    allowed: int | None = None  # the challenges the current AUTH may take (None: not counted)
+    challenges, waiting = 0, False
     for number, line in enumerate(lines[:_MAX_LINES]):
         for match in _CONVERSATION.finditer(line):
             code, verb = match.group(1), match.group(2)
+            if verb in ("ehlo", "helo"):
+                seen.ehlo_at.append(number)
+            if verb == "auth":
+                seen.out_of_step = seen.out_of_step or waiting
+                arguments = _AUTH_ARGUMENTS.match(line, match.end())
+                steps = _CHALLENGES.get(arguments.group(1)) if arguments else None
+                allowed = steps[bool(arguments.group(2))] if steps and arguments else None
+                challenges, waiting = 0, False
+            elif code == "334":
+                challenges, waiting = challenges + 1, True
+                seen.out_of_step = seen.out_of_step or (allowed is not None and challenges > allowed)
+            elif code or verb:
+                allowed, waiting = None, False
             if verb:
                 command = verb
             elif code == "354":  # the message follows: a refusal now answers its end

@@ -679,6 +679,8 @@ def test_a_megabyte_of_log_is_read_at_its_ends():
     ("550+5.7.1+x+y+z " * 20_000, UNMATCHED),  # thousands of replies on one line: once cost their square
     ("535 5.7.8 " * 40_000, "bad-credentials"),
     ("Diagnostic-Code: x\n" + " a\n" * 80_000, UNMATCHED),  # a bounce field folded 80,000 times: joined once
+    ("exceeds " + "9" * 200_000, UNMATCHED),  # a size's digits, once tried at every digit: minutes
+    ("C: AUTH LOGIN x\nS: 334 a\n" * 10_000, "auth-mechanism-mismatch"),  # a login exchange, counted once
 ])
 def test_input_made_to_be_slow_is_read_in_linear_time(text, expected):
     assert diagnose(text)[0].id == expected
@@ -1001,3 +1003,148 @@ def test_cli_joins_unquoted_words_and_reads_the_port_from_smtplibs_arguments():
 def test_more_kinds_of_text_land_on_their_entry(text, expected):
     matches = diagnose(text)
     assert matches[0].id == expected, [m.id for m in matches[:3]]
+
+
+# Round 6: principles that hold for any wording. The reply code is a prior; words that name a subject decide.
+@pytest.mark.parametrize(("text", "port", "expected"), [
+    ("421 4.7.1 mail.example.net: EHLO name does not match the PTR record of your address", 25,
+     "ehlo-hostname-rejected"),
+    ("421 4.7.0 Sorry, your EHLO argument is not a valid domain name", 25, "ehlo-hostname-rejected"),
+    ("421 mx.example.com Service not available, closing transmission channel", 25, "server-busy"),
+    ("552 5.7.0 Mail from address and login user must match", 587, "sender-identity-mismatch"),
+    ("552 5.3.4 Message size exceeds fixed limit", 587, "message-too-large"),
+    ("530 5.7.0 The From/Sender address is not permitted for this account", 587, "sender-identity-mismatch"),
+    ("550 5.7.1 Unconfigured Sending Domain <example.com>", 587, "sender-identity-mismatch"),
+    ("Fehler beim Senden: 550 5.7.1 Sending domain example.com has not been verified", 587,
+     "sender-identity-mismatch"),
+    ("发送失败：550 The domain example.com is not registered with your account", 587, "sender-identity-mismatch"),
+])
+def test_words_that_name_a_subject_outweigh_the_codes_usual_meaning(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
+
+
+@pytest.mark.parametrize("text", [
+    "535 5.7.8 Error: authentication failed: generic failure",
+    "535 5.7.0 Error: authentication failed: SASL back end error",
+    "AUTH PLAIN failed: 454 4.7.0 Temporary authentication failure: Connection lost to authentication server",
+])
+def test_a_login_refused_because_the_servers_login_service_failed_is_no_wrong_password(text):
+    best = diagnose(text, port=587)[0]
+    assert best.id == "none"
+    assert "login service failed" in best.entry.what_happened
+    assert diagnose("535 5.7.8 Error: authentication failed: authentication failure", port=587)[0].id == \
+        "bad-credentials"
+
+
+STARTTLS_THEN_NO_AUTH = """\
+<- 220 mx.example.com ESMTP
+-> EHLO client.example.com
+<- 250-mx.example.com
+<- 250-STARTTLS
+<- 250 SIZE 10240000
+-> STARTTLS
+<- 220 2.0.0 Ready to start TLS
+=== TLS started with cipher TLS_AES_256_GCM_SHA384
+~> EHLO client.example.com
+<~ 250-mx.example.com
+<~ 250-SIZE 10240000
+<~ 250 8BITMIME
+~> AUTH LOGIN
+<~* 503 5.5.1 Error: authentication not enabled"""
+
+
+def test_the_ehlo_reply_after_starttls_decides_whether_auth_was_offered():
+    best = diagnose(STARTTLS_THEN_NO_AUTH, port=587)[0]
+    assert best.id == "auth-not-advertised"
+    # The same refusal, where the reply after STARTTLS did offer AUTH: the client had not sent credentials.
+    offered = STARTTLS_THEN_NO_AUTH.replace("<~ 250 8BITMIME", "<~ 250 AUTH PLAIN LOGIN")
+    assert diagnose(offered, port=587)[0].id == "credentials-missing"
+
+
+@pytest.mark.parametrize("transcript", [
+    # AUTH LOGIN with the user name as its initial response, and a server that asked for it again anyway.
+    "C: AUTH LOGIN dXNlckBleGFtcGxlLmNvbQ==\nS: 334 VXNlcm5hbWU6\nC: cGFzc3dvcmQ=\nS: 334 UGFzc3dvcmQ6\nC: \n"
+    "S: 535 5.7.8 Error: authentication failed",
+    # AUTH sent again while the server waited for the answer to its challenge.
+    "C: AUTH PLAIN\nS: 334 \nC: AUTH PLAIN AHVzZXIAcGFzcw==\nS: 535 5.7.8 Error: authentication failed",
+])
+def test_a_login_exchange_out_of_step_is_a_mechanism_mismatch(transcript):
+    best = diagnose(transcript, port=587)[0]
+    assert best.id == "auth-mechanism-mismatch"
+    assert "out of step" in best.note
+
+
+def test_a_login_exchange_in_step_that_fails_is_the_password():
+    in_step = ("C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: dXNlcg==\nS: 334 UGFzc3dvcmQ6\nC: cGFzcw==\n"
+               "S: 535 5.7.8 Error: authentication failed")
+    assert diagnose(in_step, port=587)[0].id == "bad-credentials"
+
+
+def test_an_ipv4_attempt_that_timed_out_is_no_ipv6_path_problem():
+    both = ("Error: connect ENETUNREACH 2a00:1450:400c:c0b::6c:587 - Local (:::0)\n"
+            "Error: connect ETIMEDOUT 74.125.140.108:587")
+    assert diagnose(both, port=587)[0].id == "egress-port-blocked"
+    assert diagnose("Error: connect ECONNREFUSED ::1:587", port=587)[0].id == "ipv6-path"
+
+
+def test_every_attempt_timing_out_is_a_filtered_port():
+    attempts = "\n".join(f"Trying 203.0.113.{n}:25 ... connection timed out" for n in (5, 6, 7))
+    best = diagnose(attempts)[0]
+    assert best.id == "egress-port-blocked"
+    assert "each one timed out" in best.note
+
+
+@pytest.mark.parametrize("text", [
+    "Error: Connection closed while sending RSET on a reused connection",
+    "pooled SMTP transport: connection was closed by the server after being idle\nError: NOOP failed",
+    "The first message was sent; the second failed: smtplib.SMTPServerDisconnected: Connection unexpectedly closed",
+])
+def test_a_connection_used_again_is_the_idle_drop(text):
+    assert diagnose(text)[0].id == "timeouts-and-idle-drops"
+
+
+@pytest.mark.parametrize("text", [
+    "Error: invalid_grant: Token has been expired or revoked.",
+    "AADSTS7000215: Invalid client secret provided.",
+    '{"error":"unauthorized_client","error_description":"Client is unauthorized to retrieve access tokens"}',
+])
+def test_the_token_service_refusing_before_any_smtp_is_the_oauth_entry(text):
+    best = diagnose(text)[0]
+    assert best.id == "oauth-token-refused"
+    assert "before any login" in best.note
+
+
+def test_a_client_certificate_is_no_oauth_client():
+    assert diagnose("SSL alert: invalid client certificate")[0].id != "oauth-token-refused"
+
+
+@pytest.mark.parametrize("text", [
+    'HandshakeFailed (Error_Packet_Parse "Failed reading: invalid header type: 50\\nFrom:\\theader\\n\\n")',
+    'Network.TLS: HandshakeFailed (Error_Packet_Parse "Failed reading: invalid version : 50,48")',
+    "{tls_alert,{unexpected_message,\"TLS client: In state hello generated CLIENT ALERT: Fatal - Unexpected Message\\n "
+    "{unsupported_record_type,50}\"}}",
+    "{tls_alert,{record_overflow,\"TLS client: In state hello generated CLIENT ALERT: Fatal - Record Overflow\"}}",
+    "TLS parse error: unexpected bytes '2','5','0' where a record header was expected",
+])
+def test_a_tls_parser_reading_a_plaintext_reply_is_tls_to_a_plaintext_port(text):
+    assert diagnose(text, port=587)[0].id == "implicit-tls-to-starttls-port"
+
+
+def test_a_tls_record_of_a_real_type_is_not_plaintext():
+    # 22 is a handshake record (RFC 8446 section 5.1): no plaintext reply starts so.
+    assert diagnose('HandshakeFailed (Error_Packet_Parse "Failed reading: invalid header type: 22")',
+                    port=587)[0].id == "implicit-tls-to-starttls-port"  # still a header no TLS parser could read
+    assert diagnose("unexpected message: record type 22", port=587)[0].id != "implicit-tls-to-starttls-port"
+
+
+def test_no_ca_store_at_all_is_an_untrusted_certificate():
+    assert diagnose("x509: failed to load system roots and no roots provided", port=465)[0].id == "cert-untrusted"
+
+
+MILTER = ("postfix/cleanup[123]: 4F1: milter-reject: END-OF-MESSAGE from unknown[10.0.0.5]: 4.7.1 {}; "
+          "from=<a@example.com> to=<b@example.org> proto=ESMTP helo=<client.example.com>")
+
+
+def test_a_content_filters_temporary_refusal_reads_plainly_unless_it_says_greylisting():
+    assert diagnose(MILTER.format("Service unavailable - try again later"), port=25)[0].id == "none"
+    assert diagnose(MILTER.format("Greylisting in action, please come back later"), port=25)[0].id == "greylisted"
