@@ -289,6 +289,10 @@ CATALOG: tuple[Entry, ...] = (
             # '2', '4' or '5' (50, 52, 53; 0x32...). A parser that quotes those bytes was reading a plaintext reply.
             r"(?:header|record|content) type[^\w\n]{0,3}(?:5[0-3]|0x3[2-5])\b|"
             r"invalid version[^\w\n]{0,3}5[0-3]\s?,\s?4[89]\b|'[245]',\s?'\d',\s?'\d'",
+            # Erlang ssl (ssl_alert.erl): the client's own alert while it waited for the server's hello, whose first
+            # bytes were no TLS record; a record type it names other than a digit's (50 to 53) is some other protocol.
+            r"tls client: in state (?:hello|start|wait sh)\b[^\n]{0,60} generated client alert: fatal - unexpected "
+            r"message(?![^\w]{0,8}unsupported record type[^\w]{1,3}(?!5[0-3]\b)\d)",
         ),
         rfcs=(_RFC3207_4, _RFC8314_33),
         symptoms=(
@@ -427,6 +431,9 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:encryption|tls|ssl) (?:is )?required|requires? (?:encryption|tls|starttls|a tls connection)",
             r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|"
             r"before) (?:tls|starttls)",
+            # "Sending without SSL/TLS encryption is not allowed", "login without TLS not permitted".
+            r"without (?:an? )?(?:ssl/tls|tls/ssl|ssl|tls|starttls|encrypt\w*)(?: encryption| connection)?"
+            r"[^\n]{0,20}\bnot (?:allowed|permitted|accepted|possible)",
         ),
         rfcs=(_RFC3207_4, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
@@ -488,9 +495,10 @@ CATALOG: tuple[Entry, ...] = (
         group=Group.AUTHENTICATION,
         ports=(587, 465, 25),
         what_happened=(
-            "Either your program was told to log in but was given no user name or password, or it sent "
-            "AUTH to a server that takes no logins at all (a port-25 relay: `503 5.5.1 Error: "
-            "authentication not enabled`)."
+            "Either your program was told to log in but was given no user name or password (so it sent no "
+            "AUTH at all, and the server refused what came next as a failed login), or it sent AUTH to a "
+            "server that takes no logins at all (a port-25 relay: `503 5.5.1 Error: authentication not "
+            "enabled`)."
         ),
         why=(
             "An empty setting (a password read from an environment variable that is not set), or a login "
@@ -614,27 +622,41 @@ CATALOG: tuple[Entry, ...] = (
     ),
     Entry(
         id="gmail-app-password",
-        title="Gmail wants an app password",
+        title="The provider wants an app password, not the account's own (Gmail and others)",
         group=Group.AUTHENTICATION,
         ports=(587, 465),
         what_happened=(
-            "Gmail refused the account's own password for a mail program: the password was right, but Gmail "
-            "takes an app password (or an OAuth token) instead."
+            "The provider refused the account's own password for a mail program: the password was right, but "
+            "the provider takes an app password (or an OAuth token) instead. Gmail is the best known; Yahoo, "
+            "iCloud and Mail.ru do the same, and QQ Mail and NetEase (163.com) call theirs an authorization "
+            "code (授权码)."
         ),
         why=(
             "Google no longer lets programs log in to SMTP with the account password. An account with "
             "2-Step Verification on can make app passwords (16 letters, each for one program); the others "
             "must use OAuth 2.0. 5.7.14 (\"Please log in via your web browser\") means Google wants a person "
-            "to sign in on the web first, after a sign-in it found suspicious."
+            "to sign in on the web first, after a sign-in it found suspicious. Other providers made the same "
+            "rule: the password that opens the web mail no longer opens SMTP."
         ),
         fix=(
-            "Turn 2-Step Verification on, make an app password at https://myaccount.google.com/apppasswords "
-            "and log in with it (from the environment, not the code); or log in with an OAuth 2.0 token (XOAUTH2)."
+            "Make an app password in the account's security settings and log in with it (from the environment, "
+            "not the code): for Gmail, turn 2-Step Verification on and go to "
+            "https://myaccount.google.com/apppasswords; for QQ Mail or 163.com, turn SMTP on in the web mail's "
+            "settings and generate the authorization code. With Gmail you may log in with an OAuth 2.0 token "
+            "(XOAUTH2) instead."
         ),
         **_settings(465, host="smtp.gmail.com", user="you@gmail.com"),
         words=(
             r"application-specific password|app password|log ?in (?:via|with) your web browser|invalidsecondfactor|"
             r"webloginrequired|less secure app",
+            # The same rule at other providers, in their words: QQ Mail's and NetEase's "authorization code" (授权码,
+            # the only password their SMTP takes since 2022: https://ashea.com.cn/guandian/2022/1011/707174.html),
+            # Mail.ru's "application password" (пароль приложения, transliterated "parol prilozheniya":
+            # https://help.mail.ru/mail/security/protection/external), German "App-Passwort", French "mot de passe
+            # d'application", Spanish "contraseña de aplicación".
+            r"authori[sz]ation code|授权码|пароль (?:для )?(?:внешнего )?приложени|parol\w* prilozheni|"
+            r"app(?:lication)?[- ]?(?:specific )?pass(?:word|wort|code)|anwendungspasswort|"
+            r"mot de passe (?:d'|d’)?application|contraseña de (?:la )?aplicaci[oó]n",
         ),
         within=("bad-credentials",),
         rfcs=(_RFC4954_6,),
@@ -774,7 +796,14 @@ CATALOG: tuple[Entry, ...] = (
             r"please authenticate|requires? authentication|login required|sender address rejected: not logged in",
             # NetEase (163.com) answers MAIL without a login "503 Error: need EHLO and AUTH first !".
             r"\bauth(?:enticate)? first\b|\blog ?in first\b",
+            # cPanel's Exim: "Please turn on SMTP Authentication in your mail client", "... is not permitted to
+            # relay through this server without authentication": a relay refusal that names the missing login.
+            r"turn on (?:smtp )?auth|enable (?:smtp )?auth\w* in your|"
+            r"without (?:smtp[ -])?auth(?:entication|enticating)?\b|"
+            r"auth(?:entication)? (?:is )?(?:needed|necessary|mandatory)",
         ),
+        # A refusal to relay that asks for the login is this case of it: log in and the relaying is allowed.
+        within=("relay-denied",),
         rfcs=(_RFC6409_43, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.57"), Reply(530, "5.7.1"),
                  Reply(530, None, Phase.MAIL), Reply(554, "5.7.1", Phase.RCPT), Reply(None, "5.7.57")),
@@ -1037,7 +1066,10 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         **_settings(587),
         words=(
             r"relay(?:ing)? (?:access )?(?:denied|disallowed|not permitted|prohibited|not allowed|refused)",
-            r"unable to relay|not (?:permitted|allowed|authorized) to relay|we do not relay|cannot relay",
+            r"unable to relay|not (?:permitted|allowed|authori[sz]ed) to relay|we do not relay|cannot relay|"
+            r"relay(?:ing)? (?:is )?not (?:permitted|allowed|authori[sz]ed)",
+            # RFC 5321 calls RCPT TO's address the forward-path: its domain is not one the server takes mail for.
+            r"forward[- ]path[^\n]{0,40}\bnot (?:allowed|permitted|accepted|local)",
             r"allowed rcpthosts",
         ),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
@@ -1081,6 +1113,14 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"banned sending ip|\b(?:ip|address|client|host)\b[^\n]{0,60}\b(?:is )?(?:on|in) (?:our|a|the) "
             r"(?:block ?list|black ?list|dnsbl|rbl)\b|\bdnsbl\b|spamhaus\.org/query|part of their network is on our "
             r"block list",
+            # Outlook.com's codes for a sending address it refuses (SC-001 to SC-004 policy and reputation blocks,
+            # DY-001 and DY-002 dynamic or compromised addresses, CS01 reputation).
+            r"\b(?:sc-00[1-4]|dy-00[12]|cs01)\b",
+            # T-Online refuses the connection naming the client's address ("554 IP=192.0.2.1 - ..."), whatever the
+            # reason in brackets after it: (BL) a block list, (NOWL) no reputation, (DIAL) a dial-up address.
+            r"\bip=[^\s=]{3,45} - ",
+            r"\bdynamic ip|\b(?:dial-?up|dynamic|residential)(?:/transient)? (?:ip|address|addresses|range)\b"
+            r"[^\n]{0,30}\bnot (?:allowed|accepted|permitted)",
         ),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
@@ -2520,6 +2560,10 @@ if err := w.Close(); err != nil {
             r"\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?: name| host ?name| argument| domain)?[^\n]{0,30}"
             r"(?:(?:does not|doesn't|did not) (?:match|resolve)|mismatch|\bptr\b|reverse dns|not (?:a )?valid)",
             r"need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
+            # sendmail's "501 5.0.0 HELO requires domain address"; a 501 (a bad argument) that calls the name no
+            # domain, where no address is quoted ("501 5.5.4 Invalid domain name").
+            r"(?:helo|ehlo) requires (?:a )?(?:domain|host)|\b501[ -](?:5\.\d\.\d{1,2} )?(?:invalid|bad|malformed) "
+            r"(?:domain|host) ?name\b",
         ),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),

@@ -23,8 +23,8 @@ Raw errors become entries in exactly one place, here, by weighing five layers of
 5. What a quoted conversation shows (`_FACTS`): a server that answered in another protocol (or a port
    where another protocol listens: IMAP's, POP3's, the web's), an EHLO reply without the STARTTLS or AUTH
    the failing step needed (the last EHLO reply: after STARTTLS, the one the client asked for again), a
-   login exchange out of step (more 334 challenges than the mechanism has steps), a refusal in words of
-   relaying that answered MAIL FROM.
+   login exchange out of step (more 334 challenges than the mechanism has steps), a login refused where the
+   conversation shows no AUTH at all, a refusal in words of relaying that answered MAIL FROM.
 
 A particular cause named in its own words outranks the broad one it is a case of (an entry's `within`),
 however much of the broad one's wording wraps it: `535 5.7.8 Error: authentication failed: mechanism not
@@ -99,6 +99,9 @@ _PORT = re.compile(
 # repr. Read as it was before.
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([nrt\"'/\\]))")
 _ESCAPED = {"n": "\n", "r": "", "t": " ", '"': '"', "'": "'", "/": "/", "\\": "\\"}
+# A bytes repr of UTF-8 text, as smtplib's exceptions show a reply in Chinese or Russian (b'\xe8\xaf\xb7...'): a run
+# of escaped bytes, read as the letters they encode when they are UTF-8 (a TLS record quoted in hex is not).
+_BYTE_ESCAPES = re.compile(r"(?:\\x[0-9a-fA-F]{2})+")
 _KNOWN_PORTS = {25, 465, 587, 2525}
 # Ports of other services that readers dial by mistake (the provider's mailbox ports, its web site), and who listens
 # there: POP3 (RFC 1939; 995 with TLS, RFC 8314), IMAP (RFC 9051; 993 with TLS), HTTP and HTTPS.
@@ -145,6 +148,9 @@ _SENDER_RESTRICTION = re.compile(r"\bsender (?:or from header )?address rejected
 _LOGGED_IN = re.compile(r"(?:^|[\s:>'\"])235[ -]|authentication succe|authenticated as\b")
 _NAMES_SENDER = re.compile(r"\bsend(?:ing)? as\b|\bas <?[\w.+-]+@[\w-]+\.|for (?:this|the) sender|"
                            r"sender (?:address|domain)|invalid domain")
+# Words that put a relaying refusal on the recipient's side: qmail's rcpthosts (the domains it takes mail for), RFC
+# 5321's forward-path (RCPT TO's address).
+_NAMES_RECIPIENT = re.compile(r"\brcpthosts\b|forward[- ]path")
 # An IPv4 address where a host name belongs: connecting to it (`SmtpClient("10.0.0.5", 587)`, `ssl://10.0.0.5:465`,
 # `Host = 10.0.0.5`).
 _IP_HOST = re.compile(r"(?:\b(?:host|server|connect|connectasync|smtpclient)|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
@@ -308,7 +314,7 @@ def _clues_from_text(raw: str | bytes | bytearray) -> _Clues:
     if _looks_binary(text):
         return _Clues()
     if "\\" in text:
-        text = _ESCAPE.sub(_unescape, text)
+        text = _BYTE_ESCAPES.sub(_utf8_letters, _ESCAPE.sub(_unescape, text))
     lines = _unfolded(text.splitlines())
     clues = _Clues(lines=lines)
     clues.port = _port_in(lines, _KNOWN_PORTS) or _postfix_service_port(lines)
@@ -328,6 +334,14 @@ def _unescape(found: re.Match[str]) -> str:
         character = chr(int(found.group(1), 16))
         return character if character.isprintable() or character == "\n" else " "
     return _ESCAPED[found.group(2)]
+
+
+def _utf8_letters(found: re.Match[str]) -> str:
+    try:
+        letters = bytes.fromhex(found.group(0).replace("\\x", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return found.group(0)
+    return letters if letters.isprintable() and not letters.isascii() else found.group(0)
 
 
 def _looks_binary(text: str) -> bool:
@@ -881,8 +895,10 @@ def _tls_before_auth(c: _Clues) -> tuple[float, str]:
 def _login_missing(c: _Clues) -> tuple[float, str]:
     if c.reading.auth_offered is False:
         return -_LEANING, "the EHLO reply lists no AUTH: the server offered no login (see auth-not-advertised)"
-    if c.port == 25:
+    if c.port == 25 and not _words_of("unauthenticated-submission").search(c.text):
         return -_LEANING, "port 25 takes no logins: a refusal there is about relaying"
+    if c.port == 25:  # cPanel's Exim takes logins on 25 too, and asks for one in its refusal to relay
+        return _LEANING, "decided by the server's words: it asks for the login the client did not make"
     if c.tls:
         return _LEANING, f"decided by {c.told}: encrypted, but no login"
     if c.tls is False:
@@ -910,15 +926,21 @@ def _auth_refused_before_tls(c: _Clues) -> tuple[float, str]:
 
 
 def _login_judged(c: _Clues) -> tuple[float, str]:
-    """A refused login says nothing of the credentials when the server's words blame its own login service."""
+    """A refused login says nothing of the credentials when the server's words blame its own login service, or
+    hold the account for what it sent (spam, a robot check)."""
     if c.reading.auth_server_failed:
         return -_DECISIVE, "ruled out: the server's words blame its own login service, not the credentials"
+    if c.reading.account_held:
+        return -_DECISIVE, ("ruled out: the server's words hold the account for suspected spam or abuse, not the "
+                            "password")
     return 0.0, ""
 
 
 def _login_refused(c: _Clues) -> tuple[float, str]:
-    if c.reading.auth_server_failed:
+    if c.reading.auth_server_failed or c.reading.account_held:
         return _login_judged(c)
+    if c.reading.auth_sent is False:
+        return -_DECISIVE, "ruled out: the conversation shows no AUTH command, so no password was judged"
     if c.reading.auth_out_of_step:
         return -_LEANING, "the login exchange fell out of step before the password was judged"
     if c.reading.auth_offered is False or c.port == 25:
@@ -997,7 +1019,7 @@ def _about_the_sender(c: _Clues) -> str:
         return "it answered a command that expected 250, not RCPT TO"
     if _LOGGED_IN.search(c.text):
         return "the client had logged in, and a login may relay to anyone: only the sender can be refused"
-    if any(reply.code == 553 for reply in c.reading.replies):
+    if any(reply.code == 553 for reply in c.reading.replies) and not _NAMES_RECIPIENT.search(c.text):
         return "553 is a refused mailbox name (RFC 5321 section 4.2.3), here the sender's"
     if _NAMES_SENDER.search(c.text):
         return "it names the sender"
@@ -1128,6 +1150,14 @@ def _no_auth_keyword(c: _Clues) -> tuple[str, str] | None:
     return None
 
 
+def _no_login_sent(c: _Clues) -> tuple[str, str] | None:
+    refused = next((reply for reply in c.reading.replies if reply.code in (534, 535)), None)
+    if c.reading.auth_sent is False and refused is not None:
+        return refused.found, (f"decided by the conversation: the server answered {refused} as to a failed login, but "
+                               "the client had sent no AUTH command: it had no credentials to log in with")
+    return None
+
+
 def _out_of_step(c: _Clues) -> tuple[str, str] | None:
     if c.reading.auth_out_of_step:
         return "", ("decided by the conversation: the login exchange fell out of step (the server asked again after "
@@ -1138,6 +1168,7 @@ def _out_of_step(c: _Clues) -> tuple[str, str] | None:
 
 _FACTS: dict[str, Callable[[_Clues], tuple[str, str] | None]] = {
     "auth-mechanism-mismatch": _out_of_step,
+    "credentials-missing": _no_login_sent,
     "not-smtp": _foreign_server,
     "starttls-unavailable": _no_starttls_keyword,
     "auth-not-advertised": _no_auth_keyword,

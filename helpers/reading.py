@@ -159,8 +159,12 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"smtpsenderrefused", Phase.MAIL),
         (r"smtprecipientsrefused", Phase.RCPT),
         (r"smtpdataerror", Phase.END_OF_DATA),
-        (r"smtpauthenticationerror|authenticationfailedexception|\.authenticationexception", Phase.AUTH),
+        # Not Ruby's Net::SMTPAuthenticationError: net-smtp raises it for any 53x reply, a 530 to MAIL FROM too.
+        (r"(?<!net::)smtpauthenticationerror|authenticationfailedexception|\.authenticationexception", Phase.AUTH),
         (r"smtpconnecterror|invalid greeting|greeting never received|bad greeting", Phase.GREETING),
+        # Postfix's bounce for a server that refused it at the greeting (smtp_proto.c): "host ... refused to talk to
+        # me: 554 ...". The words after it say why.
+        (r"refused to talk to me", Phase.GREETING),
         # Java (Jakarta Mail), nodemailer, curl.
         (r"smtpsenderfailedexception|mail command failed|\bmail failed", Phase.MAIL),
         (r"smtpaddressfailedexception|recipients were rejected|recipient command failed|\brcpt failed",
@@ -254,6 +258,14 @@ _AUTH_SERVER_FAILED = re.compile(
     r"auth(?:entication)? (?:service|server|back ?end|backend) (?:is )?(?:unavailable|error|failure|failed|down)|"
     r"connection lost to authentication server|connect to private/auth failed"
 )
+# A login refused for what the account did, not for its password: mail judged as spam, a robot check ("looks like
+# spam", "prove you are not a robot", a captcha, "suspicious activity").
+_SPAM_HOLD = re.compile(
+    r"looks like spam|(?:suspected|suspicion of|considered|marked as|detected as) (?:as )?spam|"
+    r"(?:prove|confirm|verify) (?:that )?you(?:'re| are) (?:not a robot|human|a person)|\bcaptcha\b|"
+    r"suspicious (?:activity|behaviou?r)|(?:account|mailbox) (?:is )?(?:temporarily )?(?:blocked|suspended|frozen) "
+    r"for (?:spam|abuse)"
+)
 # What a program's generic message tells by itself, where it names no cause (what it is; then what tells more):
 # nodemailer's own error codes (lib/errors.js, https://github.com/nodemailer/nodemailer/blob/
 # 26c7a477aff19d1179416990b433a19869f04879/lib/errors.js), PHPMailer's messages (its language strings,
@@ -289,6 +301,26 @@ _TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), mea
     (r"servicenotconnectedexception", "MailKit's ServiceNotConnectedException: the client was used while not "
                                       "connected"),
     (r"saslexception", "MailKit's SaslException: the login mechanism's exchange failed"),
+    # Ruby's net-smtp names its exception by the reply's digits alone (Net::SMTP::Response#exception_class, net-smtp
+    # 0.3.1): 4xx SMTPServerBusy, 50x SMTPSyntaxError, 53x SMTPAuthenticationError, other 5xx SMTPFatalError.
+    (r"net::smtpserverbusy", "Ruby's Net::SMTPServerBusy: the server answered with a temporary (4xx) failure, any of "
+                             "them; the reply beside it says which"),
+    (r"net::smtpsyntaxerror", "Ruby's Net::SMTPSyntaxError: the server answered 500 to 504 (a command or its "
+                              "arguments refused); the reply beside it says which"),
+    (r"net::smtpauthenticationerror", "Ruby's Net::SMTPAuthenticationError: the server answered 530 to 535 (a login "
+                                      "required, or refused) at any command; the reply beside it says which"),
+    (r"net::smtpfatalerror", "Ruby's Net::SMTPFatalError: the server answered with a permanent (5xx) failure other "
+                             "than 50x and 53x; the reply beside it says which"),
+    (r"net::smtpunknownerror", "Ruby's Net::SMTPUnknownError: the server's reply was not one net-smtp expected there "
+                               "(no 2xx, 4xx or 5xx)"),
+    # gen_smtp (Erlang, Elixir) with {tls, always}: STARTTLS was refused, or the handshake after it failed
+    # (gen_smtp_client.erl, try_STARTTLS and do_STARTTLS). Its log line "Error in ssl upgrade" has the reason.
+    (r"\btls_failed\b", "gen_smtp's tls_failed: STARTTLS was refused, or the TLS handshake after it failed; gen_smtp's "
+                        "log ('Error in ssl upgrade: ...') or the reply to STARTTLS says which"),
+    # A hold on the account, worded inside a refused login: the server wants a person to prove themselves on its web
+    # mail, and judged nothing about the password.
+    (_SPAM_HOLD.pattern, "the server's words hold the account for suspected spam or abuse, not a wrong password: sign "
+                         "in on the provider's web mail (it asks you to prove you are a person), then try again"),
     (r"lost connection after connect\b", "Postfix's log: the client hung up before sending any command; "
                                           "on the smtps service (465) a client that sent no TLS or broke off the "
                                           "handshake; elsewhere one that gave up waiting for the greeting"),
@@ -379,6 +411,8 @@ class Reading:
     told: str = ""  # what a program's generic message or code tells by itself (nodemailer's EAUTH, ...)
     auth_server_failed: bool = False  # the server's words blame its own login service, not the credentials
     auth_out_of_step: bool = False  # a quoted login exchange went out of step (see _Conversation)
+    auth_sent: bool | None = None  # whether the quoted commands include a login (None: no commands shown)
+    account_held: bool = False  # the server's words hold the account for spam or abuse (a robot check)
 
     @property
     def kinds(self) -> set[Network]:
@@ -416,7 +450,9 @@ def read(text: str) -> Reading:
                    server_log=_SERVER_LOG.search(lowered) is not None,
                    told=next((meaning for pattern, meaning in _TOLD if pattern.search(lowered)), ""),
                    auth_server_failed=_AUTH_SERVER_FAILED.search(lowered) is not None,
-                   auth_out_of_step=conversation.out_of_step)
+                   auth_out_of_step=conversation.out_of_step,
+                   auth_sent=_auth_sent(conversation, lowered),
+                   account_held=_SPAM_HOLD.search(lowered) is not None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -559,6 +595,8 @@ class _Conversation:
     # The login exchange went out of step: the server asked more often than the mechanism has steps (it ignored
     # an initial response), or the client began AUTH again while the server waited for an answer.
     out_of_step: bool = False
+    commands: set[str] = field(default_factory=set)  # the commands the client was seen sending
+    challenged: bool = False  # a 334 came: a login exchange was under way
 
 
 # How many 334 challenges a mechanism takes, without and with an initial response (RFC 4954 section 4): PLAIN
@@ -590,6 +628,9 @@ def _conversation(lines: list[str]) -> _Conversation:  # `lines` lower-cased
                 allowed, waiting = None, False
             if verb:
                 command = verb
+                seen.commands.add(verb)
+            elif code == "334":
+                seen.challenged = True
             elif code == "354":  # the message follows: a refusal now answers its end
                 command = "."
             elif code == "220":
@@ -602,6 +643,21 @@ def _conversation(lines: list[str]) -> _Conversation:  # `lines` lower-cased
         if command in _COMMAND_PHASE:
             seen.phases[number] = _COMMAND_PHASE[command]
     return seen
+
+
+# A login named outside the conversation's marks, by the client: its mechanism (but not the EHLO reply's keyword,
+# "250-AUTH LOGIN PLAIN", that offers one), Jakarta Mail's "Attempt to authenticate", PHPMailer's "Password command
+# failed" (a transcript whose AUTH lines were left out), nodemailer's "Invalid login".
+_LOGIN_NAMED = re.compile(r"(?<!250-)(?<!250 )\bauth (?:plain|login|xoauth2|oauthbearer|cram-md5|ntlm|gssapi)\b|"
+                          r"attempt to authenticate|\b(?:password|username|auth) command\b|\binvalid login\b")
+
+
+def _auth_sent(seen: _Conversation, lowered: str) -> bool | None:
+    """Whether the client logged in, when the text shows the commands it sent (EHLO and at least one after it):
+    a conversation quoted whole that holds no AUTH, no 334 challenge and no mechanism named had no login."""
+    if not seen.commands - {"ehlo", "helo"}:
+        return None
+    return "auth" in seen.commands or seen.challenged or _LOGIN_NAMED.search(lowered) is not None
 
 
 # --------------------------------------------------------------------------------------------------
