@@ -16,6 +16,7 @@ from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Symp
 from helpers.client import send
 from helpers.diagnose import MAX_TEXT, UNMATCHED, diagnose, render
 from helpers.reading import read
+from helpers.terms import Phase
 from helpers.transcript import Transcript
 
 # The contract: every symptom string quoted in the public failure reports the catalog is built from (and the case
@@ -353,7 +354,8 @@ def test_a_server_that_answers_in_another_protocol_is_no_mail_server(text):
 def test_words_about_other_protocols_are_no_other_protocol_answering():
     exim = ("550-Please turn on SMTP Authentication in your mail client, or login to the\n550-IMAP/POP3 server "
             "before sending your message.\n550-[192.0.2.9]:42630 is not permitted to relay through this server")
-    assert diagnose(exim, port=25)[0].id == "relay-denied"
+    # No IMAP or POP3 server answered: cPanel's Exim asks for the login the client did not make.
+    assert diagnose(exim, port=25)[0].id == "unauthenticated-submission"
 
 
 SMTPS_LOG = """\
@@ -1148,3 +1150,154 @@ MILTER = ("postfix/cleanup[123]: 4F1: milter-reject: END-OF-MESSAGE from unknown
 def test_a_content_filters_temporary_refusal_reads_plainly_unless_it_says_greylisting():
     assert diagnose(MILTER.format("Service unavailable - try again later"), port=25)[0].id == "none"
     assert diagnose(MILTER.format("Greylisting in action, please come back later"), port=25)[0].id == "greylisted"
+
+
+@pytest.mark.parametrize(("text", "port", "expected"), [
+    # A server that asks for the login, in its own words and under any code.
+    ("550-Please turn on SMTP Authentication in your mail client.\n550-client.example.com [192.0.2.7]:49152 is not "
+     "permitted to relay through this server without authentication.", 587, "unauthenticated-submission"),
+    ("smtplib.SMTPSenderRefused: (502, b'5.5.1 Please authenticate first', 'a@example.com')", 587,
+     "unauthenticated-submission"),
+    ("Net::SMTPAuthenticationError: 530 Authentication required", 587, "unauthenticated-submission"),
+    # ...or for encryption before the login.
+    ("smtplib.SMTPAuthenticationError: (530, b'5.7.7 Sending without SSL/TLS encryption is not allowed')", 587,
+     "starttls-required-first"),
+    # A relay refusal in other words, and in another language's wrapper.
+    ("550 5.7.1 Domain of forward path is not allowed", 25, "relay-denied"),
+    ("Zustellung fehlgeschlagen: 550 relaying is not permitted", 25, "relay-denied"),
+])
+def test_words_asking_for_a_login_or_encryption_are_read_in_any_phrasing(text, port, expected):
+    assert diagnose(text, port=port)[0].id == expected
+
+
+def test_a_relay_refusal_that_does_not_ask_for_a_login_stays_relaying():
+    assert diagnose("550 5.7.1 <b@example.org>: Relay access denied", port=25)[0].id == "relay-denied"
+    # qmail-smtpd's err_nogateway answers RCPT with 553: its rcpthosts are the recipient's side, not the sender's.
+    assert diagnose("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", port=25)[0].id == \
+        "relay-denied"
+    assert diagnose("553 5.7.1 <a@example.com>: Sender address rejected: not owned by user alice", port=587)[0].id == \
+        "sender-identity-mismatch"
+
+
+@pytest.mark.parametrize("text", [
+    "smtplib.SMTPHeloError: (501, b'5.5.4 Invalid domain name')",
+    "501 5.5.2 Invalid HELO name",
+    "501 5.0.0 HELO requires domain address",
+])
+def test_an_ehlo_argument_refused_is_the_ehlo_name(text):
+    assert diagnose(text, port=25)[0].id == "ehlo-hostname-rejected"
+
+
+def test_a_display_name_in_mail_from_shows_in_smtplibs_debug_lines():
+    transcript = ("send: 'ehlo client.example.com\\r\\n'\nreply: b'250-mx.example.com\\r\\n'\n"
+                  "send: 'mail FROM:<Jörg Müller <jorg@example.de>> size=312\\r\\n'\n"
+                  "reply: b'501 5.1.7 Bad sender address syntax\\r\\n'")
+    assert diagnose(transcript, port=587)[0].id == "envelope-display-name"
+    bare = transcript.replace("<Jörg Müller <jorg@example.de>>", "<jorg@example.de>").replace(
+        "501 5.1.7 Bad sender address syntax", "550 5.1.0 Sender rejected")
+    assert diagnose(bare, port=587)[0].id != "envelope-display-name"
+
+
+@pytest.mark.parametrize("text", [
+    "550 SC-001 (BAY0-MC1-F4) Unfortunately, messages from 192.0.2.9 weren't sent. Please contact your Internet "
+    "service provider since part of their network is on our block list.",
+    "550 DY-001 (SNT0-MC4-F14) Unfortunately, messages from 192.0.2.9 weren't sent. We generally do not accept email "
+    "from dynamic IP's.",
+    "host mx00.t-online.de[194.25.134.8] refused to talk to me: 554 IP=192.0.2.9 - A problem occurred. (Ask your "
+    "postmaster for help or to contact tosa@rx.t-online.de to clarify.) (BL)",
+])
+def test_a_refusal_of_the_sending_address_is_the_blocklist(text):
+    assert diagnose(text, port=25)[0].id == "ip-blocklisted"
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("421 mx.example.net Service not available, closing transmission channel", "server-busy"),
+    ("554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org", "ip-blocklisted"),
+])
+def test_a_refusal_at_the_greeting_is_read_by_the_words_after_it(words, expected):
+    bounce = f"host mx.example.net[192.0.2.1] refused to talk to me: {words}"
+    assert read(bounce).phase == Phase.GREETING
+    assert diagnose(bounce, port=25)[0].id == expected
+
+
+def test_a_login_refused_as_a_spam_hold_is_no_wrong_password():
+    held = ("smtplib.SMTPAuthenticationError: (535, b'5.7.8 authentication failed: Your message looks like spam. "
+            "Sign in to your web mail and prove you are not a robot')")
+    best = diagnose(held, port=465)[0]
+    assert best.id == "none"
+    assert "spam or abuse" in best.entry.what_happened
+    assert diagnose("smtplib.SMTPAuthenticationError: (535, b'5.7.8 authentication failed')",
+                    port=465)[0].id == "bad-credentials"
+
+
+@pytest.mark.parametrize(("text", "told"), [
+    ("Net::SMTPServerBusy", "temporary (4xx)"),
+    ("Net::SMTPSyntaxError", "500 to 504"),
+    ("Net::SMTPAuthenticationError", "530 to 535"),
+    ("Net::SMTPFatalError", "permanent (5xx)"),
+    ("Net::SMTPUnknownError", "not one net-smtp expected"),
+])
+def test_rubys_exception_class_alone_tells_the_reply_class_and_no_more(text, told):
+    best = diagnose(text)[0]
+    assert best.id == "none"
+    assert told in best.entry.what_happened
+
+
+def test_rubys_exception_class_with_its_reply_is_read_by_the_reply():
+    assert diagnose("Net::SMTPServerBusy: 450 4.2.0 <b@example.org>: Recipient address rejected: Greylisted, see "
+                    "http://postgrey.schweikert.ch/", port=25)[0].id == "greylisted"
+    # net-smtp raises SMTPAuthenticationError for a 530 to MAIL FROM too: that is no refused login.
+    assert diagnose("Net::SMTPAuthenticationError: 530-5.7.0 Authentication Required", port=587)[0].id == \
+        "unauthenticated-submission"
+
+
+NO_AUTH_SENT = """\
+<- 220 mx.example.com Microsoft ESMTP MAIL Service ready
+-> EHLO client.example.com
+<- 250-mx.example.com Hello
+<- 250-AUTH LOGIN XOAUTH2
+<- 250 SMTPUTF8
+-> MAIL FROM:<a@example.com>
+<** 535 5.7.3 Authentication unsuccessful"""
+
+
+def test_a_refused_login_where_no_auth_was_sent_is_missing_credentials():
+    best = diagnose(NO_AUTH_SENT, port=587)[0]
+    assert best.id == "credentials-missing"
+    assert "no AUTH" in best.note
+    # The same refusal after an AUTH the client did send: the credentials were judged.
+    sent = NO_AUTH_SENT.replace("-> MAIL FROM:<a@example.com>", "-> AUTH LOGIN\n<- 334 VXNlcm5hbWU6\n-> ********")
+    assert diagnose(sent, port=587)[0].id == "bad-credentials"
+    assert diagnose("535 5.7.3 Authentication unsuccessful", port=587)[0].id == "bad-credentials"
+
+
+@pytest.mark.parametrize("text", [
+    "535 Login Fail. Please enter your authorization code to login.",
+    "535 Error: 请使用授权码登录",
+    # smtplib shows the reply as a bytes repr: the same words, escaped.
+    r"smtplib.SMTPAuthenticationError: (535, b'Error: \xe8\xaf\xb7\xe4\xbd\xbf\xe7\x94\xa8\xe6\x8e\x88\xe6\x9d"
+    r"\x83\xe7\xa0\x81\xe7\x99\xbb\xe5\xbd\x95')",
+    "535 5.7.0 NEOBHODIM parol prilozheniya https://help.mail.ru/mail/security/protection/external",
+    "Fehler: 535 5.7.8 Bitte verwenden Sie ein App-Passwort",
+    "535 5.7.0 Application password is REQUIRED",
+])
+def test_a_provider_that_wants_an_app_password_is_the_app_password_case(text):
+    assert diagnose(text, port=465)[0].id == "gmail-app-password"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("{tls_alert,{unexpected_message,\"TLS client: In state hello at tls_record.erl:564 generated CLIENT ALERT: "
+     "Fatal - Unexpected Message\"}}", "implicit-tls-to-starttls-port"),
+    # The server's own alert is no plaintext reply.
+    ("{tls_alert,{unexpected_message,\"TLS client: In state hello received SERVER ALERT: Fatal - Unexpected "
+     "Message\"}}", None),
+])
+def test_erlangs_client_alert_while_waiting_for_the_hello_is_tls_to_a_plaintext_port(text, expected):
+    ids = [match.id for match in diagnose(text, port=587)]
+    assert (ids[0] == expected) if expected else ("implicit-tls-to-starttls-port" not in ids[:1])
+
+
+def test_gen_smtps_tls_failed_is_read_for_what_it_says():
+    best = diagnose("{:error, :retries_exceeded, {:temporary_failure, 'smtp.example.com', :tls_failed}}")[0]
+    assert best.id == "none"
+    assert "STARTTLS was refused, or the TLS handshake after it failed" in best.entry.what_happened
