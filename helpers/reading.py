@@ -159,8 +159,10 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"smtpsenderrefused", Phase.MAIL),
         (r"smtprecipientsrefused", Phase.RCPT),
         (r"smtpdataerror", Phase.END_OF_DATA),
-        # Not Ruby's Net::SMTPAuthenticationError: net-smtp raises it for any 53x reply, a 530 to MAIL FROM too.
-        (r"(?<!net::)smtpauthenticationerror|authenticationfailedexception|\.authenticationexception", Phase.AUTH),
+        # Ruby's Net::SMTPAuthenticationError only with a code that is no 53x: net-smtp raises it for any 53x reply (a
+        # 530 to MAIL FROM too), and for any other refusal only inside the login exchange (check_auth_response).
+        (r"(?<!net::)smtpauthenticationerror|net::smtpauthenticationerror:? (?!53)\d{3}\b|"
+         r"authenticationfailedexception|\.authenticationexception", Phase.AUTH),
         (r"smtpconnecterror|invalid greeting|greeting never received|bad greeting", Phase.GREETING),
         # Postfix's bounce for a server that refused it at the greeting (smtp_proto.c): "host ... refused to talk to
         # me: 554 ...". The words after it say why.

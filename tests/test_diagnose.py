@@ -1249,6 +1249,9 @@ def test_rubys_exception_class_with_its_reply_is_read_by_the_reply():
     # net-smtp raises SMTPAuthenticationError for a 530 to MAIL FROM too: that is no refused login.
     assert diagnose("Net::SMTPAuthenticationError: 530-5.7.0 Authentication Required", port=587)[0].id == \
         "unauthenticated-submission"
+    # Any other code in it was the login exchange's (check_auth_response): the stage is AUTH.
+    assert read("Net::SMTPAuthenticationError: 454 4.7.0 Too many login attempts").phase == Phase.AUTH
+    assert read("Net::SMTPAuthenticationError: 530-5.7.0 Authentication Required").phase != Phase.AUTH
 
 
 NO_AUTH_SENT = """\
