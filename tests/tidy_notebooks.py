@@ -1,9 +1,15 @@
-"""Take this machine's paths out of the tracebacks stored in executed notebooks (make run-notebooks runs it).
+"""Take what changes from run to run out of executed notebooks (make run-notebooks runs it): this machine's
+paths in stored tracebacks, and the random ids of widget views.
 
 A cell that raises on purpose keeps its traceback, so a reader sees which call raised; IPython prints each
 frame's file as an absolute path ("/home/you/smtp-port-lab/helpers/transcript.py", "~/.pyenv/versions/3.11.7/
 lib/python3.11/smtplib.py"), which says nothing about the lesson and would differ on every machine. Paths
 under the repository become relative to it; the standard library's become "lib/python3.X/...".
+
+A widget's view is stored as a reference to a model id that IPython draws at random on every run. The
+models themselves are not stored (nbconvert runs with store_widget_state=False), so the id points nowhere in
+any case and a reader sees the output's HTML or text placeholder; numbering the ids by cell keeps the diffs of
+a re-run to what really changed.
 
     python tests/tidy_notebooks.py notebooks/*.ipynb
 """
@@ -31,11 +37,17 @@ def _replacements() -> list[tuple[str, str]]:
 
 
 def tidy(path: Path) -> bool:
-    """Rewrite `path` in place if a traceback in it holds a machine path; True if it changed."""
+    """Rewrite `path` in place if a traceback in it holds a machine path or a widget view a random id;
+    True if it changed."""
     notebook = nbformat.read(path, as_version=4)
     replacements, changed = _replacements(), False
-    for cell in notebook.cells:
+    for number, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view is not None:
+                model_id = f"{path.stem}-cell-{number}"
+                changed |= view.get("model_id") != model_id
+                view["model_id"] = model_id
             if output.get("output_type") != "error":
                 continue
             lines = []
@@ -53,4 +65,4 @@ def tidy(path: Path) -> bool:
 if __name__ == "__main__":
     for name in sys.argv[1:]:
         if tidy(Path(name)):
-            print(f"tidied the tracebacks of {name}")
+            print(f"tidied {name}")
