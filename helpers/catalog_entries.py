@@ -562,6 +562,10 @@ CATALOG: tuple[Entry, ...] = (
             # Symfony Mailer (EsmtpTransport) and go-mail (auth.go): the server's AUTH list has none of the client's.
             r"no authentication mechanisms were tried|did not support any of the requested|"
             r"does not support (?:smtp )?auth type",
+            # Symfony Mailer 5.4 and later (EsmtpTransport::handleAuth): "Failed to find an authenticator supported by
+            # the SMTP server, which currently supports: ..."; qmail-smtpd's AUTH patch: "504 auth type unimplemented".
+            r"(?:failed to|could not|cannot|unable to) find an? (?:authenticator|auth\w* (?:method|mechanism))\b"
+            r"[^\n]{0,20}\bsupported|auth type unimplemented",
         ),
         within=("bad-credentials",),
         rfcs=(_RFC4954_4,),
@@ -983,6 +987,14 @@ msg := []byte("From: You <" + from + ">\\r\\nTo: someone@example.net\\r\\nSubjec
             # The case study's refusal cut short, as logs and exception messages often quote it: its distinctive
             # parts are "Your FROM address" and the parenthesised address before "must match".
             r"your from address\b|from address \([^()\n]{0,200}\) must match",
+            # A From: header missing, malformed or doubled, as receivers word it: Gmail's "Messages missing a valid
+            # address in From: header, or having no From: header, are not accepted", "Messages with multiple addresses
+            # in From: header are not accepted", "not RFC 5322 compliant: 'From' header is missing"; QQ Mail's 'The
+            # "From" header is missing or invalid'.
+            r"\bfrom[^\w\n]{0,3} header\b[^\n]{0,12}\b(?:is )?(?:missing|invalid|malformed|not valid|empty)\b|"
+            # (A bounce may fold a reply code into the words: "multiple addresses in From: 550 5.7.1 header".)
+            r"\b(?:missing|no|invalid|malformed|multiple)\b[^\n]{0,30}\bfrom[^\w\n]{0,3}"
+            r"(?:[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3} )?headers?\b",
         ),
         rfcs=(Rfc(5322, "3.6.2", "the From: field holds the author's mailbox address"), _RFC6409_63),
         symptoms=(
@@ -1121,6 +1133,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"\bip=[^\s=]{3,45} - ",
             r"\bdynamic ip|\b(?:dial-?up|dynamic|residential)(?:/transient)? (?:ip|address|addresses|range)\b"
             r"[^\n]{0,30}\bnot (?:allowed|accepted|permitted)",
+            # Exchange Online's 5.7.708: "Access denied, traffic not accepted from this IP" (a new or low-reputation
+            # address, Microsoft's own list).
+            r"traffic not accepted from (?:this|your) ip",
         ),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
@@ -1717,6 +1732,10 @@ for _, batch := range batches {
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
             r"certificate name does not match",  # Go on macOS
+            # GnuTLS (gnutls_certificate_verification_status_print): "The certificate is NOT trusted. The name in the
+            # certificate does not match the expected."; mbed TLS: "The certificate Common Name (CN) does not match
+            # with the expected CN"; NSS (Thunderbird, curl with NSS): SSL_ERROR_BAD_CERT_DOMAIN.
+            r"does not match (?:with )?(?:the )?expected|bad cert domain",
             r"sec e wrong principal|0x80090322\b",  # Windows' Schannel (libcurl, .NET)
         ),
         within=("cert-untrusted",),
@@ -2207,6 +2226,9 @@ if err := client.Mail(from); err != nil {
             r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?|week|month)\b",
             r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
             r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
+            # Google Workspace's SMTP relay service: "550 5.7.1 Daily SMTP relay limit exceeded for user" (and for
+            # customer), a count per day in other words.
+            r"\bdaily\b[^\n]{0,30}\b(?:limit|quota)\b[^\n]{0,10}\b(?:exceeded|reached)",
             # "has exceeded its 24-hour sending limit" (an hourly one is a rate: diagnose reads the window).
             r"exceeded (?:its|the|your|their)\b[^\n]{0,30}\bsending (?:limit|quota)",
         ),
@@ -2226,7 +2248,8 @@ if err := client.Mail(from); err != nil {
         id="rate-limited",
         title="Too many attempts: temporarily blocked",
         group=Group.CONTENT,
-        ports=(587, 465),
+        # Receivers on 25 count too: Postfix's per-client limits, Yahoo's and Gmail's volume deferrals.
+        ports=(587, 465, 25),
         what_happened="After several failed logins (or too many messages) the server stopped accepting for a while.",
         why="Providers throttle by account and by address to stop password guessing and spam.",
         fix="Stop retrying; fix the password first, then wait and retry with growing pauses.",
@@ -2259,6 +2282,13 @@ if err := client.Auth(auth); err != nil {
             r"\bhourly\b[^\n]{0,30}(?:limit|quota|exceeded|reached)",
             r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate|"
             r"(?:mail|messages?) too (?:quickly|fast)",
+            # Postfix's anvil limits, counted per client address and minute (smtpd.c: "450 4.7.1 Error: too much mail
+            # from %s", "too many recipients from %s", "421 4.7.0 %s Error: too many new TLS sessions from %s"); a cap
+            # on concurrent connections in Exchange's words ("421 4.3.2 The maximum number of concurrent server
+            # connections has exceeded a limit"); QQ Mail's "550 Ip frequency limited" and its kin.
+            r"too much mail from|too many (?:recipients|new tls sessions|new sessions) from|too many new\b",
+            r"(?:maximum|max\.?) number of (?:concurrent |simultaneous )?(?:\w+ )?connections|"
+            r"\bconnections?\b[^\n]{0,20}\b(?:has |have )?exceeded (?:a |the )?limit|\bfrequency (?:is )?limit",
         ),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
@@ -2310,7 +2340,7 @@ for first := 0; first < len(recipients); first += batch {
 }
 ''',
         words=(
-            r"too many recipients|recipients? limit (?:exceeded|reached)|exceeded (?:the )?(?:maximum|max) "
+            r"too many recipients(?! from)|recipients? limit (?:exceeded|reached)|exceeded (?:the )?(?:maximum|max) "
             r"(?:number of )?recipients|maximum (?:number of )?recipients (?:exceeded|reached)",
         ),
         rfcs=(Rfc(5321, "4.5.3.1.8", "a server MUST accept at least 100 recipients; 452 for the ones beyond its "
@@ -2402,6 +2432,16 @@ if ok, _ := client.Extension("SMTPUTF8"); !ok {
             r"smtputf8 (?:not|is not|extension|capability|required|is required)|"
             r"(?:support|advertise|require)s?[^\n]{0,30}smtputf8",
             r"internationali[sz]ed (?:email|address)|non-ascii[^\n]{0,20}(?:address|envelope)|strict ascii",
+            # A client's own check of the local part: .NET's System.Net.Mail ("The client or server is only configured
+            # for E-mail addresses with ASCII local-parts: ..."), Symfony Mailer and SwiftMailer ("non-ASCII characters
+            # not supported in local-part"). A server's: Postfix ("553 5.6.7 Must declare SMTPUTF8 to send unicode
+            # address"), Exim ("501 SMTPUTF8 used when not advertised").
+            r"ascii local[- ]parts?|non-ascii characters? (?:are )?not (?:supported|allowed) in (?:the )?local[- ]part|"
+            r"declare smtputf8|unicode address|smtputf8 used when not advertised",
+            # PHPMailer's "Invalid address:  (to): jörg@example.com": the address it refused holds a letter beyond
+            # ASCII (PHPMailer::validateAddress allows none without SMTPUTF8).
+            r"invalid (?:e-?mail )?address(?:es)?[^\w\n]{1,6}(?:\(\w+\)[^\w\n]{1,3})?"
+            r"[^\s@]{0,64}[^\x00-\x7f][^\s@]{0,64}@",
         ),
         rfcs=(Rfc(5321, "2.4", "without an extension, envelope commands are US-ASCII only"),
               Rfc(6531, "3.1", "the SMTPUTF8 extension the server must offer"),

@@ -918,6 +918,8 @@ def _no_auth_offered(c: _Clues) -> tuple[float, str]:
 
 
 def _auth_refused_before_tls(c: _Clues) -> tuple[float, str]:
+    if c.reading.wanted_first:  # Postfix answers every command out of order 503 5.5.1, AUTH's too
+        return -_DECISIVE, f"ruled out: the 503 names the command the server wanted first ({c.reading.wanted_first})"
     if c.reading.auth_offered is False and c.reading.starttls_offered:
         return -_LEANING, "the EHLO reply offers STARTTLS and no AUTH: servers offer AUTH after STARTTLS"
     if c.reading.auth_offered is False:
@@ -1001,6 +1003,8 @@ def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:
 def _starttls_offered(c: _Clues) -> tuple[float, str]:
     if c.port in IMPLICIT_TLS_PORTS:  # TLS from the first byte: no EHLO reply lists STARTTLS there
         return 0.0, ""
+    if c.reading.wanted_first:
+        return -_DECISIVE, f"ruled out: the 503 names the command the server wanted first ({c.reading.wanted_first})"
     if c.reading.starttls_offered is False:
         return _LEANING, "decided by the conversation: the EHLO reply lists no STARTTLS"
     if c.reading.starttls_offered:
@@ -1027,6 +1031,8 @@ def _about_the_sender(c: _Clues) -> str:
 
 
 def _relay_refused(c: _Clues) -> tuple[float, str]:
+    if c.reading.spam_content and not _words_of("relay-denied").search(c.text):
+        return -_DECISIVE, "ruled out: the server's words judge the message itself as spam, not where it was going"
     why = _about_the_sender(c)
     if why and _words_of("relay-denied").search(c.text):
         return -_LEANING, f"the refusal is about the sender: {why}"
@@ -1055,6 +1061,18 @@ def _name_mismatch(c: _Clues) -> tuple[float, str]:
     if _IP_HOST.search(c.text):
         return _LEANING, "decided by the host: the client dialled an IP address, which certificates seldom name"
     return 0.0, ""
+
+
+def _per_message(c: _Clues) -> tuple[float, str]:
+    # Postfix's "too many recipients from <address>" counts recipients from one client per minute
+    # (smtpd_client_recipient_rate_limit): a rate, not too many in one message.
+    if _RECIPIENT_RATE.search(c.text):
+        return -_DECISIVE, ("ruled out: recipients counted from the client's address over time are a rate: see "
+                            "rate-limited")
+    return 0.0, ""
+
+
+_RECIPIENT_RATE = re.compile(r"too many recipients from\b")
 
 
 def _rate_window(c: _Clues) -> tuple[float, str]:
@@ -1109,6 +1127,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "cert-name-mismatch": _name_mismatch,
     "rate-limited": _rate_window,
     "sending-quota-exceeded": _quota_window,
+    "too-many-recipients": _per_message,
 }
 
 
@@ -1147,6 +1166,9 @@ def _sender_relaying(c: _Clues) -> tuple[str, str] | None:
 def _no_auth_keyword(c: _Clues) -> tuple[str, str] | None:
     if c.reading.auth_offered is False and _AUTH_WANTED.search(c.text):
         return "", "the EHLO reply in the conversation lists no AUTH, and a login was wanted"
+    if c.reading.wanted_first == "ehlo" and c.phase == Phase.AUTH:
+        return "", ("decided by the reply: the server wanted EHLO before AUTH, and AUTH is offered only in the EHLO "
+                    "reply (after STARTTLS, in the one asked for again)")
     return None
 
 

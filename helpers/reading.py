@@ -268,6 +268,39 @@ _SPAM_HOLD = re.compile(
     r"suspicious (?:activity|behaviou?r)|(?:account|mailbox) (?:is )?(?:temporarily )?(?:blocked|suspended|frozen) "
     r"for (?:spam|abuse)"
 )
+# A receiver's content filter, not a login: the message itself was judged as spam (Gmail's "this message is likely
+# unsolicited mail", Yandex's "Message rejected under suspicion of SPAM", QQ Mail's "Mail content denied").
+_SPAM_CONTENT = re.compile(
+    r"likely unsolicited|content denied|(?:message|mail|content)\b[^\n]{0,30}\b(?:rejected|refused|blocked|denied)"
+    r"\b[^\n]{0,30}\bspam\b|\bspam\b[^\n]{0,12}\b(?:message|mail|content)\b[^\n]{0,12}\b(?:rejected|refused|blocked)"
+)
+# The command a server wanted before the one it refused as out of order (503), in each server's words: Postfix
+# (smtpd.c: "Error: send HELO/EHLO first", "need MAIL command", "need RCPT command", "MAIL transaction in progress";
+# "no valid recipients"), Exim (smtp_in.c: "HELO or EHLO required", "sender not yet given", "Valid RCPT command must
+# precede DATA"), Sendmail ("Polite people say HELO first", "Need MAIL before RCPT", "Need RCPT (recipient)",
+# "Sender already specified"), Exchange ("Send hello first", "Need mail command"), Gmail ("EHLO/HELO first.",
+# "MAIL first.", "RCPT first."), qmail ("MAIL first (#5.5.1)").
+_WANTED_FIRST: tuple[tuple[str, str], ...] = (
+    ("ehlo", r"(?:send|say) (?:helo|ehlo|hello)(?:/(?:helo|ehlo))? first|\b(?:helo|ehlo)(?:/(?:helo|ehlo))? first\b|"
+             r"\b(?:helo|ehlo) or (?:helo|ehlo) required\b|no helo/ehlo given"),
+    ("mail", r"need mail (?:command|before)|\bmail first\b|(?:no sender yet|sender not yet) given|"
+             r"mail from:?\S{0,80} (?:command )?must precede"),
+    ("rcpt", r"need rcpt\b|\brcpt first\b|valid rcpt command must precede|rcpt to:?\S{0,80} must precede|"
+             r"no valid recipients"),
+    ("rset", r"mail transaction in progress|sender already (?:given|specified)|nested mail command"),
+)
+_TOLD_ORDER = {
+    "ehlo": "a command out of order: the server wants EHLO (or HELO) first; the client sent none, or did not send it "
+            "again after STARTTLS (RFC 3207 section 4.2: once TLS is up the client says EHLO anew, as smtplib and "
+            "Go's net/smtp do by themselves)",
+    "mail": "a command out of order: the server has no sender for this transaction, because MAIL FROM was refused "
+            "before it (that earlier reply says why) or never sent",
+    "rcpt": "a command out of order: no recipient had been accepted before DATA; the server's replies to RCPT TO "
+            "say why each was refused",
+    "rset": "a command out of order: a mail transaction was under way (MAIL FROM accepted), and this command (AUTH, "
+            "or a second MAIL FROM) is allowed only before it, or after RSET",
+}
+_WANTED_FIRST_PATTERNS = tuple((wanted, re.compile(pattern)) for wanted, pattern in _WANTED_FIRST)
 # What a program's generic message tells by itself, where it names no cause (what it is; then what tells more):
 # nodemailer's own error codes (lib/errors.js, https://github.com/nodemailer/nodemailer/blob/
 # 26c7a477aff19d1179416990b433a19869f04879/lib/errors.js), PHPMailer's messages (its language strings,
@@ -276,6 +309,11 @@ _SPAM_HOLD = re.compile(
 _TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), meaning) for pattern, meaning in (
     (_AUTH_SERVER_FAILED.pattern, "the server's words say its own login service failed (its SASL back end), not that "
                                   "the password was wrong: try again later, or tell the server's administrator"),
+    # A command out of order (503, RFC 5321 section 4.3.2), by the command the server wanted first.
+    *((pattern, _TOLD_ORDER[wanted]) for wanted, pattern in _WANTED_FIRST),
+    (_SPAM_CONTENT.pattern, "the receiving server judged the message itself as spam (its content, its links, the "
+                            "sender's reputation): no setting of the client changes that; the sender's domain "
+                            "authentication (SPF, DKIM, DMARC), the content and the sending address's reputation do"),
     (r"\beauth\b", "nodemailer's EAUTH: the login failed; the server's reply beside it says why"),
     (r"\benoauth\b", "nodemailer's ENOAUTH: no credentials were given for the login"),
     (r"\beoauth2\b", "nodemailer's EOAUTH2: getting or refreshing the OAuth 2.0 token failed, before any login"),
@@ -415,6 +453,8 @@ class Reading:
     auth_out_of_step: bool = False  # a quoted login exchange went out of step (see _Conversation)
     auth_sent: bool | None = None  # whether the quoted commands include a login (None: no commands shown)
     account_held: bool = False  # the server's words hold the account for spam or abuse (a robot check)
+    wanted_first: str | None = None  # a command refused as out of order: the one the server wanted first ("ehlo")
+    spam_content: bool = False  # the server's words judge the message itself as spam
 
     @property
     def kinds(self) -> set[Network]:
@@ -454,7 +494,10 @@ def read(text: str) -> Reading:
                    auth_server_failed=_AUTH_SERVER_FAILED.search(lowered) is not None,
                    auth_out_of_step=conversation.out_of_step,
                    auth_sent=_auth_sent(conversation, lowered),
-                   account_held=_SPAM_HOLD.search(lowered) is not None)
+                   account_held=_SPAM_HOLD.search(lowered) is not None,
+                   spam_content=_SPAM_CONTENT.search(lowered) is not None,
+                   wanted_first=next((wanted for wanted, pattern in _WANTED_FIRST_PATTERNS if pattern.search(lowered)),
+                                     None))
 
 
 # --------------------------------------------------------------------------------------------------
