@@ -1304,3 +1304,82 @@ def test_gen_smtps_tls_failed_is_read_for_what_it_says():
     best = diagnose("{:error, :retries_exceeded, {:temporary_failure, 'smtp.example.com', :tls_failed}}")[0]
     assert best.id == "none"
     assert "STARTTLS was refused, or the TLS handshake after it failed" in best.entry.what_happened
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    ("503 5.5.1 Error: send HELO/EHLO first", "EHLO (or HELO) first"),  # Postfix
+    ("503 5.0.0 Polite people say HELO first", "EHLO (or HELO) first"),  # Sendmail
+    ("503 HELO or EHLO required", "EHLO (or HELO) first"),  # Exim
+    ("503 5.5.1 Error: need MAIL command", "no sender for this transaction"),  # Postfix
+    ("503 sender not yet given", "no sender for this transaction"),  # Exim
+    ("503 Valid RCPT command must precede DATA", "no recipient had been accepted"),  # Exim
+    ("503 5.5.1 Error: MAIL transaction in progress", "after RSET"),  # Postfix
+])
+def test_a_command_out_of_order_reads_as_the_command_the_server_wanted_first(text, wanted):
+    best = diagnose(text)[0]
+    assert best.id == UNMATCHED  # not a server without logins (503 5.5.1 at AUTH), nor one without STARTTLS
+    assert wanted in best.entry.what_happened
+
+
+def test_ehlo_wanted_before_auth_is_auth_not_offered_yet():
+    best = diagnose(" -> AUTH LOGIN\n<** 503 5.5.1 Error: send HELO/EHLO first")[0]
+    assert best.id == "auth-not-advertised"
+    assert "wanted EHLO before AUTH" in best.note
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("450 4.7.1 Error: too much mail from 192.0.2.10", "rate-limited"),  # Postfix, per client and minute
+    ("450 4.7.1 Error: too many recipients from 192.0.2.10", "rate-limited"),  # a rate, not one message's count
+    ("452 4.5.3 Error: too many recipients", "too-many-recipients"),  # one message's count
+    ("454 Throttling failure: Daily message quota exceeded.", "sending-quota-exceeded"),
+    ("550 5.7.1 Daily SMTP relay limit exceeded for user.", "sending-quota-exceeded"),
+])
+def test_volume_refusals_read_by_their_window(text, expected):
+    assert diagnose(text, port=25)[0].id == expected
+
+
+@pytest.mark.parametrize("text", [
+    "550-5.7.1 Messages missing a valid address in From: header, or having no From: header, are not accepted.",
+    "550-5.7.1 Messages with multiple addresses in From: 550 5.7.1 header are not accepted.",
+    '550 The "From" header is missing or invalid. Please follow RFC5322, RFC2047, RFC822 standard protocol.',
+])
+def test_a_from_header_missing_or_doubled_is_the_from_header_entry(text):
+    assert diagnose(text, port=25)[0].id == "from-header-mismatch"
+
+
+def test_a_header_other_than_from_is_not_the_from_header_entry():
+    text = "550 5.7.1 This message is not RFC 5322 compliant. There are multiple Subject headers."
+    assert diagnose(text)[0].id == UNMATCHED
+
+
+@pytest.mark.parametrize("text", [
+    "System.Net.Mail.SmtpException: The client or server is only configured for E-mail addresses with ASCII "
+    "local-parts: jörg@example.com.",
+    'Invalid sender "fabièn@example.com": non-ASCII characters not supported in local-part of email.',
+    "Invalid address:  (to): jörg@example.com",
+    "501 SMTPUTF8 used when not advertised",
+])
+def test_a_client_or_server_refusing_a_non_ascii_address_is_non_ascii_address(text):
+    assert diagnose(text)[0].id == "non-ascii-address"
+
+
+def test_phpmailers_invalid_address_in_ascii_is_not_non_ascii():
+    assert diagnose("Invalid address:  (to): bob@@example.com")[0].id != "non-ascii-address"
+
+
+@pytest.mark.parametrize("text", [
+    "The certificate is NOT trusted. The name in the certificate does not match the expected.",
+    "The certificate Common Name (CN) does not match with the expected CN",
+])
+def test_a_name_mismatch_inside_an_untrusted_sentence_is_the_name(text):
+    assert diagnose(text, port=465)[0].id == "cert-name-mismatch"
+
+
+@pytest.mark.parametrize("text", [
+    "550-5.7.1 [192.0.2.10] Our system has detected that this message is likely unsolicited mail.",
+    "554 5.7.1 Message rejected under suspicion of SPAM",
+])
+def test_a_message_judged_as_spam_reads_honestly_as_the_content_not_the_relay_or_the_login(text):
+    best = diagnose(text, port=25)[0]
+    assert best.id == UNMATCHED
+    assert "judged the message itself as spam" in best.entry.what_happened
