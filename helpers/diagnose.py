@@ -744,9 +744,13 @@ def _search(text: str, pattern: _Pattern, asides: list[tuple[int, int]]) -> tupl
 
 
 def _is_whole(text: str, line_start: int, start: int, end: int, line_end: int) -> bool:
-    """A whole-line symptom may be prefixed by `something: ` (Go wraps errors so) but nothing may follow."""
+    """A whole-line symptom may be prefixed by `something: ` (Go wraps errors so) but nothing may follow. A
+    quoted field of a structured log line (logfmt's msg="...", JSON's "error":"...") is a line of its own."""
     before = text[line_start:start].rstrip()
     after = text[end:line_end].strip().rstrip(".")
+    if after[:1] in ('"', "'") and (opening := before.rfind(after[0])) > 0 and before[opening - 1] in "=:" \
+            and re.match(r"\s*(?:[,;}\]]|\w[\w.-]*=|$)", after[1:]):
+        before, after = before[opening + 1:].rstrip(), ""
     return not after and (not before or before.endswith(":"))
 
 

@@ -1383,3 +1383,17 @@ def test_a_message_judged_as_spam_reads_honestly_as_the_content_not_the_relay_or
     best = diagnose(text, port=25)[0]
     assert best.id == UNMATCHED
     assert "judged the message itself as spam" in best.entry.what_happened
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Go's errors quoted as a field of a structured log line (logfmt's msg="...", JSON's "error":"...")
+    ('level=error msg="notify: smtp: SMTP AUTH failed: unencrypted connection" path=/reset',
+     "go-plainauth-unencrypted"),
+    ('{"level":"warn","error":"smtp auth failed: unencrypted connection","attempt":0}', "go-plainauth-unencrypted"),
+    ('time=2026-11-30T09:00:00Z level=error msg="send mail: EOF" port=465', "plaintext-to-implicit-tls"),
+    # The same words quoted inside a sentence are no error line of Go's
+    ('the docs say "unencrypted connection" is refused by PlainAuth, and more', "none"),
+])
+def test_a_whole_line_symptom_quoted_as_a_log_field_is_a_line_of_its_own(text, expected):
+    matches = diagnose(text)
+    assert (matches[0].id if matches else "none") == expected
