@@ -141,8 +141,9 @@ def port_label(port: int, acts_as: int) -> str:
 
 def _inspecting_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # Only to inspect a certificate that failed verification, for the report: nothing is sent over a
-    # connection made with this context but EHLO and QUIT (see _inspect and _inspect_after_starttls).
+    # Never a fix, and never offered as one: the doctor uses it only for its report, to look at a certificate that
+    # failed verification (_inspect, _inspect_after_starttls) and to learn which TLS versions a port speaks
+    # (_version_contexts). Nothing is sent over it but EHLO, STARTTLS and QUIT: never a login, never mail.
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context

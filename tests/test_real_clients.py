@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from clients.matrix import CLIENTS, NODEMAILER_INSTALL
+from clients.matrix import CLIENTS
 
 from helpers.diagnose import diagnose
 from helpers.lab import Endpoint, Lab
@@ -31,12 +31,10 @@ from helpers.profiles import APP_PASSWORDS, FOREIGN_DOMAIN, MAX_FAILED_LOGINS, U
 
 pytestmark = pytest.mark.clients
 
-CLIENTS_DIR = Path(__file__).parent / "clients"
 ALICE, BOB = "alice@example.com", "bob@example.com"
 OUTSIDER, STRANGER = f"someone@{FOREIGN_DOMAIN}", f"friend@{FOREIGN_DOMAIN}"
 NEW_SENDER = "<a sender the server has not seen>"  # replaced by a fresh address on each run (greylisting)
 RUN_TIMEOUT = 30  # seconds any one client run may take, whatever happens
-BUILD_TIMEOUT = 300  # seconds for `go build` from a cold cache: about 7 s on an idle machine, minutes on a busy one
 PROFILES = (
     "relay", "submission", "submissions", "submission-strict-from", "submission-no-starttls",
     "submission-no-smtputf8", "submission-tls-unavailable", "submission-wrong-host-cert",
@@ -287,13 +285,9 @@ def test_curl_says_login_denied_for_every_refused_login(lab, curl):
 def go(tmp_path_factory):
     if shutil.which("go") is None:
         pytest.skip("Go is not installed (apt-get install golang-go)")
-    folder = tmp_path_factory.mktemp("go")
-    env = {**os.environ, "GOCACHE": str(folder / "cache"), "GOPATH": str(folder / "gopath"), "GOPROXY": "off",
-           "GOFLAGS": "", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-    binary = folder / "labsend"
-    built = _run(["go", "build", "-o", str(binary), "main.go"], env=env, cwd=CLIENTS_DIR / "go", timeout=BUILD_TIMEOUT)
-    assert built.returncode == 0, built.output
-    return binary
+    build = tmp_path_factory.mktemp("go")
+    assert CLIENTS["go"].prepare(build) is None  # the client matrix's build: the standard library, no downloads
+    return build / "labsend"
 
 
 def run_go(lab: Lab, binary: Path, case: Case, mode: str) -> Ran:
@@ -363,16 +357,13 @@ def test_go(lab, go, case, mode):
 
 
 @pytest.fixture(scope="module")
-def node():
-    folder = CLIENTS_DIR / "node"
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js is not installed (apt-get install nodejs npm)")
-    major = _run(["node", "-p", "process.versions.node.split('.')[0]"]).output.strip()
-    if not major.isdigit() or int(major) < 20:
-        pytest.skip(f"nodemailer 10 needs Node.js 20 or later; this is {major}")
-    if not (folder / "node_modules" / "nodemailer" / "package.json").exists():
-        pytest.skip(f"nodemailer is not installed ({NODEMAILER_INSTALL})")
-    return folder / "send.js"
+def node(tmp_path_factory):
+    client = CLIENTS["node"]  # the client matrix's own check: Node.js 20 or later, and nodemailer installed
+    if shutil.which("node") is None:
+        pytest.skip(f"Node.js is not installed ({client.install})")
+    if why_not := client.prepare(tmp_path_factory.mktemp("node")):
+        pytest.skip(why_not)
+    return client.program
 
 
 def run_node(lab: Lab, script: Path, case: Case) -> Ran:
