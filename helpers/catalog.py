@@ -11,6 +11,9 @@ helpers.snippets where the fix is a setting), which RFC sections apply, and how 
   over lower-cased text, `_` read as a space): "line too long" and "lines exceed the maximum length" alike.
   They outweigh a general reply code (a 552 that says a line is too long is about the line), not a quoted
   symptom;
+- `clauses`: families of words (below) that name this cause together, in any order, within one clause:
+  RELAYING with REFUSED reads "Relay access denied", "Relay Service denied for IP" and "relaying is not
+  permitted" alike. Weaker than `words`, whose phrases say more;
 - `within`: the broader entries this one is a particular case of (a refused login: bad-credentials; a
   certificate refused: cert-untrusted). Servers and libraries wrap the particular reason in the broad one's
   words and code (`535 5.7.8 Error: authentication failed: Invalid authentication mechanism`, GnuTLS's
@@ -27,6 +30,7 @@ themselves are in helpers.catalog_entries.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,6 +51,56 @@ CATALOG: tuple[Entry, ...]  # every entry, in order (read lazily from helpers.ca
 ENTRIES: dict[str, Entry]  # the same, by id
 
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+# --------------------------------------------------------------------------------------------------
+# Word families, for `clauses`: each family is every spelling of one idea that servers
+# and libraries use, in lower case.
+
+REFUSED = (r"\b(?:den(?:y|ies|ied)|refus(?:e|es|ed|al)|reject(?:s|ed|ion)?|disallowed|prohibited|forbidden|"
+           r"unauthori[sz]ed|not (?:be )?(?:permitted|allowed|authori[sz]ed|accepted)|(?:is|are|was|been) blocked)\b")
+# Not "failed": every wrapper says it ("Failed to send email: ... password").
+WRONG = rf"{REFUSED}|\b(?:invalid|incorrect|wrong|bad|unsuccessful|not accepted)\b"
+UNSUPPORTED = (r"\b(?:not (?:supported|available|implemented|offered|enabled|advertised|recogni[sz]ed|permitted|"
+               r"allowed)|unsupported|disabled|"
+               r"(?:does|do|did)(?: not|n't) (?:support|offer|advertise|accept)|unimplemented|unknown|"
+               r"unrecogni[sz]ed|(?:no|none of the) (?:\w+ ){0,3}"
+               r"(?:supported|compatible|suitable|usable|acceptable|available|found))\b")
+REQUIRED = r"\b(?:requir(?:e|es|ed|ing)|must|mandatory|needs?|needed|necessary|only (?:over|with|after))\b"
+# Not a namespace or a class (.NET's System.Security.Authentication.AuthenticationException is about TLS).
+LOGIN = (r"\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|credentials?|passwords?|passwd|"
+         r"user ?names?|user ?id)\b(?!\.\w)")
+MECHANISM = (r"\b(?:mechanisms?|mechs|authenticators?|(?:auth\w*|sasl|login) (?:methods?|types?|schemes?)|"
+             r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*)\b")
+# A server's name for relaying, and not Postfix's log field (relay=host) nor a host named relay.example.com.
+RELAYING = r"\brelay(?:ing|ed)?\b(?![=\w-]|\.\w)"
+# The lists of addresses that send spam, by their generic names and by the best-known lists (RFC 5782).
+BLOCKLIST = (r"\b(?:block|black|deny|ban)[ -]?list(?:s|ed|ing)?\b|\bdnsbls?\b|\b(?:dns)?rbls?\b|spamhaus|spamcop|"
+             r"barracudacentral|\bsorbs\b|uceprotect|abuseat\.org|\bspamrats\b|\bpsbl\b")
+CERTIFICATE = r"\b(?:certificates?|certs?|x\.?509|certificate chain|cert chain)\b"
+NOT_TRUSTED = (rf"{REFUSED}|\b(?:verif\w* (?:failed|failure|error)|(?:failed|unable|could not) to verify|"
+               r"could not be verified|not (?:be )?verified|untrusted|not trusted|invalid|self[- ]signed|"
+               r"unknown (?:ca|issuer|authority)|"
+               r"validation (?:failed|failure|error)|(?:failed|unable) to validate|(?:is|was) not valid|bad)\b")
+EXPIRED = r"\b(?:expired?|expiry|not yet valid|no longer valid|outside (?:its|the) validity)\b"
+HOST_NAME = (r"\b(?:host ?names?|server names?|domain names?|common names?|cn|subject alt\w* names?|alt ?names?|"
+             r"dns names?|san)\b")
+MISMATCH = r"\b(?:mismatch\w*|(?:does|do|did)(?: not|n't) match|not match\w*|not valid for|invalid for|wrong)\b"
+TOO_MANY = r"\b(?:too many|too much|excessive|unusual(?:ly)? high|high)\b"
+VOLUME = (r"\b(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|requests?|sessions?|commands?|sending|sends|"
+          r"traffic|log ?ins?|deliver(?:y|ies))\b")
+# A sending quota, and not a mailbox's (whose "over quota" is the recipient's full mailbox, RFC 3463's X.2.2).
+QUOTA = r"(?<!mailbox )(?<!disk )(?<!storage )\b(?:quota|(?:daily|sending|send|message|outgoing) limit|credits?)\b"
+REACHED = r"\b(?:exceed(?:s|ed|ing)?|reached|over|hit|used up|exhausted|maxed)\b"
+ENCRYPTION = r"\b(?:starttls|tls|ssl|encrypt\w*|secure (?:connection|channel|transport))\b"
+# A clause: the words between two families, within one sentence (a period inside a host name or a number does not
+# end one).
+_GAP = r"(?:[^\n.;!?]|\.(?=\w)){0,60}"
+
+
+def clause(families: tuple[str, ...]) -> str:
+    """The regular expression that finds every family, in any order, within one clause."""
+    return "|".join(_GAP.join(f"(?:{family})" for family in order) for order in itertools.permutations(families))
+
 _ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
 
@@ -147,6 +201,7 @@ class Entry:
     replies: tuple[Reply, ...] = ()
     network: tuple[Network, ...] = ()
     words: tuple[str, ...] = ()
+    clauses: tuple[tuple[str, ...], ...] = ()
     within: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -12,7 +12,32 @@ from __future__ import annotations
 
 import base64
 
-from helpers.catalog import Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.catalog import (
+    BLOCKLIST,
+    CERTIFICATE,
+    ENCRYPTION,
+    EXPIRED,
+    HOST_NAME,
+    LOGIN,
+    MECHANISM,
+    MISMATCH,
+    NOT_TRUSTED,
+    QUOTA,
+    REACHED,
+    REFUSED,
+    RELAYING,
+    REQUIRED,
+    TOO_MANY,
+    UNSUPPORTED,
+    VOLUME,
+    WRONG,
+    Entry,
+    Group,
+    Network,
+    Reply,
+    Rfc,
+    Symptom,
+)
 from helpers.providers import (
     GMAIL_APP_PASSWORDS,
     GMAIL_FROM_REWRITE,
@@ -435,6 +460,7 @@ CATALOG: tuple[Entry, ...] = (
             r"without (?:an? )?(?:ssl/tls|tls/ssl|ssl|tls|starttls|encrypt\w*)(?: encryption| connection)?"
             r"[^\n]{0,20}\bnot (?:allowed|permitted|accepted|possible)",
         ),
+        clauses=((ENCRYPTION, REQUIRED),),
         rfcs=(_RFC3207_4, _RFC4954_6),
         replies=(Reply(530, "5.7.0", Phase.MAIL), Reply(530, "5.7.0"), Reply(538, "5.7.11"), Reply(None, "5.7.11"),
                  Reply(None, "5.7.10")),
@@ -567,6 +593,7 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:failed to|could not|cannot|unable to) find an? (?:authenticator|auth\w* (?:method|mechanism))\b"
             r"[^\n]{0,20}\bsupported|auth type unimplemented",
         ),
+        clauses=((MECHANISM, UNSUPPORTED),),
         within=("bad-credentials",),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
@@ -606,6 +633,7 @@ CATALOG: tuple[Entry, ...] = (
             r"credentials (?:are |were |is )?(?:invalid|incorrect|wrong)",
             r"could not authenticate|failed to authenticate",
         ),
+        clauses=((LOGIN, WRONG),),
         rfcs=(_RFC4954_4, _RFC4954_6),
         replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
                  Reply(None, "5.7.8")),
@@ -806,6 +834,7 @@ CATALOG: tuple[Entry, ...] = (
             r"without (?:smtp[ -])?auth(?:entication|enticating)?\b|"
             r"auth(?:entication)? (?:is )?(?:needed|necessary|mandatory)",
         ),
+        clauses=((LOGIN, REQUIRED),),
         # A refusal to relay that asks for the login is this case of it: log in and the relaying is allowed.
         within=("relay-denied",),
         rfcs=(_RFC6409_43, _RFC4954_6),
@@ -1084,6 +1113,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"forward[- ]path[^\n]{0,40}\bnot (?:allowed|permitted|accepted|local)",
             r"allowed rcpthosts",
         ),
+        clauses=((RELAYING, REFUSED),),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
         replies=(Reply(554, "5.7.1", Phase.RCPT), Reply(550, "5.7.1", Phase.RCPT), Reply(550, None, Phase.RCPT),
                  Reply(550, "5.7.64")),
@@ -1137,6 +1167,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # address, Microsoft's own list).
             r"traffic not accepted from (?:this|your) ip",
         ),
+        clauses=((BLOCKLIST,),),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
         replies=(Reply(550, "5.7.606"), Reply(None, "5.7.606")),
@@ -1669,6 +1700,7 @@ for _, batch := range batches {
             r"failed to load system roots|no roots provided|system root pool is not available|"
             r"trustanchors parameter must be non-empty|error setting certificate verify locations",
         ),
+        clauses=((CERTIFICATE, NOT_TRUSTED),),
         rfcs=(_RFC8314_5, _RFC8314_33),
         symptoms=(
             Symptom("python", "certificate verify failed: unable to get local issuer certificate", PYTHON),
@@ -1738,6 +1770,7 @@ for _, batch := range batches {
             r"does not match (?:with )?(?:the )?expected|bad cert domain",
             r"sec e wrong principal|0x80090322\b",  # Windows' Schannel (libcurl, .NET)
         ),
+        clauses=((CERTIFICATE, HOST_NAME, MISMATCH),),
         within=("cert-untrusted",),
         rfcs=(_RFC5280_san, _RFC8314_33),
         symptoms=(
@@ -1820,6 +1853,7 @@ for _, batch := range batches {
             r"uses (?:expired|not yet valid) certificate|certificate \d+ of \d+ (?:has expired|is not yet activated)",
             r"\bcert(?:ificate)?s?\b[^\n.():;,]{0,40}\bexpired\b|\bexpired\b[^\n.():;,]{0,30}\bcert(?:ificate)?s?\b",
         ),
+        clauses=((CERTIFICATE, EXPIRED),),
         within=("cert-untrusted",),
         rfcs=(_RFC5280_validity, _RFC8314_5),
         symptoms=(
@@ -2232,6 +2266,7 @@ if err := client.Mail(from); err != nil {
             # "has exceeded its 24-hour sending limit" (an hourly one is a rate: diagnose reads the window).
             r"exceeded (?:its|the|your|their)\b[^\n]{0,30}\bsending (?:limit|quota)",
         ),
+        clauses=((QUOTA, REACHED),),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(
@@ -2290,6 +2325,7 @@ if err := client.Auth(auth); err != nil {
             r"(?:maximum|max\.?) number of (?:concurrent |simultaneous )?(?:\w+ )?connections|"
             r"\bconnections?\b[^\n]{0,20}\b(?:has |have )?exceeded (?:a |the )?limit|\bfrequency (?:is )?limit",
         ),
+        clauses=((TOO_MANY, VOLUME),),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(

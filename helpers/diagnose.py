@@ -11,8 +11,10 @@ Raw errors become entries in exactly one place, here, by weighing five layers of
 1. Symptoms: what each client prints and each server replies, as the catalog quotes them. A longer,
    more specific match weighs more, and one that contains another's match hides it.
 2. Words that name a cause however it is phrased (each entry's `words`): more than a general reply code,
-   less than a quoted symptom. Neither counts inside a list of possible reasons that a library prints
-   whatever happened (MailKit's "one or more of the following reasons").
+   less than a quoted symptom; and, a little less, families of words that name it together within one
+   clause (each entry's `clauses`: a relaying word and a refusing word, in any order). Neither counts
+   inside a list of possible reasons that a library prints whatever happened (MailKit's "one or more of
+   the following reasons").
 3. The reply: every SMTP reply code and enhanced status code in the text, however it is wrapped
    (`535 5.7.8`, `535-5.7.8`, `535: 5.7.3`, `(535, b'5.7.8 ...')`, `The server response was: 5.7.0`),
    against the replies each entry declares; an exact pair weighs most, a code too general to name a
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import re
 import smtplib
@@ -59,7 +62,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
-from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom
+from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom, clause
 from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, SUBMISSION_PORTS, Phase
 from helpers.transcript import ERROR, NOTE, RECEIVED, SENT, Transcript, describe_error
@@ -81,6 +84,7 @@ _UNSEEN_DETAIL = 5.0  # less, for a reply code alone against an entry's reply wi
 _REPLY_SAME_SUBJECT = 20.0  # the reply code matches and the enhanced code is of the same subject
 _STAGE_AGREES, _STAGE_UNKNOWN = 15.0, -20.0  # a reply declared for one command means nothing at another
 _WORDS, _WORDS_SHORT, _WORDS_LONG = 40.0, 12, 30  # words that name a cause: this, plus their length within bounds
+_CLAUSE = 51.0  # families of words that name a cause together: more than a reply code, less than any phrase
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _FACT = 100.0  # what a quoted conversation shows (an EHLO reply without STARTTLS): stronger than words
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
@@ -129,6 +133,9 @@ _TUPLE_REPLY = re.compile(r"\((\d{3}), b?['\"]")  # smtplib: "(535, b'5.7.8 ...'
 # following reasons:" and its numbered lines).
 _POSSIBILITIES = re.compile(r"(?:one or more of|one of|any of)\s+the following(?: reasons| causes)?:?[ \t]*\n"
                             r"(?:[ \t]*\n)?(?:[ \t]*(?:\d{1,2}[.)]|[-*\u2022])[^\n]*(?:\n|$))+")
+# A guess a library words as one (MailKit's "One possibility is that ... The other possibility is that ..."): its
+# words name no cause by themselves.
+_GUESS = re.compile(r"\b(?:one|another|the other) possibility is\b(?:[^\n.]|\.(?=\w))*")
 # Searched in the normalised text (lower case, "_" read as a space), by the context rules below.
 # A TLS ClientHello quoted as received by a plaintext server (octal in Exim's and Postfix's logs, hex in a repr).
 _TLS_HELLO = re.compile(r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]")
@@ -139,6 +146,7 @@ _TLS_REASON = re.compile(r"alert|no shared cipher|cipher suite|no ciphers|unsupp
 # What the failing step needed: STARTTLS (sent, or named by the error), a login.
 _TLS_WANTED = re.compile(r"starttls|secure connection")
 _AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
+_BEFORE_AUTH = re.compile(r"\bbefore auth\b")  # a server that names the command it refused ("Need EHLO before AUTH")
 # Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
 # TO expects "250/251/252").
 _NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")
@@ -491,10 +499,17 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
     hits = _suppress_contained(_find(clues))
     worded = {entry_id: found for entry_id, pattern in _word_patterns()
               if (found := _first_outside(pattern, clues.text, clues.asides)) is not None}
+    # Families of words inside a quoted symptom are that symptom's, which says more, and in a library's guess
+    # they are a guess (MailKit's handshake error names a certificate "not trusted" as one possibility).
+    quoted = [*clues.asides, *((hit.start, hit.end) for hit in hits),
+              *(found.span() for found in itertools.islice(_GUESS.finditer(clues.text), MAX_HITS))]
+    clauses = {entry_id: _tightest(pattern, clues.text, found) for entry_id, pattern in _clause_patterns()
+               if entry_id not in worded and (found := _first_outside(pattern, clues.text, quoted)) is not None}
     # Words a client says for several failures ("Could not connect to SMTP host.") count only when nothing names
     # the cause: neither a symptom of its own, nor words beyond what those generic words themselves say.
     vague = [(hit.start, hit.end) for hit in hits if hit.symptom.generic]
-    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague) for found in worded.values())
+    named = any(not any(a <= found.start() and found.end() <= b for a, b in vague)
+                for found in [*worded.values(), *clauses.values()])
     for hit in [hit for hit in hits if not hit.symptom.generic] or ([] if named else hits):
         case = cases[hit.entry_id]
         weight = hit.weight + (_GENERIC_SYMPTOM if hit.symptom.generic else _SYMPTOM)
@@ -502,9 +517,10 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                                                     else 0.0)
         case.texts.add(hit.symptom.text)
         case.add(hit.found, hit.symptom.client)
-    for entry_id, found in worded.items():
+    for entry_id, found in [*worded.items(), *clauses.items()]:
         case = cases[entry_id]
-        case.words = _WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+        case.words = (_WORDS + min(max(found.end() - found.start(), _WORDS_SHORT), _WORDS_LONG)
+                      if entry_id in worded else _CLAUSE)
         quoted = _quote(clues, found.start(), found.end())
         if not any(quoted.lower() in evidence.lower() for evidence in case.evidence):  # not a symptom's again
             # Whose words they are is known only when they follow a reply: then they are the server's.
@@ -609,6 +625,21 @@ def _first_outside(pattern: re.Pattern[str], text: str, asides: list[tuple[int, 
     return None
 
 
+def _tightest(pattern: re.Pattern[str], text: str, found: re.Match[str]) -> re.Match[str]:
+    """The shortest of a clause's matches on the line of its first, as evidence: "Too many recipient attempts",
+    not "sending message - 450 Too many"."""
+    line_end = text.find("\n", found.start())
+    line_end = len(text) if line_end < 0 else line_end
+    best = found
+    for _ in range(MAX_HITS):
+        found = pattern.search(text, found.start() + 1, line_end)
+        if found is None:
+            break
+        if found.end() - found.start() < best.end() - best.start():
+            best = found
+    return best
+
+
 def _outermost(evidence: list[str]) -> tuple[str, ...]:
     """Each piece of evidence once, without those a longer piece already quotes ("WRONG_VERSION_NUMBER" inside
     "[SSL: WRONG_VERSION_NUMBER] wrong version number")."""
@@ -694,6 +725,12 @@ def _patterns() -> tuple[_Pattern, ...]:
 def _word_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((entry.id, re.compile("|".join(f"(?:{words})" for words in entry.words), re.MULTILINE))
                  for entry in CATALOG if entry.words)
+
+
+@functools.cache
+def _clause_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((entry.id, re.compile("|".join(clause(families) for families in entry.clauses), re.MULTILINE))
+                 for entry in CATALOG if entry.clauses)
 
 
 @functools.cache
@@ -1055,8 +1092,10 @@ def _sender_refused(c: _Clues) -> tuple[float, str]:
 
 @functools.cache
 def _words_of(entry_id: str) -> re.Pattern[str]:
-    """An entry's words as one pattern (relay-denied's: a refusal in words of relaying)."""
-    return re.compile("|".join(f"(?:{words})" for words in ENTRIES[entry_id].words), re.MULTILINE)
+    """An entry's words and clauses as one pattern (relay-denied's: a refusal in words of relaying)."""
+    entry = ENTRIES[entry_id]
+    return re.compile("|".join([*(f"(?:{words})" for words in entry.words), *map(clause, entry.clauses)]),
+                      re.MULTILINE)
 
 
 def _name_mismatch(c: _Clues) -> tuple[float, str]:
@@ -1170,7 +1209,7 @@ def _sender_relaying(c: _Clues) -> tuple[str, str] | None:
 def _no_auth_keyword(c: _Clues) -> tuple[str, str] | None:
     if c.reading.auth_offered is False and _AUTH_WANTED.search(c.text):
         return "", "the EHLO reply in the conversation lists no AUTH, and a login was wanted"
-    if c.reading.wanted_first == "ehlo" and c.phase == Phase.AUTH:
+    if c.reading.wanted_first == "ehlo" and (c.phase == Phase.AUTH or _BEFORE_AUTH.search(c.text)):
         return "", ("decided by the reply: the server wanted EHLO before AUTH, and AUTH is offered only in the EHLO "
                     "reply (after STARTTLS, in the one asked for again)")
     return None

@@ -282,6 +282,7 @@ _SPAM_CONTENT = re.compile(
 # "MAIL first.", "RCPT first."), qmail ("MAIL first (#5.5.1)").
 _WANTED_FIRST: tuple[tuple[str, str], ...] = (
     ("ehlo", r"(?:send|say) (?:helo|ehlo|hello)(?:/(?:helo|ehlo))? first|\b(?:helo|ehlo)(?:/(?:helo|ehlo))? first\b|"
+             r"\b(?:need|needs|requires?|expected?) (?:helo|ehlo)\b(?:/(?:helo|ehlo))? (?:before|first)\b|"
              r"\b(?:helo|ehlo) or (?:helo|ehlo) required\b|no helo/ehlo given"),
     ("mail", r"need mail (?:command|before)|\bmail first\b|(?:no sender yet|sender not yet) given|"
              r"mail from:?\S{0,80} (?:command )?must precede"),

@@ -283,6 +283,49 @@ def test_words_that_name_the_cause_outweigh_a_general_code(text, expected):
     assert diagnose(text)[0].id == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("554 <antispam1.example.fr> Relay Service denied for IP 192.0.2.54, closing transmission channel",
+     "relay-denied"),
+    ("550 5.7.1 Relaying to <b@example.net> is not permitted for your address", "relay-denied"),
+    ("Message not sent. The server does not support LOGIN authentication method.", "auth-mechanism-mismatch"),
+    ("504 PLAIN authentication is not permitted by this server.", "auth-mechanism-mismatch"),
+    ("TLS session: (certificate verification failed): certificate invalid", "cert-untrusted"),
+    ("554 mail.example.com 192.0.2.2 found on one or more DNSBLs, see https://example.com/bl", "ip-blocklisted"),
+    ("421 4.7.1 Messages to b@example.net deferred due to excessive volume. Try again later", "rate-limited"),
+    ("450 4.7.1 Too many recipient attempts", "rate-limited"),
+])
+def test_words_that_name_a_cause_together_are_read_in_any_order_and_phrasing(text, expected):
+    match = diagnose(text)[0]
+    assert match.id == expected
+    assert match.evidence  # the words it was named by are quoted
+
+
+@pytest.mark.parametrize("text, not_expected", [
+    # Postfix's log field relay=host, on a line whose refusal is about the recipient.
+    ("postfix/smtp[4332]: B956: to=<a@example.net>, relay=mx.example.net[192.0.2.1]:25, status=bounced (host "
+     "mx.example.net said: 550 5.1.1 <a@example.net>: Recipient address rejected: User unknown)", "relay-denied"),
+    # The two words in different sentences.
+    ("Connected through the relay. 535 5.7.8 Authentication credentials invalid", "relay-denied"),
+    # A word of a class name is no word of the message: .NET's TLS exception is about the certificate.
+    ("System.Security.Authentication.AuthenticationException: The remote certificate was rejected by the provided "
+     "RemoteCertificateValidationCallback.", "bad-credentials"),
+])
+def test_words_in_different_clauses_or_in_names_do_not_name_a_cause(text, not_expected):
+    assert diagnose(text)[0].id != not_expected
+
+
+def test_a_guess_a_library_prints_whatever_happened_names_nothing():
+    mailkit = ("MailKit.Security.SslHandshakeException: An error occurred while attempting to establish an SSL or "
+               "TLS connection. The other possibility is that the SSL certificate presented by the server is not "
+               "trusted by the system.")
+    assert all(match.id != "cert-untrusted" or "guess" in match.note for match in diagnose(mailkit)[:1])
+
+
+def test_a_server_that_wants_ehlo_before_auth_offers_auth_only_after_it():
+    match = diagnose("503 5.0.0 Need EHLO before AUTH")[0]
+    assert match.id == "auth-not-advertised" and "EHLO before AUTH" in match.note
+
+
 @pytest.mark.parametrize("conversation, expected", [
     # PHPMailer's SMTPDebug: the refusal answers MAIL, after a greeting.
     ("SERVER -> CLIENT: 220 mail.example.com ESMTP\nCLIENT -> SERVER: MAIL FROM:<a@example.com>\n"
