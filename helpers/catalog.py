@@ -92,6 +92,32 @@ VOLUME = (r"\b(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|reques
 QUOTA = r"(?<!mailbox )(?<!disk )(?<!storage )\b(?:quota|(?:daily|sending|send|message|outgoing) limit|credits?)\b"
 REACHED = r"\b(?:exceed(?:s|ed|ing)?|reached|over|hit|used up|exhausted|maxed)\b"
 ENCRYPTION = r"\b(?:starttls|tls|ssl|encrypt\w*|secure (?:connection|channel|transport))\b"
+STARTTLS = r"\bstarttls\b"
+# What a server does not offer (narrower than UNSUPPORTED: nothing refused, nothing unknown).
+NOT_OFFERED = (r"\b(?:not (?:supported|offered|advertised|available)|unsupported|(?:does|do|did)(?: not|n't) "
+               r"(?:support|offer|advertise))\b")
+# The login as a service (AUTH, SMTP AUTH), and not one of its methods, which is a mechanism.
+AUTH_SERVICE = r"\b(?:smtp[ -])?auth(?:entication)?\b(?: extension| command)?(?! (?:methods?|mechanisms?|types?))"
+ACCOUNT_DATA = r"\b(?:passwords?|passwd|user ?names?|credentials?|log ?in details)\b"
+MISSING = r"\b(?:missing|empty|blank|not (?:set|given|provided|specified|configured|supplied)|no)\b"
+TLS_VERSION = (r"\b(?:tls ?v?1(?:\.[0-3])?|ssl ?v?[23]|protocol versions?|ciphers?|cipher ?suites?|"
+               r"signature algorithms?)\b")
+OUTDATED = (r"\b(?:no (?:\w+ )?(?:shared|common|matching|mutual)|in common|not (?:supported|enabled|allowed)|"
+            r"no longer supported|unsupported|disabled|deprecated|mismatch|incompatible|too (?:old|weak|low))\b")
+HANDSHAKE = r"\bhandshake\b"
+CUT_SHORT = r"\b(?:closed|aborted|terminated|eof|disconnected|interrupted|hung up|reset)\b"
+TOKEN = r"\b(?:oauth ?2?|access tokens?|refresh tokens?|bearer tokens?|xoauth2|oauthbearer)\b"
+SPENT = r"\b(?:expired|invalid|revoked|refused|rejected|denied)\b"
+# Microsoft's switch for password logins over SMTP, in its names ("basic authentication" alone is anyone's: SendGrid
+# refuses it with two-factor login on).
+BASIC_AUTH = r"\b(?:smtp auth\w*|smtp client auth\w*|authenticated smtp|smtpclientauthentication)\b"
+SWITCHED_OFF = r"\b(?:disabled|turned off|switched off|blocked|not (?:enabled|allowed|permitted))\b"
+SENDER = (r"\b(?:sender|senders|from address|mail from|envelope from|sending address|from domain|sender domain|"
+          r"sending domain)\b")
+NOT_OWNED = (r"\b(?:not (?:owned|allowed|permitted|authori[sz]ed|verified|match\w*|yours|registered)|unverified|"
+             r"(?:does|do)(?: not|n't) (?:match|belong)|mismatch\w*)\b")
+REPUTATION = r"\breputation\b"
+POOR = r"\b(?:poor|bad|low|insufficient|negative)\b"
 # A clause: the words between two families, within one sentence (a period inside a host name or a number does not
 # end one).
 _GAP = r"(?:[^\n.;!?]|\.(?=\w)){0,60}"

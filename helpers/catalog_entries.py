@@ -13,20 +13,37 @@ from __future__ import annotations
 import base64
 
 from helpers.catalog import (
+    ACCOUNT_DATA,
+    AUTH_SERVICE,
+    BASIC_AUTH,
     BLOCKLIST,
     CERTIFICATE,
+    CUT_SHORT,
     ENCRYPTION,
     EXPIRED,
+    HANDSHAKE,
     HOST_NAME,
     LOGIN,
     MECHANISM,
     MISMATCH,
+    MISSING,
+    NOT_OFFERED,
+    NOT_OWNED,
     NOT_TRUSTED,
+    OUTDATED,
+    POOR,
     QUOTA,
     REACHED,
     REFUSED,
     RELAYING,
+    REPUTATION,
     REQUIRED,
+    SENDER,
+    SPENT,
+    STARTTLS,
+    SWITCHED_OFF,
+    TLS_VERSION,
+    TOKEN,
     TOO_MANY,
     UNSUPPORTED,
     VOLUME,
@@ -377,6 +394,7 @@ CATALOG: tuple[Entry, ...] = (
             r"requested ssl level failed|server does not support secure connections",
             r"tls is required,? but (?:was )?not (?:offered|advertised|available)",
         ),
+        clauses=((STARTTLS, NOT_OFFERED),),
         rfcs=(_RFC3207_4, _RFC3207_6, _RFC8314_33),
         # Any refusal of the command as unknown or not implemented (Postfix 502 5.5.1, sendmail 500 5.5.1).
         replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(502, "5.5.2", Phase.STARTTLS),
@@ -503,6 +521,7 @@ CATALOG: tuple[Entry, ...] = (
             r"authentication is not allowed (?:at this stage|before helo)",  # PHPMailer, when EHLO lists no AUTH
             r"no auth mechanism was offered",  # libcurl's SASL (curl -v)
         ),
+        clauses=((AUTH_SERVICE, NOT_OFFERED),),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
@@ -541,6 +560,7 @@ CATALOG: tuple[Entry, ...] = (
             r"user ?name)",
             r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
         ),
+        clauses=((ACCOUNT_DATA, MISSING),),
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
         replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
         symptoms=(
@@ -733,6 +753,7 @@ CATALOG: tuple[Entry, ...] = (
             r"smtp auth(?:entication)? (?:is )?disabled|authenticated smtp (?:is )?disabled",
             r"did not meet the criteria to be authenticated",
         ),
+        clauses=((BASIC_AUTH, SWITCHED_OFF),),
         within=("bad-credentials", "unauthenticated-submission"),
         rfcs=(_RFC4954_6,),
         replies=(Reply(535, "5.7.139"), Reply(550, "5.7.30"), Reply(None, "5.7.139")),
@@ -788,6 +809,7 @@ CATALOG: tuple[Entry, ...] = (
             r"\binvalid (?:grant|client)\b(?! cert)|\bunauthorized client\b|\bunsupported grant type\b|\baadsts\d{5,}|"
             r"token has been (?:expired|revoked)|(?:refresh|access) token[^\n]{0,30}(?:expired|revoked)",
         ),
+        clauses=((TOKEN, SPENT),),
         rfcs=(Rfc(7628, "3.2.2", "a failed OAuth login: the server's error in JSON, answered by the client"),
               Rfc(6750, "3.1", "bearer token errors: invalid_token (expired, revoked, malformed), insufficient_scope"),
               Rfc(6749, "5.2", "the token endpoint's errors: invalid_grant, invalid_client, unauthorized_client"),
@@ -924,6 +946,7 @@ if err := client.Mail(from); err != nil {
             r"(?:mail from|sender|from)(?: address)? and (?:the )?(?:login|auth\w*|account)(?: user| name)? must "
             r"(?:match|be (?:the )?same)",
         ),
+        clauses=((SENDER, NOT_OWNED),),
         rfcs=(_RFC6409_61, _RFC3463_38),
         replies=(Reply(553, "5.7.1", Phase.RCPT), Reply(553, "5.7.1", Phase.MAIL), Reply(550, None, Phase.MAIL),
                  Reply(553, None, Phase.MAIL)),
@@ -1167,7 +1190,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # address, Microsoft's own list).
             r"traffic not accepted from (?:this|your) ip",
         ),
-        clauses=((BLOCKLIST,),),
+        clauses=((BLOCKLIST,), (REPUTATION, POOR)),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
         replies=(Reply(550, "5.7.606"), Reply(None, "5.7.606")),
@@ -1971,6 +1994,7 @@ for _, batch := range batches {
             # ages (an old server given a modern ClientHello); not of plaintext, which reads as a wrong version.
             r"alert[^\n]{0,30}\bdecode error\b",
         ),
+        clauses=((TLS_VERSION, OUTDATED),),
         rfcs=(Rfc(8996, "1", "TLS 1.0 and TLS 1.1 are deprecated"),
               Rfc(8446, "4.2.1", "supported_versions: how client and server agree on a TLS version")),
         replies=(Reply(421, "4.7.66"), Reply(None, "4.7.66")),
@@ -2040,6 +2064,7 @@ for _, batch := range batches {
             r"non-properly terminated",
             r"errorcode\(5\), cause: none",  # rust-openssl's Debug form of SSL_ERROR_SYSCALL at EOF
         ),
+        clauses=((HANDSHAKE, CUT_SHORT),),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
         symptoms=(
