@@ -70,7 +70,8 @@ REQUIRED = r"\b(?:requir(?:e|es|ed|ing)|must|mandatory|needs?|needed|necessary|o
 LOGIN = (r"\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|credentials?|passwords?|passwd|"
          r"user ?names?|user ?id)\b(?!\.\w)")
 MECHANISM = (r"\b(?:mechanisms?|mechs|authenticators?|(?:auth\w*|sasl|login) (?:methods?|types?|schemes?)|"
-             r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*)\b")
+             r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*|"
+             r"auth (?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?))\b")
 # A server's name for relaying, and not Postfix's log field (relay=host) nor a host named relay.example.com.
 RELAYING = r"\brelay(?:ing|ed)?\b(?![=\w-]|\.\w)"
 # The lists of addresses that send spam, by their generic names and by the best-known lists (RFC 5782).

@@ -571,6 +571,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             # Say what decided: for evidence with several meanings, and for words or facts the context promoted.
             if why and (case.texts & ambiguous or case.network or (case.words or case.fact) and adjustment > 0):
                 notes.append(why)
+        evidence_score = score  # what the text itself says: the port ranks candidates; it can name none
         if clues.port is not None and case.entry.ports:
             score += _PORT_FIT if clues.port in case.entry.ports else -_PORT_FIT
         if not notes:  # no rule spoke: say what an ambiguous symptom, a fact or a reply itself means
@@ -595,7 +596,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
             clients=tuple(dict.fromkeys(case.clients)),
             note="; ".join(dict.fromkeys(notes)),
         )
-        matches.append((match, bool(case.texts or case.words or case.fact) or score >= _NAMED))
+        matches.append((match, bool(case.texts or case.words or case.fact) or min(score, evidence_score) >= _NAMED))
     return _yielded(matches, yields)
 
 

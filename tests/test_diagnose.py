@@ -228,9 +228,11 @@ def test_socket_and_resolver_errors_are_read_in_every_platforms_spelling(text, e
     assert any(client == "system" for client in matches[0].clients) or matches[0].entry.symptoms
 
 
-def test_the_port_ranks_the_candidates_of_a_general_reply():
-    assert diagnose("554 5.7.1 refused", port=25)[0].id == "relay-denied"
-    assert diagnose("554 5.7.1 refused", port=587)[0].id == "unauthenticated-submission"
+def test_the_port_ranks_the_candidates_of_a_general_reply_but_names_none():
+    # 554 5.7.1 is any policy refusal: the reading comes first, then the likeliest causes on that port.
+    on_25, on_587 = diagnose("554 5.7.1 refused", port=25), diagnose("554 5.7.1 refused", port=587)
+    assert on_25[0].id == on_587[0].id == "none"
+    assert on_25[1].id == "relay-denied" and on_587[1].id == "unauthenticated-submission"
 
 
 def test_the_stage_confirms_or_weakens_a_reply():
