@@ -72,6 +72,10 @@ LOGIN = (r"\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|cr
 MECHANISM = (r"\b(?:mechanisms?|mechs|authenticators?|(?:auth\w*|sasl|login) (?:methods?|types?|schemes?)|"
              r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*|"
              r"auth (?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?))\b")
+# Windows' integrated logins, which System.Net.Mail and MailKit pick by themselves when a server offers them, and
+# which fail away from a Windows domain (GSSAPI: "Server not found in Kerberos database").
+INTEGRATED_LOGIN = r"\b(?:gssapi|kerberos|ntlm|spnego)\b"
+FAILING = r"\b(?:fail(?:s|ed|ure)?|errors?|not supported|unsupported)\b"
 # A server's name for relaying, and not Postfix's log field (relay=host) nor a host named relay.example.com.
 RELAYING = r"\brelay(?:ing|ed)?\b(?![=\w-]|\.\w)"
 # The lists of addresses that send spam, by their generic names and by the best-known lists (RFC 5782).

@@ -21,8 +21,10 @@ from helpers.catalog import (
     CUT_SHORT,
     ENCRYPTION,
     EXPIRED,
+    FAILING,
     HANDSHAKE,
     HOST_NAME,
+    INTEGRATED_LOGIN,
     LOGIN,
     MECHANISM,
     MISMATCH,
@@ -517,7 +519,9 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:server|host) (?:does not|doesn't|did not) (?:support|advertise|offer) (?:smtp[ -])?auth"
             r"(?! type| mechanism| method)",
             r"auth(?:entication)? (?:extension )?not (?:supported|advertised|offered)",
-            r"does not support authentication|no compatible authentication mechanism",
+            # lettre's, which it says as well when the server offers no AUTH at all (its own PLAIN and LOGIN are
+            # what nearly every server that offers AUTH takes); MailKit's plural is said only after AUTH was offered.
+            r"does not support authentication|no compatible authentication mechanism was found",
             r"authentication is not allowed (?:at this stage|before helo)",  # PHPMailer, when EHLO lists no AUTH
             r"no auth mechanism was offered",  # libcurl's SASL (curl -v)
         ),
@@ -613,7 +617,7 @@ CATALOG: tuple[Entry, ...] = (
             r"(?:failed to|could not|cannot|unable to) find an? (?:authenticator|auth\w* (?:method|mechanism))\b"
             r"[^\n]{0,20}\bsupported|auth type unimplemented",
         ),
-        clauses=((MECHANISM, UNSUPPORTED),),
+        clauses=((MECHANISM, UNSUPPORTED), (INTEGRATED_LOGIN, FAILING)),
         within=("bad-credentials",),
         rfcs=(_RFC4954_4,),
         replies=(Reply(504, "5.7.4", Phase.AUTH), Reply(504, "5.5.4", Phase.AUTH), Reply(504, None, Phase.AUTH)),
@@ -2290,6 +2294,9 @@ if err := client.Mail(from); err != nil {
             r"\bdaily\b[^\n]{0,30}\b(?:limit|quota)\b[^\n]{0,10}\b(?:exceeded|reached)",
             # "has exceeded its 24-hour sending limit" (an hourly one is a rate: diagnose reads the window).
             r"exceeded (?:its|the|your|their)\b[^\n]{0,30}\bsending (?:limit|quota)",
+            # Outlook.com's verdict on an account that sent more than it may (in its OutboundSpamException: "Actual
+            # verdict is RefuseQuota").
+            r"\brefusequota\b",
         ),
         clauses=((QUOTA, REACHED),),
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
