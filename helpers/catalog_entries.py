@@ -112,6 +112,10 @@ M365_SMTP_AUTH = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile
                   "authenticated-client-smtp-submission")
 
 
+# The name of the client's address, as receivers call it.
+_REVERSE_NAME = r"\b(?:reverse dns|reverse hostname|rdns|ptr(?: record| resource record)?)\b"
+
+
 def _settings(acts_as: int, **options: object) -> dict[str, str]:
     """An entry's fix in both languages, when the fix is a matter of settings (helpers.snippets)."""
     return {"fix_python": python_code(acts_as, **options), "fix_go": go_code(acts_as, **options)}
@@ -1206,6 +1210,51 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
                     "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
                     "exchange-online/fix-error-code-5-7-606-through-5-7-649",
                     note="550 5.7.606 to 5.7.649: the address is on Microsoft's own blocklist"),
+        ),
+    ),
+    Entry(
+        id="reverse-dns-missing",
+        title="The sending machine's IP address has no reverse DNS name, or one that does not lead back to it",
+        group=Group.IDENTITY,
+        ports=(25,),
+        what_happened=(
+            "The receiving server looked up the name of the address your mail came from (its PTR record) and "
+            "found none, or found a name whose own address is another one, and refused the connection or the "
+            "message. Nothing about your login, sender or message was looked at."
+        ),
+        why=(
+            "Receivers take an address without a forward-confirmed name (PTR to a name, and that name back to "
+            "the same address) for a home or hijacked machine. Postfix refuses it with reject_unknown_client_hostname "
+            "('cannot find your hostname') or reject_unknown_reverse_client_hostname ('cannot find your reverse "
+            "hostname'), with a 450 when the lookup may only have failed for now; Gmail with 550 5.7.25; RFC 7372 "
+            "gives it the code X.7.25. A new cloud server's address usually has no PTR until you ask for one."
+        ),
+        fix=(
+            "Ask whoever owns the sending address (your hosting or cloud provider, not your domain's registrar) to "
+            "set its PTR record to your mail server's name, give that name an A (and AAAA) record with the same "
+            "address, and say that name in EHLO. From a home connection, do not deliver directly: submit through "
+            "your provider on 587 or 465, logged in."
+        ),
+        **_settings(587),
+        words=(
+            r"cannot find your (?:reverse )?hostname|does not have a ptr record|\bno ptr\b|"
+            r"(?:reverse dns|rdns|\bptr\b)[^\n]{0,40}\b(?:missing|failed|fail|does not match|mismatch|not found)|"
+            r"forward-confirmed reverse dns|\bfcrdns\b|\bfix (?:your )?reverse dns|"
+            r"(?:does not|doesn't) have (?:a )?(?:valid )?(?:reverse dns|rdns|ptr)",
+        ),
+        clauses=((_REVERSE_NAME, MISSING), (_REVERSE_NAME, WRONG)),
+        rfcs=(Rfc(7372, "3.3", "X.7.25: reverse DNS validation failed"),
+              Rfc(8601, "3", "iprev: the client's address must have a name that resolves back to it")),
+        replies=(Reply(550, "5.7.25"), Reply(None, "5.7.25"), Reply(None, "4.7.25"), Reply(421, "4.7.23")),
+        symptoms=(
+            Symptom("postfix", "Client host rejected: cannot find your reverse hostname, […]",
+                    "https://www.postfix.org/postconf.5.html#reject_unknown_reverse_client_hostname",
+                    note="450 4.7.1 while the lookup may only have failed for now"),
+            Symptom("postfix", "Client host rejected: cannot find your hostname, […]",
+                    "https://www.postfix.org/postconf.5.html#reject_unknown_client_hostname",
+                    note="450 4.7.1: no name, or one that does not resolve back to the address"),
+            Symptom("gmail", "The IP address sending this message does not have a PTR record setup",
+                    "https://support.google.com/a?p=sender-guidelines-ip", note="550-5.7.25"),
         ),
     ),
     Entry(

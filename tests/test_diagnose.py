@@ -1442,3 +1442,14 @@ def test_a_message_judged_as_spam_reads_honestly_as_the_content_not_the_relay_or
 def test_a_whole_line_symptom_quoted_as_a_log_field_is_a_line_of_its_own(text, expected):
     matches = diagnose(text)
     assert (matches[0].id if matches else "none") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.54]",
+    "554-mx.example.net Nemesis ESMTP Service not available 554-No SMTP service 554-Bad DNS PTR resource record.",
+    "550 5.7.1 Fix reverse DNS for 192.0.2.54",
+    "550-5.5.1 Your server IP address [192.0.2.54] does not have a valid reverse DNS entry",
+    "550 5.7.25 Reverse DNS validation failed.",
+])
+def test_an_address_without_a_name_that_leads_back_to_it_is_reverse_dns(text):
+    assert diagnose(text, port=25)[0].id == "reverse-dns-missing"
