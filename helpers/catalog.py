@@ -95,6 +95,9 @@ VOLUME = (r"\b(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|reques
           r"traffic|log ?ins?|deliver(?:y|ies))\b")
 # A sending quota, and not a mailbox's (whose "over quota" is the recipient's full mailbox, RFC 3463's X.2.2).
 QUOTA = r"(?<!mailbox )(?<!disk )(?<!storage )\b(?:quota|(?:daily|sending|send|message|outgoing) limit|credits?)\b"
+# Any limit: a window of time in the text tells a rate from a quota (helpers.diagnose), and without one a limit
+# that was reached is a rate, the commoner.
+LIMIT = r"\blimits?\b"
 REACHED = r"\b(?:exceed(?:s|ed|ing)?|reached|over|hit|used up|exhausted|maxed)\b"
 ENCRYPTION = r"\b(?:starttls|tls|ssl|encrypt\w*|secure (?:connection|channel|transport))\b"
 STARTTLS = r"\bstarttls\b"

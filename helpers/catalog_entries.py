@@ -25,6 +25,7 @@ from helpers.catalog import (
     HANDSHAKE,
     HOST_NAME,
     INTEGRATED_LOGIN,
+    LIMIT,
     LOGIN,
     MECHANISM,
     MISMATCH,
@@ -2406,7 +2407,7 @@ if err := client.Auth(auth); err != nil {
             r"(?:maximum|max\.?) number of (?:concurrent |simultaneous )?(?:\w+ )?connections|"
             r"\bconnections?\b[^\n]{0,20}\b(?:has |have )?exceeded (?:a |the )?limit|\bfrequency (?:is )?limit",
         ),
-        clauses=((TOO_MANY, VOLUME),),
+        clauses=((TOO_MANY, VOLUME), (LIMIT, REACHED)),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(

@@ -482,6 +482,7 @@ class _Case:
     network: float = 0.0
     words: float = 0.0
     fact: float = 0.0
+    enhanced: str | None = None  # the enhanced code of the reply that fits best
     evidence: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -531,7 +532,7 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
         for case in cases.values():
             weight = max((_reply_weight(declared, reply) for declared in case.entry.replies), default=0.0)
             if weight > case.reply:
-                case.reply = weight
+                case.reply, case.enhanced = weight, reply.enhanced
                 case.add(reply.found, "server")
                 case.notes.append(f"the reply {reply} means {_meaning(reply)}")
     for entry_id, fact in _FACTS.items():
@@ -550,11 +551,13 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
                     case.network = weight
                     case.add(seen.found, "system")
     ambiguous = _ambiguous_texts()
-    # A particular cause named in its own words (or a symptom of its own) outranks the broad one it is a case of,
-    # whose words and code usually wrap it: "535 5.7.8 Error: authentication failed: Invalid authentication
-    # mechanism" is about the mechanism.
-    yields = {broader: case.entry.id for case in cases.values() if case.words or case.texts - ambiguous or case.fact
-              for broader in case.entry.within}
+    # A particular cause named in its own words, a symptom of its own, or an enhanced code of its own outranks the
+    # broad one it is a case of, whose words and code usually wrap it: "535 5.7.8 Error: authentication failed:
+    # Invalid authentication mechanism" is about the mechanism, "535 5.7.139 Authentication unsuccessful" about
+    # Microsoft's switch.
+    yields = {broader: case.entry.id for case in cases.values()
+              for broader in case.entry.within
+              if case.words or case.texts - ambiguous or case.fact or _own_code(case, ENTRIES[broader])}
     matches = []
     for case in cases.values():
         score = case.symptom + case.reply + case.network + case.words + case.fact
@@ -598,6 +601,13 @@ def _weigh(clues: _Clues) -> list[tuple[Match, bool]]:
         )
         matches.append((match, bool(case.texts or case.words or case.fact) or min(score, evidence_score) >= _NAMED))
     return _yielded(matches, yields)
+
+
+def _own_code(case: _Case, broader: Entry) -> bool:
+    """Whether the entry's best reply is an enhanced code that is its own: exact, particular (not X.7.1 or X.Y.0),
+    and not one the broader entry declares too."""
+    return (case.reply >= _REPLY_ENHANCED and case.enhanced is not None and not is_generic(case.enhanced)
+            and all(reply.enhanced != case.enhanced for reply in broader.replies))
 
 
 def _yielded(matches: list[tuple[Match, bool]], yields: dict[str, str]) -> list[tuple[Match, bool]]:

@@ -323,6 +323,14 @@ def test_a_guess_a_library_prints_whatever_happened_names_nothing():
     assert all(match.id != "cert-untrusted" or "guess" in match.note for match in diagnose(mailkit)[:1])
 
 
+def test_an_enhanced_code_of_its_own_names_the_particular_case_inside_a_refused_login():
+    match = diagnose("535 5.7.139 Authentication unsuccessful, user is locked by your organization's security "
+                     "defaults policy.")[0]
+    assert match.id == "m365-basic-auth-disabled"
+    # 5.7.8 is every refused login's code: Gmail's app password is not named by it.
+    assert diagnose("535 5.7.8 Error: authentication failed: authentication failure")[0].id == "bad-credentials"
+
+
 def test_a_server_that_wants_ehlo_before_auth_offers_auth_only_after_it():
     match = diagnose("503 5.0.0 Need EHLO before AUTH")[0]
     assert match.id == "auth-not-advertised" and "EHLO before AUTH" in match.note
@@ -507,6 +515,8 @@ def test_a_list_of_possible_reasons_is_no_reason():
     ("421 4.4.2 Message submission rate for this client has exceeded the configured limit", "rate-limited"),
     ("554 Your account has exceeded its 24-hour sending limit", "sending-quota-exceeded"),
     ("452 4.5.3 Your account has exceeded its hourly sending limit", "rate-limited"),
+    ("450 4.2.1 Peak SMTP relay limit exceeded for this customer.", "rate-limited"),  # no window: a rate
+    ("550 5.4.5 Daily relay limit exceeded", "sending-quota-exceeded"),
 ])
 def test_a_limits_window_tells_a_rate_from_a_quota(text, expected):
     assert diagnose(text)[0].id == expected
