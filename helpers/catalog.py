@@ -124,6 +124,8 @@ SENDER = (r"\b(?:sender|senders|from address|mail from|envelope from|sending add
           r"sending domain)\b")
 NOT_OWNED = (r"\b(?:not (?:owned|allowed|permitted|authori[sz]ed|verified|match\w*|yours|registered)|unverified|"
              r"(?:does|do)(?: not|n't) (?:match|belong)|mismatch\w*)\b")
+# Mail from a named address (an IPv4 address, or one with digits masked), as a refusal names the sender's.
+FROM_ADDRESS = r"\b(?:messages?|mail|e-?mails?|connections?) from \[?(?:\d{1,3}|x{1,3})(?:\.(?:\d{1,3}|x{1,3})){3}\]?"
 REPUTATION = r"\breputation\b"
 POOR = r"\b(?:poor|bad|low|insufficient|negative)\b"
 # A clause: the words between two families, within one sentence (a period inside a host name or a number does not

@@ -22,6 +22,7 @@ from helpers.catalog import (
     ENCRYPTION,
     EXPIRED,
     FAILING,
+    FROM_ADDRESS,
     HANDSHAKE,
     HOST_NAME,
     INTEGRATED_LOGIN,
@@ -1110,6 +1111,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # msmtp quotes the envelope address it was refused ("envelope from address %s not accepted").
             r"envelope from address \"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+> not accepted",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
+            # Postfix's reject_non_fqdn_sender and _recipient: an address with no domain ("root").
+            r"address rejected: need fully.qualified address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
@@ -1144,6 +1147,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # RFC 5321 calls RCPT TO's address the forward-path: its domain is not one the server takes mail for.
             r"forward[- ]path[^\n]{0,40}\bnot (?:allowed|permitted|accepted|local)",
             r"allowed rcpthosts",
+            # Google Workspace's SMTP relay service, for a client it cannot tie to the account (by address or login).
+            r"credentials for relay(?:ing)?\b",
         ),
         clauses=((RELAYING, REFUSED),),
         rfcs=(Rfc(5321, "3.6.2", "a relay may decline to relay mail; it SHOULD answer 550"), _RFC3463_38),
@@ -1199,7 +1204,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # address, Microsoft's own list).
             r"traffic not accepted from (?:this|your) ip",
         ),
-        clauses=((BLOCKLIST,), (REPUTATION, POOR)),
+        # A refusal of mail from the sending address, named (Yahoo's "[TSS06] All messages from 192.0.2.1 will be
+        # permanently deferred").
+        clauses=((BLOCKLIST,), (REPUTATION, POOR), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b")),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
         replies=(Reply(550, "5.7.606"), Reply(None, "5.7.606")),
@@ -1836,7 +1843,9 @@ for _, batch := range batches {
             r"hostname mismatch|ip address mismatch|host ?name[^\n]{0,30}(?:does not|doesn't|did not) match",
             r"does not match (?:the )?(?:server |target )?(?:certificate|host)|did not match (?:the )?(?:expected|"
             r"target)",
-            r"not valid for (?:name|any names)|certificate is valid for [^\n]{1,80}, not|certificate is not valid for",
+            # Go's x509.HostnameError, also when a log cuts it before its ", not <host>".
+            r"not valid for (?:name|any names)|certificate is valid for [^\n]{1,80}, not|certificate is not valid for|"
+            r"x509: certificate is valid for\b",
             r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
@@ -2717,12 +2726,16 @@ if err := w.Close(); err != nil {
             # The name checked against the client's address: its PTR record (reverse DNS) or its A record.
             r"\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?: name| host ?name| argument| domain)?[^\n]{0,30}"
             r"(?:(?:does not|doesn't|did not) (?:match|resolve)|mismatch|\bptr\b|reverse dns|not (?:a )?valid)",
-            r"need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
+            # Not Postfix's "Sender address rejected: need fully-qualified address", which is the envelope's.
+            r"(?<!address rejected: )need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
             # sendmail's "501 5.0.0 HELO requires domain address"; a 501 (a bad argument) that calls the name no
             # domain, where no address is quoted ("501 5.5.4 Invalid domain name").
             r"(?:helo|ehlo) requires (?:a )?(?:domain|host)|\b501[ -](?:5\.\d\.\d{1,2} )?(?:invalid|bad|malformed) "
             r"(?:domain|host) ?name\b",
         ),
+        # The greeting command refused, in any words; not a command wanted before it ("AUTH not allowed before EHLO").
+        clauses=((r"(?<!before )\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?! first)",
+                  rf"{REFUSED}|\b(?:invalid|empty|malformed|bad)\b"),),
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),
         symptoms=(

@@ -146,7 +146,8 @@ _TLS_REASON = re.compile(r"alert|no shared cipher|cipher suite|no ciphers|unsupp
 # What the failing step needed: STARTTLS (sent, or named by the error), a login.
 _TLS_WANTED = re.compile(r"starttls|secure connection")
 _AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
-_BEFORE_AUTH = re.compile(r"\bbefore auth\b")  # a server that names the command it refused ("Need EHLO before AUTH")
+# A server that names the command it refused: "Need EHLO before AUTH", "AUTH command not allowed before EHLO".
+_BEFORE_AUTH = re.compile(r"\bbefore auth\b|\bauth\b[^\n]{0,40}\bbefore (?:helo|ehlo)\b")
 # Symfony's and SwiftMailer's "Expected response code 250 but got ...": MAIL FROM or the end of the data (RCPT
 # TO expects "250/251/252").
 _NOT_RCPT = re.compile(r"expected response code \"?250\b(?!/)")

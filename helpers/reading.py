@@ -208,11 +208,12 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"syscall\W{0,4}getaddrinfo\b|getaddrinfo e(?:ai_)?[a-z]{4,}\b"),
         (Network.REFUSED,
          r"connection refused|econnrefused|\[errno 111\]|\[errno 61\]|os error 111|\b10061\b|wsaeconnrefused|"
-         r"actively refused|couldn't connect to server|refused \(111\)|connection was refused|connect call failed"),
+         r"actively refused|couldn't connect to server|refused \(111\)|connection was refused|connect call failed|"
+         r"errno\W{0,4}-4078\b"),  # libuv's ECONNREFUSED on Windows
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception|network unreachable|host unreachable|"
+         r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b|"  # libuv's EHOSTUNREACH
          # Windows' WSAEACCES and SELinux's EACCES: a local firewall, antivirus or policy forbids the connection.
          r"\b10013\b|forbidden by its access permissions|permission denied \(13\)"),
         (Network.CONNECT_TIMEOUT,
@@ -233,7 +234,10 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
          r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
-         r"econnaborted|connection was aborted|connection aborted|\b10053\b"),
+         r"econnaborted|connection was aborted|connection aborted|\b10053\b|"
+         # Node on Windows reports libuv's own numbers, not the system's (libuv's include/uv/errno.h):
+         # -4077 ECONNRESET, -4079 ECONNABORTED.
+         r"errno\W{0,4}-40(?:77|79)\b"),
         (Network.CLOSED,
          r"(?:^|[:=]\s*)[\"']?eof[\"']?(?:\s|[,;}\]]|$)|\[eof\]|\(eof\)|eoferror|end of file reached|"
          r"unexpected[ _]eof(?:[ _]while[ _]reading| received|\s*(?:[,;:}\]\"')]|$))|tls handshake eof|"
@@ -248,7 +252,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"ssl_connect syscall returned=5|\beconnection\b"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
-         r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$"),
+         r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$|"
+         # Rust's std::net: a read or write past its timeout fails with WouldBlock on Unix (EAGAIN, os error 11).
+         r"resource temporarily unavailable \(os error 11\)|kind: wouldblock"),
     )
 )
 # A login refused because the server's own authentication service failed, not the credentials: Cyrus SASL's
@@ -283,6 +289,7 @@ _SPAM_CONTENT = re.compile(
 _WANTED_FIRST: tuple[tuple[str, str], ...] = (
     ("ehlo", r"(?:send|say) (?:helo|ehlo|hello)(?:/(?:helo|ehlo))? first|\b(?:helo|ehlo)(?:/(?:helo|ehlo))? first\b|"
              r"\b(?:need|needs|requires?|expected?) (?:helo|ehlo)\b(?:/(?:helo|ehlo))? (?:before|first)\b|"
+             r"\bnot (?:allowed|permitted|accepted) before (?:helo|ehlo)\b|"
              r"\b(?:helo|ehlo) or (?:helo|ehlo) required\b|no helo/ehlo given"),
     ("mail", r"need mail (?:command|before)|\bmail first\b|(?:no sender yet|sender not yet) given|"
              r"mail from:?\S{0,80} (?:command )?must precede"),
@@ -394,7 +401,9 @@ _TLS_LAYER = re.compile(
 _IMPLIED = {
     Network.CONNECT_TIMEOUT: {Network.TIMEOUT},
     Network.READ_TIMEOUT: {Network.TIMEOUT, Network.CLOSED},
-    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND, Network.TIMEOUT},
+    # Node's resolver names its own failure by the socket error it met asking the DNS server ("queryA ECONNREFUSED
+    # smtp.example.com"): no connection to the mail server was tried.
+    Network.NAME_TEMPORARY: {Network.NAME_NOT_FOUND, Network.TIMEOUT, Network.REFUSED},
 }
 
 

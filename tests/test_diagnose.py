@@ -1463,3 +1463,28 @@ def test_a_whole_line_symptom_quoted_as_a_log_field_is_a_line_of_its_own(text, e
 ])
 def test_an_address_without_a_name_that_leads_back_to_it_is_reverse_dns(text):
     assert diagnose(text, port=25)[0].id == "reverse-dns-missing"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Node on Windows prints libuv's numbers for socket errors; nodemailer's ESOCKET hides the name.
+    ('errno: -4077 code: "ESOCKET" syscall: "read" command: "CONN"', "connection-reset"),
+    ("Error: connect errno: -4078 code: ESOCKET", "connection-refused"),
+    # Node's resolver names its own failure by the socket error it met asking the DNS server.
+    ("Error: queryA ECONNREFUSED smtp.example.com\n    at QueryReqWrap.onresolve [as oncomplete] (dns.js:197:19)\n"
+     "  errno: 'ECONNREFUSED', code: 'ECONNREFUSED', syscall: 'queryA', hostname: 'smtp.example.com'",
+     "dns-resolution-failed"),
+    # Rust's std::net: a socket timeout is WouldBlock on Unix; with the port it is the filtered port.
+    ("network error: Resource temporarily unavailable (os error 11)", "egress-port-blocked"),
+    # Go's x509.HostnameError, cut by a log before its ", not <host>".
+    ("x509: certificate is valid for mail.example.net, imap.example.net, smtp.exa", "cert-name-mismatch"),
+    ("501 5.5.4 Empty HELO/EHLO argument not allowed, closing connection.", "ehlo-hostname-rejected"),
+    ("503 AUTH command not allowed before EHLO", "auth-not-advertised"),
+    ("553 5.7.2 [TSS06] All messages from 192.0.2.7 will be permanently deferred; Retrying will NOT succeed.",
+     "ip-blocklisted"),
+    # Postfix's reject_non_fqdn_sender is about the envelope address, not the EHLO name.
+    ("smtpstatus=504 smtpmsg='504 5.5.2 <root>: Sender address rejected: need fully-qualified address'",
+     "envelope-display-name"),
+])
+def test_the_same_causes_in_more_programs_words(text, expected):
+    port = 25 if "os error 11" in text else None
+    assert diagnose(text, port=port)[0].id == expected
