@@ -657,7 +657,9 @@ CATALOG: tuple[Entry, ...] = (
         **_settings(465),
         words=(
             r"authentication (?:failed(?! because)|unsuccessful|credentials invalid|failure|rejected)",
-            r"(?:invalid|incorrect|bad|wrong) (?:user ?name|login|password|credentials|authentication data|user)",
+            # Not Google's SMTP relay service, whose "Invalid credentials for relay" refuses the relaying.
+            r"(?:invalid|incorrect|bad|wrong) (?:user ?name|login|password|credentials|authentication data|user)"
+            r"(?! for relay)",
             r"(?:user ?name and |user ?name or )?password (?:not accepted|incorrect|is incorrect|is wrong|rejected)",
             r"login (?:failed|denied|incorrect)|authenticationinvalidcredentials|"
             r"credentials (?:are |were |is )?(?:invalid|incorrect|wrong)",
@@ -1193,8 +1195,9 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"(?:block ?list|black ?list|dnsbl|rbl)\b|\bdnsbl\b|spamhaus\.org/query|part of their network is on our "
             r"block list",
             # Outlook.com's codes for a sending address it refuses (SC-001 to SC-004 policy and reputation blocks,
-            # DY-001 and DY-002 dynamic or compromised addresses, CS01 reputation).
-            r"\b(?:sc-00[1-4]|dy-00[12]|cs01)\b",
+            # DY-001 and DY-002 dynamic or compromised addresses). Not iCloud's [CS01], its filter's verdict on the
+            # message as much as on the sender.
+            r"\b(?:sc-00[1-4]|dy-00[12])\b",
             # T-Online refuses the connection naming the client's address ("554 IP=192.0.2.1 - ..."), whatever the
             # reason in brackets after it: (BL) a block list, (NOWL) no reputation, (DIAL) a dial-up address.
             r"\bip=[^\s=]{3,45} - ",
