@@ -70,8 +70,7 @@ REQUIRED = r"\b(?:requir(?:e|es|ed|ing)|must|mandatory|needs?|needed|necessary|o
 LOGIN = (r"\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|credentials?|passwords?|passwd|"
          r"user ?names?|user ?id)\b(?!\.\w)")
 MECHANISM = (r"\b(?:mechanisms?|mechs|authenticators?|(?:auth\w*|sasl|login) (?:methods?|types?|schemes?)|"
-             r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*|"
-             r"auth (?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?))\b")
+             r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*)\b")
 # Windows' integrated logins, which System.Net.Mail and MailKit pick by themselves when a server offers them, and
 # which fail away from a Windows domain (GSSAPI: "Server not found in Kerberos database").
 INTEGRATED_LOGIN = r"\b(?:gssapi|kerberos|ntlm|spnego)\b"
@@ -162,6 +161,7 @@ class Network(StrEnum):
     RESET = "connection reset"
     CLOSED = "connection closed"  # EOF: the server hung up without a word
     UNREACHABLE = "network or host unreachable"
+    FORBIDDEN = "this machine forbade the connection"  # EACCES: a local firewall, an antivirus, SELinux
     NAME_NOT_FOUND = "host name not found"
     NAME_TEMPORARY = "temporary failure in name resolution"
 

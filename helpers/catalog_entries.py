@@ -533,6 +533,10 @@ CATALOG: tuple[Entry, ...] = (
         ),
         clauses=((AUTH_SERVICE, NOT_OFFERED),),
         rfcs=(Rfc(4954, "3", "the AUTH extension and its EHLO keyword"), _RFC3207_4, _RFC6409_43),
+        # AUTH itself unknown to the server (RFC 5321 section 4.2.4: 500 unrecognised, 502 not implemented), where
+        # an unknown mechanism would get 504 (RFC 4954 section 4).
+        replies=(Reply(502, None, Phase.AUTH), Reply(502, "5.5.2", Phase.AUTH), Reply(500, None, Phase.AUTH),
+                 Reply(500, "5.5.1", Phase.AUTH)),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
             Symptom("go", "smtp: server doesn't support AUTH", GO,
@@ -664,6 +668,8 @@ CATALOG: tuple[Entry, ...] = (
             r"login (?:failed|denied|incorrect)|authenticationinvalidcredentials|"
             r"credentials (?:are |were |is )?(?:invalid|incorrect|wrong)",
             r"could not authenticate|failed to authenticate",
+            # gen_smtp's (Erlang) reason for a refused login, an atom: {permanent_failure, Host, auth_failed}.
+            r"[\s,{(]:?auth failed[})]",
         ),
         clauses=((LOGIN, WRONG),),
         rfcs=(_RFC4954_4, _RFC4954_6),
@@ -948,7 +954,7 @@ if err := client.Mail(from); err != nil {
             # Postmark, Resend and others word it so).
             r"\bdomain\b[^\n]{0,60}\b(?:is |has )?not (?:yet )?(?:been )?(?:verified|configured|validated)\b|"
             r"un(?:verified|configured|validated) (?:sending |sender |from )?domain|"
-            r"sender signature not (?:defined|confirmed)",
+            r"sender signature not (?:defined|confirmed)|not a (?:confirmed |verified )?sender signature",
             r"\bdomain\b[^\n]{0,60}\b(?:is |has )?not (?:yet )?(?:been )?(?:registered|added|set up|authori[sz]ed)\b"
             r"[^\n]{0,30}\b(?:account|sending|to send)\b",
             # The sender and the login must be one (NetEase's and QQ's "mail from address must be same as
@@ -1113,8 +1119,8 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # msmtp quotes the envelope address it was refused ("envelope from address %s not accepted").
             r"envelope from address \"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+> not accepted",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
-            # Postfix's reject_non_fqdn_sender and _recipient: an address with no domain ("root").
-            r"address rejected: need fully.qualified address",
+            # Postfix's reject_non_fqdn_sender: a sender address with no domain ("root").
+            r"sender address rejected: need fully.qualified address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
@@ -1256,7 +1262,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         clauses=((_REVERSE_NAME, MISSING), (_REVERSE_NAME, WRONG)),
         rfcs=(Rfc(7372, "3.3", "X.7.25: reverse DNS validation failed"),
               Rfc(8601, "3", "iprev: the client's address must have a name that resolves back to it")),
-        replies=(Reply(550, "5.7.25"), Reply(None, "5.7.25"), Reply(None, "4.7.25"), Reply(421, "4.7.23")),
+        replies=(Reply(550, "5.7.25"), Reply(None, "5.7.25"), Reply(None, "4.7.25"), Reply(None, "4.7.23")),
         symptoms=(
             Symptom("postfix", "Client host rejected: cannot find your reverse hostname, […]",
                     "https://www.postfix.org/postconf.5.html#reject_unknown_reverse_client_hostname",
@@ -1435,7 +1441,8 @@ if _, err := net.LookupHost(host); err != nil {
         ports=(25, 465, 587),
         what_happened=(
             "The connection failed at once, before any packet reached the server: this machine has no route "
-            "to the server's address (ENETUNREACH, EHOSTUNREACH), or a local firewall forbade the connection."
+            "to the server's address (ENETUNREACH, EHOSTUNREACH). (A connection this machine forbids fails at once "
+            "too, with 'permission denied': see connection-forbidden.)"
         ),
         why=(
             "Most often the name resolved to an IPv6 address and this network has no IPv6 route (a container, "
@@ -1483,6 +1490,39 @@ client, err := smtp.NewClient(conn, "smtp.example.com")
             Symptom("python", "OSError: [Errno 101] Network is unreachable",
                     "https://man7.org/linux/man-pages/man3/errno.3.html", note="ENETUNREACH, at once"),
             Symptom("go", "connect: network is unreachable", GO_SRC + "syscall/zerrors_linux_amd64.go"),
+        ),
+    ),
+    Entry(
+        id="connection-forbidden",
+        title="This machine forbade the connection: SELinux, a local firewall or an antivirus",
+        group=Group.NETWORK,
+        ports=(25, 465, 587),
+        what_happened=(
+            "The connection failed at once with 'permission denied' (EACCES; on Windows WSAEACCES, 10013): "
+            "something on your own machine stopped your program before a packet left."
+        ),
+        why=(
+            "A security layer forbids this program that connection. SELinux (Red Hat, CentOS, Fedora) keeps web "
+            "servers and PHP from connecting out unless the boolean httpd_can_network_connect (or "
+            "httpd_can_sendmail, for the mail ports) is on; a firewall may reject outgoing connections per "
+            "program; antivirus suites block port 25 for every program but known mail clients, to stop "
+            "mass-mailing worms. The same code works from a shell, or on another machine."
+        ),
+        fix=(
+            "Allow the program, not the whole machine: with SELinux, `setsebool -P httpd_can_network_connect 1` "
+            "(the denial is in the audit log: `ausearch -m avc`); on Windows, an exception for the program in "
+            "the firewall or in the antivirus's port rule. Submitting on 587 rather than 25 often avoids the "
+            "antivirus rule. Never switch the whole security layer off."
+        ),
+        **_settings(587),
+        network=(Network.FORBIDDEN,),
+        symptoms=(
+            Symptom("php", "SMTP ERROR: Failed to connect to server: Permission denied (13)",
+                    "https://github.com/PHPMailer/PHPMailer/blob/4a489474e7ef8bbf03c1cb219d8939ea76a7fb40/src/SMTP.php",
+                    note="stream_socket_client's errno and message, on SELinux"),
+            Symptom("dotnet", "An attempt was made to access a socket in a way forbidden by its access permissions",
+                    "https://learn.microsoft.com/en-us/windows/win32/winsock/windows-sockets-error-codes-2",
+                    note="WSAEACCES (10013)"),
         ),
     ),
     Entry(
@@ -1851,6 +1891,7 @@ for _, batch := range batches {
             r"x509: certificate is valid for\b",
             r"no alternative certificate subject name|subject ?alt(?:ernative)? ?name|altnames?|notvalidforname",
             r"name ?mismatch|target principal name is incorrect|cn name does not match|"
+            r"host ?name (?:verification|validation|check) failed|failed to verify (?:the )?host ?name|"
             r"no (?:subject alternative )?(?:dns )?name matching|failed host verification",
             r"certificate name does not match",  # Go on macOS
             # GnuTLS (gnutls_certificate_verification_status_print): "The certificate is NOT trusted. The name in the
@@ -2347,7 +2388,8 @@ if err := client.Mail(from); err != nil {
             r"maximum credits? exceeded|credits? exceeded|daily message quota|outgoing messages? (?:limit|quota)|"
             r"number of (?:allowed )?outgoing messages",
             # A count per day (or longer): "300 emails per day", "500 recipients in 24 hours", "sent today".
-            r"(?:messages?|e-?mails?|mails|recipients?|sends)\b[^\n]{0,20}\b(?:per|a|each|in|within|/)\s*(?:the )?"
+            r"(?:messages?|e-?mails?|mails|recipients?|sends)\b[^\n]{0,20}(?:\b(?:per|a|each|in|within)|/)\s*"
+            r"(?:the )?"
             r"(?:last |past )?(?:1 )?(?:day|24 ?h(?:ours?|rs?)?|week|month)\b",
             r"(?:sent|sending|messages?|limit|quota)[^\n]{0,30}\btoday\b",
             r"daily (?:limit|quota)|(?:limit|quota) (?:per|a) day",
@@ -2406,8 +2448,9 @@ if err := client.Auth(auth); err != nil {
             r"unusual (?:rate|sending activity|volume)|unexpected volume|(?:thread|rate) limit exceeded|per (?:hour|"
             r"minute|second)|ratelimit",
             # A count per hour or less: "100 messages per hour", "10 messages/minute", "an hourly limit".
-            r"(?:messages?|e-?mails?|mails|recipients?|connections?|requests?|commands)\b[^\n]{0,20}\b(?:per|a|an|each|"
-            r"in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|"
+            r"(?:messages?|e-?mails?|mails|recipients?|connections?|requests?|commands)\b[^\n]{0,20}"
+            r"(?:\b(?:per|a|an|each|in|within)|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
+            r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|"
             r"\bhourly\b[^\n]{0,30}(?:limit|quota|exceeded|reached)",
             r"\brate\b[^\n]{0,40}\bexceed|exceeded the configured limit|(?:receiving|sending) mail at a rate|"
             r"(?:mail|messages?) too (?:quickly|fast)",

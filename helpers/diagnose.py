@@ -88,7 +88,8 @@ _CLAUSE = 51.0  # families of words that name a cause together: more than a repl
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _FACT = 100.0  # what a quoted conversation shows (an EHLO reply without STARTTLS): stronger than words
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
-_VAGUE_CODES = _GENERIC_CODES | {451}  # alone, these match only a declared reply that is a bare code too
+_VAGUE_CODES = _GENERIC_CODES | {421, 451}  # alone, these match only a declared reply that is a bare code too (421: any
+# reason to close the channel, RFC 5321 section 3.8)
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
@@ -165,9 +166,10 @@ _NAMES_RECIPIENT = re.compile(r"\brcpthosts\b|forward[- ]path")
 _IP_HOST = re.compile(r"(?:\b(?:host|server|connect|connectasync|smtpclient)|://)\W{0,4}(?:\d{1,3}\.){3}\d{1,3}\b|"
                       r"(?<![\d.\[])(?:\d{1,3}\.){3}\d{1,3}(?::|\"?,\s*)(?:25|465|587|2525)\b")
 # How a limit's window reads: per day or longer (a quota) or per hour, minute, second (a rate).
-_DAY_WINDOW = re.compile(r"\b(?:per|a|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:1 )?(?:day|week|month)\b|"
+_DAY_WINDOW = re.compile(r"(?:\b(?:per|a|each|every|in|within)|/)\s*(?:the )?(?:last |past )?(?:1 )?"
+                         r"(?:day|week|month)\b|"
                          r"\b(?:daily|monthly)\b|\btoday\b|\btomorrow\b|\b24[ -]?h(?:ours?|rs?)?\b")
-_SHORT_WINDOW = re.compile(r"\b(?:per|a|an|each|every|in|within|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
+_SHORT_WINDOW = re.compile(r"(?:\b(?:per|a|an|each|every|in|within)|/)\s*(?:the )?(?:last |past )?(?:\d+ )?"
                            r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hr)\b|\bhourly\b")
 # An IPv4 address a client tried (not the "any" address Node names as the local end, nor one mapped into IPv6), and
 # one that failed: on a line that says so.
@@ -998,6 +1000,11 @@ def _login_refused(c: _Clues) -> tuple[float, str]:
         return -_DECISIVE, "ruled out: the conversation shows no AUTH command, so no password was judged"
     if c.reading.auth_out_of_step:
         return -_LEANING, "the login exchange fell out of step before the password was judged"
+    unknown = next((reply for reply in c.reading.replies if reply.code in (500, 502) and reply.phase == Phase.AUTH),
+                   None)
+    if unknown is not None:
+        return -_DECISIVE, f"ruled out: {unknown} says the server does not know the AUTH command: no password was "\
+                           "judged"
     if c.reading.auth_offered is False or c.port == 25:
         return -_LEANING, "the server offered no login at all: see auth-not-advertised"
     if _TOKEN_LOGIN.search(c.text):
@@ -1039,9 +1046,19 @@ def _not_smtp(c: _Clues) -> tuple[float, str]:
 
 def _busy(c: _Clues) -> tuple[float, str]:
     # Jakarta Mail's "Got bad greeting" quotes what came instead of 220: a 421 is busy, an [EOF] is no reply at all.
-    if any(reply.code == 421 for reply in c.reading.replies) or _words_of("server-busy").search(c.text):
+    if _words_of("server-busy").search(c.text):
         return 0.0, ""
-    return -_DECISIVE, "ruled out: no 421 came"
+    closing = [reply for reply in c.reading.replies if reply.code == 421]
+    if not closing:
+        return -_DECISIVE, "ruled out: no 421 came"
+    # 421 closes the channel for any reason (RFC 5321 section 3.8): its own words, when they give another, say which.
+    if all(reply.words and not _BUSY_WORDS.search(reply.words.lower()) for reply in closing):
+        return -_LEANING, "the 421's own words give another reason than a busy server"
+    return 0.0, ""
+
+
+_BUSY_WORDS = re.compile(r"busy|later|too many|overload|unavailable|shutting|maintenance|temporar|resources|load\b|"
+                         r"closing|timeout|timed out|try again|capacity")
 
 
 def _tls_to_plaintext_port(c: _Clues) -> tuple[float, str]:

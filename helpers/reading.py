@@ -77,7 +77,8 @@ _SERVER_LOG = re.compile(
 # A reply code on its own, at a line's start as a server writes it.
 _CODE_AT_START = re.compile(r"^[<>~*\s-]{0,4}([2-5]\d\d)(?:[ -](?=[A-Za-z<\[(])|$)", re.MULTILINE)
 _CODE_AFTER = re.compile(
-    r"(?:failed|denied|response|responsecode|reply|said|code|error|status|got)[\"']?\s*[:=(]?\s*[\"']?(-?\d{1,3})\b"
+    r"(?:failed|denied|response|responsecode|reply|said|code|error|status|got|invalid login)[\"']?\s*[:=(]?\s*[\"']?"
+    r"(-?\d{1,3})\b"
     r"(?![.\d])"
 )
 _STATUS_FIELD = re.compile(r"\s*status:\s*[245]\.")  # a bounce's own summary (RFC 3464 section 2.3.4)
@@ -173,6 +174,9 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
          Phase.RCPT),
         (r"data command failed|\bdata failed", Phase.DATA),
         (r"remote access denied: \d", Phase.EHLO),  # curl: EHLO and HELO refused
+        # A reply that quotes the command it refuses (Domino's 502 'Command "AUTH PLAIN ..." not implemented').
+        (r"\bcommand [\"'\u201c\u2018]auth\b", Phase.AUTH),
+        (r"\bcommand [\"'\u201c\u2018]starttls\b", Phase.STARTTLS),
         (r"message failed", Phase.END_OF_DATA),
         # Not .NET's "Authentication failed because the remote party ...": that is its TLS handshake.
         (r"invalid login|login denied|authentication failed(?! because)", Phase.AUTH),
@@ -201,6 +205,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
          r"no address associated with hostname|\[errno -[25]\]|failed to lookup address information|"
          r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
+         r"(?:could not|cannot|can't|unable to) find (?:the )?host\b|"
          r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|"
          r"remote name could not be resolved|"
          r"(?:cannot|unable to|failed to) resolve|"
@@ -213,9 +218,13 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b|"  # libuv's EHOSTUNREACH
-         # Windows' WSAEACCES and SELinux's EACCES: a local firewall, antivirus or policy forbids the connection.
-         r"\b10013\b|forbidden by its access permissions|permission denied \(13\)"),
+         r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b"),  # libuv's EHOSTUNREACH
+        # Windows' WSAEACCES and EACCES on connect (SELinux, a local firewall): this machine forbade the connection.
+        # Not a file's "Permission denied" (a key or a CA file): only with the error's number, or beside a connect.
+        (Network.FORBIDDEN,
+         r"\b10013\b|wsaeacces|forbidden by its access permissions|permission denied \(13\)|"
+         r"\[errno 13\] permission denied(?!:)|connect eacces|"
+         r"(?:connect|socket)\w*\b[^\n:]{0,80}[:(] ?permission denied\b(?!:)"),
         (Network.CONNECT_TIMEOUT,
          r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"

@@ -1488,3 +1488,28 @@ def test_an_address_without_a_name_that_leads_back_to_it_is_reverse_dns(text):
 def test_the_same_causes_in_more_programs_words(text, expected):
     port = 25 if "os error 11" in text else None
     assert diagnose(text, port=port)[0].id == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SMTP ERROR: Failed to connect to server: Permission denied (13)", "connection-forbidden"),
+    ("Error: connect EACCES 192.0.2.1:25", "connection-forbidden"),
+    ("[WinError 10013] An attempt was made to access a socket in a way forbidden by its access permissions",
+     "connection-forbidden"),
+    # A file's permission is no connection's: reading a key the program may not read names nothing here.
+    ("PermissionError: [Errno 13] Permission denied: '/etc/ssl/private/mail.key'", "none"),
+])
+def test_a_connection_this_machine_forbids_is_told_from_a_file_it_may_not_read(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_421_whose_words_give_another_reason_is_not_a_busy_server():
+    sandbox = ("SMTPDataError(421, b'Domain sandbox.example.org is not allowed to send: Sandbox subdomains are for "
+               "test purposes only.')")
+    assert diagnose(sandbox)[0].id == "none"
+    assert diagnose("421 4.3.2 Service not available, too busy, try again later")[0].id == "server-busy"
+
+
+def test_auth_unknown_to_the_server_is_no_login_offered_not_a_wrong_password():
+    for text in ("SMTP ERROR: AUTH command failed: 502 5.5.2 Error: command not recognized",
+                 'Invalid login: 502 Command "AUTH PLAIN ********" not implemented'):
+        assert diagnose(text)[0].id == "auth-not-advertised"
