@@ -1052,7 +1052,10 @@ def _busy(c: _Clues) -> tuple[float, str]:
     if not closing:
         return -_DECISIVE, "ruled out: no 421 came"
     # 421 closes the channel for any reason (RFC 5321 section 3.8): its own words, when they give another, say which.
-    if all(reply.words and not _BUSY_WORDS.search(reply.words.lower()) for reply in closing):
+    # An enhanced code about the mail system or the network (4.3.x, 4.4.x: "Service not active", "Reconfiguration in
+    # progress") is the server's own state.
+    if all(reply.words and not _BUSY_WORDS.search(reply.words.lower())
+           and not (reply.enhanced or "").startswith(("4.3.", "4.4.")) for reply in closing):
         return -_LEANING, "the 421's own words give another reason than a busy server"
     return 0.0, ""
 
