@@ -15,7 +15,7 @@ from helpers.diagnose import UNMATCHED, diagnose
 CORPUS_FILE = Path(__file__).parent / "data" / "corpus.toml"
 CORPUS = tomllib.loads(CORPUS_FILE.read_text(encoding="utf-8"))["error"]
 ECOSYSTEMS = {"python", "go", "node", "java", "dotnet", "php", "ruby", "rust", "curl", "swaks", "msmtp", "gnutls",
-              "haskell", "erlang", "provider"}
+              "haskell", "erlang", "elixir", "perl", "c", "dart", "provider"}
 FIELDS = {"ecosystem", "library", "expected", "port", "ambiguous", "source", "text"}
 
 
