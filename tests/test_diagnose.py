@@ -1513,3 +1513,54 @@ def test_auth_unknown_to_the_server_is_no_login_offered_not_a_wrong_password():
     for text in ("SMTP ERROR: AUTH command failed: 502 5.5.2 Error: command not recognized",
                  'Invalid login: 502 Command "AUTH PLAIN ********" not implemented'):
         assert diagnose(text)[0].id == "auth-not-advertised"
+
+
+def test_a_login_outside_ascii_fails_in_smtplib_and_the_catalogs_fix_logs_in(monkeypatch):
+    import traceback
+
+    from helpers.lab import Lab
+
+    user, password = "jorg@example.com", "pässwörd-€"
+    lab = Lab("submission")
+    lab.users[user] = password
+    with lab:
+        endpoint, context = lab["submission"], ssl.create_default_context(cafile=str(lab.ca_file))
+        with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            with pytest.raises(UnicodeEncodeError) as refused:
+                smtp.login(user, password)
+        pasted = "".join(traceback.format_exception(refused.value))
+        assert diagnose(pasted)[0].id == "non-ascii-login"
+        assert lab.events.settle() and not [event for event in lab.events if event.kind in ("login", "refused")]
+
+        monkeypatch.setenv("SMTP_PASSWORD", password)
+        fix = ENTRIES["non-ascii-login"].fix_python.replace('"jörg@example.com"', repr(user))
+        with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            exec(fix, {"smtp": smtp})
+            smtp.sendmail(user, [user], b"Subject: hi\r\n\r\nhi\r\n")
+        assert lab.mailbox.wait_for(1) and lab.mailbox[-1].login == user
+
+
+@pytest.mark.parametrize("text, expected", [
+    # The recipient's mailbox over its quota (X.2.2) is not the sender's quota, whatever the words.
+    ("452 4.2.2 The email account that you tried to reach is over quota.", "none"),
+    # Postfix's own name for the client ("unknown[192.0.2.1]") says nothing is unsupported.
+    ("postfix/smtpd[123]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: authentication failure",
+     "bad-credentials"),
+])
+def test_words_that_only_look_like_a_cause_do_not_name_it(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_size_limit_is_no_rate_limit_even_among_the_less_likely():
+    assert "rate-limited" not in [match.id for match in diagnose("552 5.3.4 Message size exceeds fixed limit")]
+
+
+def test_a_card_whose_evidence_says_several_things_calls_itself_a_guess():
+    from helpers.diagnose import explain
+
+    guessed = explain("curl: (8) Weird server reply", brief=True)
+    assert guessed.text().startswith("A guess: ") and "A guess: " in guessed.html()
+    named = explain("535 5.7.8 Error: authentication failed: authentication failure", brief=True)
+    assert named.text().startswith("Diagnosis: ")
