@@ -1526,7 +1526,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("text", nargs="+",
                         help='the error text: quoted, or as words (they are joined by spaces); "-" reads it from '
                              "standard input")
-    parser.add_argument("--port", type=int, help="the port the error happened on (465, 587, 25, ...)")
+    parser.add_argument("--port", help="the port the error happened on (465, 587, 25, ...), or PORT=ACTS_AS as the "
+                                       "doctor takes it: 10465=465, a lab's port that acts as 465")
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--brief", action="store_true",
                         help="only the likeliest cause and the fix in words, without code or RFCs")
@@ -1534,12 +1535,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="every likely cause whole (up to three), each with its code")
     amount.add_argument("--json", action="store_true", help="print the matching ids and evidence as JSON")
     options = parser.parse_args(argv)
-    if options.port is not None and not 0 < options.port < 65536:
-        parser.error(f"--port {options.port} is not a port number (1-65535)")
-    text = sys.stdin.read() if options.text == ["-"] else " ".join(options.text)
-    matches = diagnose(text, port=options.port)
+    port = None
+    if options.port is not None:
+        from helpers.doctor import BadUsage, parse_ports  # the doctor's reading of a port, for the same spellings
+
+        try:
+            ((_, port),) = parse_ports([options.port]).items()  # what the port acts as decides
+        except BadUsage as error:
+            parser.error(f"--port: {error}")
+    if options.text == ["-"]:
+        if sys.stdin.isatty():
+            print("Paste the error, then press Ctrl-D (Ctrl-Z and Enter on Windows):", file=sys.stderr)
+        try:
+            text = sys.stdin.read()
+        except KeyboardInterrupt:
+            return 130
+    else:
+        text = " ".join(options.text)
+    clues = _clues(text, port)
+    matches = diagnose(text, port=port)
     if options.json:
-        print(json.dumps({"port": options.port, "matches": to_json(matches)}, indent=2))
+        print(json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2))
     elif matches:
         print(Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1))
     else:

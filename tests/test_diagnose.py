@@ -789,6 +789,16 @@ def test_cli_exit_codes_and_an_honest_answer_when_no_entry_fits():
     assert cli("EOF", "--port", "70000").returncode == 2
 
 
+def test_cli_takes_a_labs_port_as_the_doctor_does_and_reports_the_port_it_used():
+    for given in ("10465=465", "465=10465"):  # either order, as the doctor and the lab write it
+        done = cli("EOF", "--port", given, "--json")
+        assert done.returncode == 0 and json.loads(done.stdout)["port"] == 465
+        assert json.loads(done.stdout)["matches"][0]["id"] == "plaintext-to-implicit-tls"
+    pasted = cli('smtplib.SMTP_SSL("smtp.example.com", 465)\nSMTPServerDisconnected: Connection unexpectedly closed',
+                 "--json")
+    assert json.loads(pasted.stdout)["port"] == 465  # read from the text
+
+
 def test_libuvs_numbers_tell_a_temporary_resolver_failure_from_a_name_that_does_not_exist():
     assert read("{ errno: -3001, code: 'EDNS', syscall: 'getaddrinfo' }").kinds == {Network.NAME_TEMPORARY}
     assert read("{ errno: -3008, code: 'EDNS', syscall: 'getaddrinfo' }").kinds == {Network.NAME_NOT_FOUND}
