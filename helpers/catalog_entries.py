@@ -1133,6 +1133,62 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         ),
     ),
     Entry(
+        id="recipient-unknown",
+        title="The recipient's address does not exist",
+        group=Group.IDENTITY,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The server refused a recipient: it has no mailbox at that address (a typo, a closed account, or a "
+            "domain whose mail now goes elsewhere). Your connection, login and message were fine."
+        ),
+        why=(
+            "The receiving system looked the address up and found no such user: RFC 3463's X.1.1 (bad destination "
+            "mailbox address); Postfix says 'User unknown in ... table', Gmail 'The email account that you tried "
+            "to reach does not exist', Microsoft RecipientNotFound (5.1.10). The other recipients of the same "
+            "message may have been accepted."
+        ),
+        fix=(
+            "Check the address for a typo and the domain for the right one, or ask for the current address; take "
+            "it off your lists rather than retrying: a 5xx will fail again. smtplib raises SMTPRecipientsRefused "
+            "only when every recipient is refused; otherwise send_message() returns the refused ones."
+        ),
+        fix_python='''\
+import smtplib
+
+try:
+    refused = smtp.send_message(message)  # the recipients refused while others were accepted
+except smtplib.SMTPRecipientsRefused as error:
+    refused = error.recipients            # every recipient was refused
+for address, (code, reply) in refused.items():
+    print(address, code, reply.decode(errors="replace"))
+''',
+        fix_go='''\
+// Rcpt returns the server's refusal of each address: correct or drop the ones it does not know.
+for _, address := range recipients {
+	if err := client.Rcpt(address); err != nil {
+		log.Printf("%s refused: %v", address, err)
+	}
+}
+''',
+        words=(
+            r"\buser unknown\b|\bunknown (?:user|recipient|mailbox)\b|\bno such (?:user|mailbox|recipient)\b|"
+            r"recipientnotfound|\brecipient not found\b|(?<!sender )\baddress (?:does not exist|doesn't exist)\b|"
+            r"\b(?:account|mailbox|user|recipient)\b[^\n.]{0,50}\b(?:does not exist|doesn't exist|not exist)\b",
+        ),
+        rfcs=(Rfc(3463, "3.2", "X.1.1: bad destination mailbox address"),
+              Rfc(5321, "4.2.2", "550: requested action not taken: mailbox unavailable")),
+        replies=(Reply(550, "5.1.1"), Reply(None, "5.1.1"), Reply(550, "5.1.10"), Reply(None, "5.1.10")),
+        symptoms=(
+            Symptom("postfix", "Recipient address rejected: User unknown in local recipient table", POSTFIX_CHECK,
+                    note="550 5.1.1, reject_unlisted_recipient"),
+            Symptom("gmail", "The email account that you tried to reach does not exist", GMAIL_ERRORS,
+                    note="550-5.1.1"),
+            Symptom("microsoft365", "RESOLVER.ADR.RecipientNotFound",
+                    "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
+                    "exchange-online/fix-error-code-550-5-1-10-in-exchange-online", note="550 5.1.10"),
+        ),
+    ),
+    Entry(
         id="relay-denied",
         title="Relaying refused: the server takes mail only for its own domains",
         group=Group.IDENTITY,

@@ -554,13 +554,13 @@ def test_the_code_a_wrapper_expected_tells_the_stage_with_the_code_it_got():
 
 
 def test_a_reply_no_entry_explains_is_read_in_plain_words_with_the_next_step():
-    matches = diagnose("smtplib.SMTPRecipientsRefused: {'x@example.org': (550, b'5.1.1 The email account that "
-                       "you tried to reach does not exist.')}")
+    matches = diagnose("smtplib.SMTPRecipientsRefused: {'x@example.org': (550, b'5.2.1 The email account that "
+                       "you tried to reach is disabled.')}")
     reading = matches[0]
-    assert reading.id == UNMATCHED and "550 5.1.1" in reading.entry.title
+    assert reading.id == UNMATCHED and "550 5.2.1" in reading.entry.title
     told = reading.entry.what_happened
-    assert "no such recipient" in told and "permanent" in told and "RCPT" in told
-    assert "The email account that you tried to reach does not exist." in told  # the server's own words
+    assert "mailbox disabled" in told and "permanent" in told and "RCPT" in told
+    assert "The email account that you tried to reach is disabled." in told  # the server's own words
     assert "record()" in reading.entry.fix and "set_debuglevel(1)" in reading.entry.fix
     assert "swaks" in reading.entry.fix and "helpers.doctor" in reading.entry.fix
     assert "from helpers import record" in reading.entry.fix_python and "textproto.Error" in reading.entry.fix_go
