@@ -903,6 +903,12 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
     if c.tls and not c.greeted:
         return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
+    # A refusal quoted with the close ("unexpectedly disconnected: 5.7.0 ... authentication rejected") is why the
+    # server hung up: the close follows it.
+    refusal = next((reply for reply in c.reading.replies if reply.words and reply.code != 421
+                    and ((reply.code or 0) >= 400 or (reply.enhanced or "")[:1] in ("4", "5"))), None)
+    if refusal is not None and not _words_of("timeouts-and-idle-drops").search(c.text):
+        return -_LEANING, f"the server refused first ({refusal}): the close followed its refusal"
     if c.phase == Phase.GREETING and not c.greeted:
         return -_LEANING, "the server hung up before its greeting: no conversation had begun"
     if c.greeted:
