@@ -66,9 +66,10 @@ UNSUPPORTED = (r"\b(?:not (?:supported|available|implemented|offered|enabled|adv
                r"unrecogni[sz]ed|(?:no|none of the) (?:\w+ ){0,3}"
                r"(?:supported|compatible|suitable|usable|acceptable|available|found))\b")
 REQUIRED = r"\b(?:requir(?:e|es|ed|ing)|must|mandatory|needs?|needed|necessary|only (?:over|with|after))\b"
-# Not a namespace or a class (.NET's System.Security.Authentication.AuthenticationException is about TLS).
-LOGIN = (r"\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|credentials?|passwords?|passwd|"
-         r"user ?names?|user ?id)\b(?!\.\w)")
+# Not a namespace, a class or a method (.NET's System.Security.Authentication.AuthenticationException is about TLS;
+# Perl's App::Controller::Auth->email_sign_in is code).
+LOGIN = (r"(?<!::)(?<!\.)\b(?:log ?in|logon|sign[- ]?in|auth|authenticat(?:e|es|ed|ing|ion)|credentials?|passwords?|"
+         r"passwd|user ?names?|user ?id)\b(?!\.\w|::|->)")
 MECHANISM = (r"\b(?:mechanisms?|mechs|authenticators?|(?:auth\w*|sasl|login) (?:methods?|types?|schemes?)|"
              r"(?:plain|login|cram-md5|digest-md5|ntlm|gssapi|xoauth2?) auth\w*)\b")
 # Windows' integrated logins, which System.Net.Mail and MailKit pick by themselves when a server offers them, and
@@ -89,9 +90,11 @@ EXPIRED = r"\b(?:expired?|expiry|not yet valid|no longer valid|outside (?:its|th
 HOST_NAME = (r"\b(?:host ?names?|server names?|domain names?|common names?|cn|subject alt\w* names?|alt ?names?|"
              r"dns names?|san)\b")
 MISMATCH = r"\b(?:mismatch\w*|(?:does|do|did)(?: not|n't) match|not match\w*|not valid for|invalid for|wrong)\b"
-TOO_MANY = r"\b(?:too many|too much|excessive|unusual(?:ly)? high|high)\b"
-VOLUME = (r"\b(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|requests?|sessions?|commands?|sending|sends|"
-          r"traffic|log ?ins?|deliver(?:y|ies))\b")
+# Too many of something that is counted: the counted thing within a few words ("too many recipient attempts",
+# "excessive volume"), not anywhere in the sentence ("too many hops (in reply to end of DATA command)").
+TOO_MUCH = (r"\b(?:too many|too much|excessive|unusual(?:ly)? high|high)(?: [\w-]+){0,2}? "
+            r"(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|requests?|sessions?|commands?|sending|sends|"
+            r"traffic|log ?ins?|deliver(?:y|ies))\b")
 # A sending quota, and not a mailbox's (whose "over quota" is the recipient's full mailbox, RFC 3463's X.2.2).
 QUOTA = r"(?<!mailbox )(?<!disk )(?<!storage )\b(?:quota|(?:daily|sending|send|message|outgoing) limit|credits?)\b"
 # Any limit: a window of time in the text tells a rate from a quota (helpers.diagnose), and without one a limit
@@ -111,8 +114,11 @@ TLS_VERSION = (r"\b(?:tls ?v?1(?:\.[0-3])?|ssl ?v?[23]|protocol versions?|cipher
                r"signature algorithms?)\b")
 OUTDATED = (r"\b(?:no (?:\w+ )?(?:shared|common|matching|mutual)|in common|not (?:supported|enabled|allowed)|"
             r"no longer supported|unsupported|disabled|deprecated|mismatch|incompatible|too (?:old|weak|low))\b")
-HANDSHAKE = r"\bhandshake\b"
-CUT_SHORT = r"\b(?:closed|aborted|terminated|eof|disconnected|interrupted|hung up|reset)\b"
+# A handshake cut short, said of the handshake ("handshake was aborted", "closed during the handshake"); a log's
+# "disconnected reason=... handshake failed" is any failure.
+HANDSHAKE_CUT_SHORT = (r"\bhandshake\b[^\n.]{0,30}\b(?:closed|aborted|terminated|eof|interrupted|reset)\b|"
+                       r"\b(?:closed|aborted|terminated|interrupted|reset|hung up)\b[^\n.]{0,20}\bduring (?:the )?"
+                       r"(?:tls |ssl )?handshake\b")
 TOKEN = r"\b(?:oauth ?2?|access tokens?|refresh tokens?|bearer tokens?|xoauth2|oauthbearer)\b"
 SPENT = r"\b(?:expired|invalid|revoked|refused|rejected|denied)\b"
 # Microsoft's switch for password logins over SMTP, in its names ("basic authentication" alone is anyone's: SendGrid
@@ -125,6 +131,9 @@ NOT_OWNED = (r"\b(?:not (?:owned|allowed|permitted|authori[sz]ed|verified|match\
              r"(?:does|do)(?: not|n't) (?:match|belong)|mismatch\w*)\b")
 # Mail from a named address (an IPv4 address, or one with digits masked), as a refusal names the sender's.
 FROM_ADDRESS = r"\b(?:messages?|mail|e-?mails?|connections?) from \[?(?:\d{1,3}|x{1,3})(?:\.(?:\d{1,3}|x{1,3})){3}\]?"
+# A sending host or address blocked, in English or the French of Orange ("Adresse IP source bloquee").
+SENDING_HOST = r"\b(?:ip(?: address)?|client host|sending host|source ip|your (?:ip|server|host))\b"
+BLOCKED = r"\b(?:blocked|banned|bloqu\w*|gesperrt)\b"
 REPUTATION = r"\breputation\b"
 POOR = r"\b(?:poor|bad|low|insufficient|negative)\b"
 # A clause: the words between two families, within one sentence (a period inside a host name or a number does not

@@ -16,14 +16,14 @@ from helpers.catalog import (
     ACCOUNT_DATA,
     AUTH_SERVICE,
     BASIC_AUTH,
+    BLOCKED,
     BLOCKLIST,
     CERTIFICATE,
-    CUT_SHORT,
     ENCRYPTION,
     EXPIRED,
     FAILING,
     FROM_ADDRESS,
-    HANDSHAKE,
+    HANDSHAKE_CUT_SHORT,
     HOST_NAME,
     INTEGRATED_LOGIN,
     LIMIT,
@@ -43,14 +43,14 @@ from helpers.catalog import (
     REPUTATION,
     REQUIRED,
     SENDER,
+    SENDING_HOST,
     SPENT,
     STARTTLS,
     SWITCHED_OFF,
     TLS_VERSION,
     TOKEN,
-    TOO_MANY,
+    TOO_MUCH,
     UNSUPPORTED,
-    VOLUME,
     WRONG,
     Entry,
     Group,
@@ -573,6 +573,7 @@ CATALOG: tuple[Entry, ...] = (
             r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|"
             r"user ?name)",
             r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
+            r"\b(?:empty|blank|all-whitespace) (?:user ?name|password|login)\b",
         ),
         clauses=((ACCOUNT_DATA, MISSING),),
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
@@ -616,6 +617,10 @@ CATALOG: tuple[Entry, ...] = (
             r"no (?:suitable|supported|compatible|acceptable) (?:authentication|auth|sasl) (?:method|mechanism)",
             r"no authentication mechanisms supported by both|requested type not available",
             r"no (?:suitable |sasl )?mechanism available|no worthy mechs",
+            r"\bno (?:\w+ )?(?:authenticators?|mechanisms?|mechs) (?:\w+ )?(?:available|found|supported|in common)\b",
+            # SwiftMailer counts its authenticators whose keyword the server's AUTH line lists; it tries none unless
+            # AUTH is offered (Swift_Transport_Esmtp_AuthHandler::afterEhlo).
+            r"using 0 possible authenticators",
             # libcurl's SASL (curl -v): no mechanism in common, or one it cannot do.
             r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
             r"auth mechanism offered could be selected",
@@ -1271,7 +1276,8 @@ for _, address := range recipients {
         ),
         # A refusal of mail from the sending address, named (Yahoo's "[TSS06] All messages from 192.0.2.1 will be
         # permanently deferred").
-        clauses=((BLOCKLIST,), (REPUTATION, POOR), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b")),
+        clauses=((BLOCKLIST,), (REPUTATION, POOR), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b"),
+                 (SENDING_HOST, BLOCKED)),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
         replies=(Reply(550, "5.7.606"), Reply(None, "5.7.606")),
@@ -2227,7 +2233,7 @@ for _, batch := range batches {
             r"non-properly terminated",
             r"errorcode\(5\), cause: none",  # rust-openssl's Debug form of SSL_ERROR_SYSCALL at EOF
         ),
-        clauses=((HANDSHAKE, CUT_SHORT),),
+        clauses=((HANDSHAKE_CUT_SHORT,),),
         rfcs=(_RFC8314_33,),
         network=(Network.CLOSED, Network.RESET),
         symptoms=(
@@ -2545,7 +2551,7 @@ for attempt := 0; attempt < 5; attempt++ {
             r"(?:maximum|max\.?) number of (?:concurrent |simultaneous )?(?:\w+ )?connections|"
             r"\bconnections?\b[^\n]{0,20}\b(?:has |have )?exceeded (?:a |the )?limit|\bfrequency (?:is )?limit",
         ),
-        clauses=((TOO_MANY, VOLUME), (LIMIT, REACHED)),
+        clauses=((TOO_MUCH,), (LIMIT, REACHED)),
         rfcs=(_RFC4954_6, _RFC5321_4541),
         replies=(Reply(454, "4.7.0", Phase.AUTH), Reply(421, "4.7.0"), Reply(None, "4.7.28"), Reply(421, "4.7.28")),
         symptoms=(
@@ -2817,6 +2823,9 @@ if err := w.Close(); err != nil {
         words=(
             r"lines? (?:is |are )?too long|line length|lines? (?:longer than|exceed)|(?:maximum|max) line|"
             r"too long for transport",
+            # Debian's Exim sets its SMTP transports' message_size_limit to 1 for a message with a line over 998
+            # characters (exim4-config, remote_smtp): Exim then calls the message too big.
+            r"message is too big \(transport limit = 1\)",
         ),
         rfcs=(Rfc(5321, "4.5.3.1.6", "a text line is at most 1000 octets including CRLF"),
               Rfc(5322, "2.1.1", "lines MUST be no more than 998 characters")),

@@ -1191,6 +1191,8 @@ def _quota_window(c: _Clues) -> tuple[float, str]:
 
 
 def _ipv6_path(c: _Clues) -> tuple[float, str]:
+    if _NO_LOCAL_ADDRESS.search(c.text):
+        return -_DECISIVE, "ruled out: this machine has no address of the server's family to connect from"
     if _IPV4_FAILED.search(c.text):
         return -_DECISIVE, "ruled out: an IPv4 address failed too, so the path is not IPv6's alone"
     address = _IPV6.search(c.text)
@@ -1199,6 +1201,9 @@ def _ipv6_path(c: _Clues) -> tuple[float, str]:
     if address:
         return _LEANING, "decided by the address: the client tried an IPv6 address"
     return -_DECISIVE, ""
+
+
+_NO_LOCAL_ADDRESS = re.compile(r"cannot assign requested address|eaddrnotavail|\[errno 99\]")
 
 
 _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {

@@ -200,7 +200,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"temporary failure in name resolution|eai_again|\[errno -3\]|getaddrinfo[^\n]{0,40}\b11002\b|"
          r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
          r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|"
-         r"dns[^\n]{0,20}timed? ?out|(?:errno|getaddrinfo)\W{0,4}-3001\b"),
+         r"dns[^\n]{0,20}timed? ?out|(?:errno|getaddrinfo)\W{0,4}-3001\b|"
+         # .NET on Linux: getaddrinfo's EAI_AGAIN, as SocketError 11, under System.Net.Dns.
+         r"resource temporarily unavailable[^\n]*\n[^\n]*system\.net\.dns\b"),
         (Network.NAME_NOT_FOUND,
          r"name or service not known|nodename nor servname provided|no such host|enotfound|eai_noname|"
          r"getaddrinfo failed|\b11001\b|wsahost_not_found|unknownhostexception|could(?:n't| not) resolve host|"
@@ -219,13 +221,15 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
         (Network.UNREACHABLE,
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
-         r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b"),  # libuv's EHOSTUNREACH
+         r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b|"  # libuv's EHOSTUNREACH
+         # EADDRNOTAVAIL on connect: no local address of the server's family (an IPv6 server, no IPv6 here).
+         r"cannot assign requested address|eaddrnotavail|\[errno 99\]"),
         # Windows' WSAEACCES and EACCES on connect (SELinux, a local firewall): this machine forbade the connection.
         # Not a file's "Permission denied" (a key or a CA file): only with the error's number, or beside a connect.
         (Network.FORBIDDEN,
          r"\b10013\b|wsaeacces|forbidden by its access permissions|permission denied \(13\)|"
          r"\[errno 13\] permission denied(?!:)|connect eacces|"
-         r"(?:connect|socket)\w*\b[^\n:]{0,80}[:(] ?permission denied\b(?!:)"),
+         r"(?:connect|socket)\w*\b[^\n]{0,100}[:(] ?permission denied\b(?!:)"),
         (Network.CONNECT_TIMEOUT,
          r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
@@ -256,6 +260,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"connection closed unexpectedly|unexpected socket close|closed connection unexpectedly|"
          r"net_io_connectionclosed|the connection was closed|unexpectedly disconnected|response: -1\b|"
          r"empty reply from server|connection closed by (?:foreign|remote) host|server returned nothing|"
+         r"\(code: -1, response: \)|"  # PEAR Mail: the server closed before any reply
          r"\(-1, b?(?:''|\"\")|connection lost|(?:^|error: )connection closed\s*$|server disconnected|socket hang up|"
          r"failure when receiving data from the peer|lost connection with|eof caught|"
          r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|"

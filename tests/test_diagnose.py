@@ -1574,3 +1574,33 @@ def test_a_card_whose_evidence_says_several_things_calls_itself_a_guess():
     assert guessed.text().startswith("A guess: ") and "A guess: " in guessed.html()
     named = explain("535 5.7.8 Error: authentication failed: authentication failure", brief=True)
     assert named.text().startswith("Diagnosis: ")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("No authenticators available", "auth-mechanism-mismatch"),
+    ("warning: SASL authentication failure: All-whitespace username.", "credentials-missing"),
+    ('Failed to authenticate on SMTP server with username "app" using 0 possible authenticators',
+     "auth-mechanism-mismatch"),
+    ("550 mwinf5c14 ME Adresse IP source bloquee pour incident de spam. Client host blocked for spamming issues.",
+     "ip-blocklisted"),
+    ("Could not open socket: stream_socket_client(): unable to connect to ssl://smtp.gmail.com:465 (Permission denied)",
+     "connection-forbidden"),
+    ("Failed to connect to smtp.example.com:465 [SMTP: Invalid response code received from server (code: -1, "
+     "response: )]", "plaintext-to-implicit-tls"),
+    ("System.Net.Internals.SocketExceptionFactory+ExtendedSocketException (00000001, 11): Resource temporarily "
+     "unavailable\n   at System.Net.Dns.InternalGetHostByName(String hostName)", "dns-resolution-failed"),
+    # Debian's Exim refuses a line over 998 characters by setting the transport's size limit to 1.
+    ("** bob@example.net R=smarthost T=remote_smtp_smarthost: message is too big (transport limit = 1)",
+     "long-lines"),
+    # No IPv6 address here to connect from: no route, not a server that listens on IPv4 only.
+    ("Cannot assign requested address [2001:db8::6d]:465", "network-unreachable"),
+])
+def test_more_of_the_same_causes_in_other_words(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_too_many_of_something_uncounted_is_no_rate_and_a_log_disconnect_is_no_cut_handshake():
+    assert diagnose("said: 554 5.4.0 Error: too many hops (in reply to end of DATA command)")[0].id == "none"
+    log = ('smtpd[53039]: 08a0eec7 smtp disconnected reason="io-error: handshake failed: error:1402610B:SSL '
+           'routines:ACCEPT_SR_CLNT_HELLO:wrong version number"')
+    assert diagnose(log, port=587)[0].id != "tls-handshake-aborted"
