@@ -134,8 +134,6 @@ FROM_ADDRESS = r"\b(?:messages?|mail|e-?mails?|connections?) from \[?(?:\d{1,3}|
 # A sending host or address blocked, in English or the French of Orange ("Adresse IP source bloquee").
 SENDING_HOST = r"\b(?:ip(?: address)?|client host|sending host|source ip|your (?:ip|server|host))\b"
 BLOCKED = r"\b(?:blocked|banned|bloqu\w*|gesperrt)\b"
-REPUTATION = r"\breputation\b"
-POOR = r"\b(?:poor|bad|low|insufficient|negative)\b"
 # A clause: the words between two families, within one sentence (a period inside a host name or a number does not
 # end one).
 _GAP = r"(?:[^\n.;!?]|\.(?=\w)){0,60}"

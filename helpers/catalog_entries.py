@@ -35,12 +35,10 @@ from helpers.catalog import (
     NOT_OWNED,
     NOT_TRUSTED,
     OUTDATED,
-    POOR,
     QUOTA,
     REACHED,
     REFUSED,
     RELAYING,
-    REPUTATION,
     REQUIRED,
     SENDER,
     SENDING_HOST,
@@ -407,7 +405,8 @@ CATALOG: tuple[Entry, ...] = (
         # Any refusal of the command as unknown or not implemented (Postfix 502 5.5.1, sendmail 500 5.5.1).
         replies=(Reply(502, "5.5.1", Phase.STARTTLS), Reply(502, "5.5.2", Phase.STARTTLS),
                  Reply(502, None, Phase.STARTTLS), Reply(500, "5.5.1", Phase.STARTTLS),
-                 Reply(500, None, Phase.STARTTLS), Reply(503, None, Phase.STARTTLS)),
+                 Reply(500, None, Phase.STARTTLS), Reply(500, "5.0.0", Phase.STARTTLS),
+                 Reply(503, None, Phase.STARTTLS)),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: STARTTLS extension not supported by server.", PYTHON),
             Symptom("go", "454 TLS not available", GO, whole_line=True,
@@ -536,7 +535,7 @@ CATALOG: tuple[Entry, ...] = (
         # AUTH itself unknown to the server (RFC 5321 section 4.2.4: 500 unrecognised, 502 not implemented), where
         # an unknown mechanism would get 504 (RFC 4954 section 4).
         replies=(Reply(502, None, Phase.AUTH), Reply(502, "5.5.2", Phase.AUTH), Reply(500, None, Phase.AUTH),
-                 Reply(500, "5.5.1", Phase.AUTH)),
+                 Reply(500, "5.5.1", Phase.AUTH), Reply(500, "5.0.0", Phase.AUTH)),
         symptoms=(
             Symptom("python", "SMTPNotSupportedError: SMTP AUTH extension not supported by server.", PYTHON),
             Symptom("go", "smtp: server doesn't support AUTH", GO,
@@ -1121,6 +1120,7 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             r"sender(?:'s)? (?:mailbox )?address syntax|malformed (?:sender|from) address",
             # The envelope command as sent, with a name before the address: MAIL FROM:<Alice <alice@example.com>>.
             r"(?:mail from|rcpt to): ?<?\"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+>",
+            r"(?:mail from|rcpt to): ?<\s*<",  # the address in angle brackets twice (an address already written <a@b>)
             # msmtp quotes the envelope address it was refused ("envelope from address %s not accepted").
             r"envelope from address \"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+> not accepted",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
@@ -1178,7 +1178,8 @@ for _, address := range recipients {
         words=(
             r"\buser unknown\b|\bunknown (?:user|recipient|mailbox)\b|\bno such (?:user|mailbox|recipient)\b|"
             r"recipientnotfound|\brecipient not found\b|(?<!sender )\baddress (?:does not exist|doesn't exist)\b|"
-            r"\b(?:account|mailbox|user|recipient)\b[^\n.]{0,50}\b(?:does not exist|doesn't exist|not exist)\b",
+            r"\b(?:account|mailbox|user|recipient)\b[^\n.]{0,50}\b(?:does not exist|doesn't exist|not exist)\b|"
+            r"\b(?:user|mailbox|recipient) not found\b",
         ),
         rfcs=(Rfc(3463, "3.2", "X.1.1: bad destination mailbox address"),
               Rfc(5321, "4.2.2", "550: requested action not taken: mailbox unavailable")),
@@ -1276,7 +1277,7 @@ for _, address := range recipients {
         ),
         # A refusal of mail from the sending address, named (Yahoo's "[TSS06] All messages from 192.0.2.1 will be
         # permanently deferred").
-        clauses=((BLOCKLIST,), (REPUTATION, POOR), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b"),
+        clauses=((BLOCKLIST,), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b"),
                  (SENDING_HOST, BLOCKED)),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
               _RFC3463_38),
@@ -1318,7 +1319,7 @@ for _, address := range recipients {
         words=(
             r"cannot find your (?:reverse )?hostname|does not have a ptr record|\bno ptr\b|"
             r"(?:reverse dns|rdns|\bptr\b)[^\n]{0,40}\b(?:missing|failed|fail|does not match|mismatch|not found)|"
-            r"forward-confirmed reverse dns|\bfcrdns\b|\bfix (?:your )?reverse dns|"
+            r"forward-confirmed reverse dns|\bfcrdns\b|\bfix (?:your )?reverse dns|ipv6 sending guidelines|"
             r"(?:does not|doesn't) have (?:a )?(?:valid )?(?:reverse dns|rdns|ptr)",
         ),
         clauses=((_REVERSE_NAME, MISSING), (_REVERSE_NAME, WRONG)),
@@ -2907,6 +2908,7 @@ if err := w.Close(); err != nil {
             r"(?<!address rejected: )need fully.qualified|invalid (?:helo|ehlo)|invalid [^\n]{0,30} in (?:helo|ehlo)",
             # sendmail's "501 5.0.0 HELO requires domain address"; a 501 (a bad argument) that calls the name no
             # domain, where no address is quoted ("501 5.5.4 Invalid domain name").
+            r"syntax: (?:helo|ehlo) hostname|"
             r"(?:helo|ehlo) requires (?:a )?(?:domain|host)|\b501[ -](?:5\.\d\.\d{1,2} )?(?:invalid|bad|malformed) "
             r"(?:domain|host) ?name\b",
         ),

@@ -1206,6 +1206,12 @@ def _ipv6_path(c: _Clues) -> tuple[float, str]:
 _NO_LOCAL_ADDRESS = re.compile(r"cannot assign requested address|eaddrnotavail|\[errno 99\]")
 
 
+def _recipient_refused(c: _Clues) -> tuple[float, str]:
+    if c.phase == Phase.AUTH:
+        return -_DECISIVE, "ruled out: a user not found at AUTH is the login's, not a recipient's"
+    return 0.0, ""
+
+
 _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
@@ -1230,6 +1236,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "implicit-tls-to-starttls-port": _tls_to_plaintext_port,
     "starttls-unavailable": _starttls_offered,
     "relay-denied": _relay_refused,
+    "recipient-unknown": _recipient_refused,
     "sender-identity-mismatch": _sender_refused,
     "cert-name-mismatch": _name_mismatch,
     "rate-limited": _rate_window,

@@ -235,7 +235,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
          r"net::opentimeout|opentimeout|execution expired|dial tcp [^\n]{0,80}i/o timeout|"
          r"connection timeout|timeout was reached|failed to connect[^\n]{0,120}timed? ?out|connect: timeout|"
-         r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout"),
+         r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout|timedout while connecting|"
+         # libuv's ETIMEDOUT on Windows (-4039) from connect.
+         r"errno\W{0,4}-4039\b[^}]{0,120}syscall\W{0,4}connect\b|syscall\W{0,4}connect\b[^}]{0,120}errno\W{0,4}-4039\b"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
          r"timeout after initial connection|"
@@ -247,7 +249,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"timeout\W{0,2}\d{0,6}\W{0,2} while (?:trying to )?read(?:ing)? from"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
-         r"forcibly closed by the remote host|broken pipe|epipe|\[errno 32\]|connection was reset|"
+         r"forcibly closed by the remote host|connection was reset|"
          r"econnaborted|connection was aborted|connection aborted|\b10053\b|"
          # Node on Windows reports libuv's own numbers, not the system's (libuv's include/uv/errno.h):
          # -4077 ECONNRESET, -4079 ECONNABORTED.
@@ -264,7 +266,9 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"\(-1, b?(?:''|\"\")|connection lost|(?:^|error: )connection closed\s*$|server disconnected|socket hang up|"
          r"failure when receiving data from the peer|lost connection with|eof caught|"
          r"closed connection in response to|got code \"\", with message \"\"|but got an empty response|"
-         r"ssl_connect syscall returned=5|\beconnection\b"),
+         r"ssl_connect syscall returned=5|\beconnection\b|"
+         # Writing to a connection the server had already closed (EPIPE), and rustls's abrupt close.
+         r"broken pipe|\bepipe\b|\[errno 32\]|closed connection without sending tls close.notify"),
         (Network.TIMEOUT,
          r"timed out|etimedout|i/o timeout|timeouterror|the operation has timed out|deadline exceeded|"
          r"socket\.timeout|timeout::error|timeout error|(?:^|error: )timeout\s*$|"

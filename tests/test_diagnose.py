@@ -1604,3 +1604,28 @@ def test_too_many_of_something_uncounted_is_no_rate_and_a_log_disconnect_is_no_c
     log = ('smtpd[53039]: 08a0eec7 smtp disconnected reason="io-error: handshake failed: error:1402610B:SSL '
            'routines:ACCEPT_SR_CLNT_HELLO:wrong version number"')
     assert diagnose(log, port=587)[0].id != "tls-handshake-aborted"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('smtp failed-command command="RCPT TO:<<bob@example.com>> " result="501 5.1.3 Recipient address syntax error"',
+     "envelope-display-name"),
+    ('error="server did not accept the handshake: 501 Syntax: HELO hostname"', "ehlo-hostname-rejected"),
+    ('{ "errno": -4039, "code": "ESOCKET", "syscall": "connect", "address": "192.0.2.9", "port": 587 }',
+     "egress-port-blocked"),
+    # Writing to a connection the server had closed is a dropped connection, not a reset.
+    ("gomail: could not send email 1: write tcp 192.0.2.1:8807->192.0.2.9:25: write: broken pipe",
+     "timeouts-and-idle-drops"),
+    ("Error: Error upgrading connection with STARTTLS: 500 5.0.0 'STARTTLS': command not understood.",
+     "starttls-unavailable"),
+    ("550-5.7.1 [2001:db8::2] Our system has detected that this message does not meet IPv6 sending guidelines "
+     "regarding PTR records and authentication.", "reverse-dns-missing"),
+    ("Net::SMTPFatalError: 550 User not found", "recipient-unknown"),
+])
+def test_still_more_of_the_same_causes_in_other_words(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_user_not_found_at_login_is_the_logins_and_a_poor_reputation_no_blocklist():
+    assert diagnose("535 5.7.8 Authentication failed: user not found")[0].id == "bad-credentials"
+    assert diagnose("550-5.7.1 this message is likely suspicious due to the very low reputation of the sending "
+                    "IP address")[0].id != "ip-blocklisted"
