@@ -200,6 +200,18 @@ def test_starttls_answered_454_is_told_as_a_temporary_refusal_not_as_old_tls(eve
     assert "TLS versions" not in section and "handshake" not in section and "speaks only" not in section
 
 
+def test_a_port_that_speaks_no_smtp_after_tls_reports_the_versions_its_handshake_took(every_profile):
+    # The handshake is what tells a version apart; what the port says after it (HTTP here) refuses none.
+    results, report, _ = every_profile
+    result = results["tls-not-smtp"]
+    assert (result.tls_version, result.verified) == ("TLSv1.3", True)
+    assert result.tls_versions == {"TLSv1": "refused", "TLSv1.1": "refused", "TLSv1.2": "accepted",
+                                   "TLSv1.3": "accepted"}
+    section = report.text().split(f"{result.label}: ")[1].split("\n\n")[0]
+    assert "  TLS versions    1.2, 1.3 (1.0, 1.1 refused)\n" in section
+    assert "handshake, then" not in section
+
+
 @pytest.mark.parametrize("kind, chain", [
     ("wrong-host", "1 certificate sent, complete up to a trusted CA"),
     ("expired", "1 certificate sent, complete up to a trusted CA"),
