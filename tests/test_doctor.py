@@ -333,6 +333,7 @@ def test_the_report_text(standard):
     assert f"  EHLO            {before_tls}\n" in text
     assert f"Recommendation: port {submissions.port} (as 465) with implicit TLS\n" in text
     assert "\nPython (smtplib):\n    import os\n" in text and "\nGo (net/smtp):\n    package main\n" in text
+    assert "named as" not in text  # each port speaks as the port it is named as
 
 
 def test_the_report_as_json(standard):
@@ -341,7 +342,7 @@ def test_the_report_as_json(standard):
     assert data["recommendation"]["port"] == 465 and data["recommendation"]["security"] == TlsMode.IMPLICIT
     assert data["ports"][2]["certificate"]["not_after"] == "3000-01-01"
     assert data["ports"][1]["capabilities_after_tls"]["AUTH"] == "PLAIN LOGIN"
-    assert data["warnings"] == []
+    assert data["warnings"] == [] and data["misnamed"] is None
 
 
 def test_on_port_done_hears_of_each_port_as_it_finishes(standard):
@@ -656,6 +657,29 @@ def test_cli_takes_the_labs_order_of_a_port_pair_too(lab):
             for pair in (f"465={endpoint.port}", f"{endpoint.port}=465")]
     assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 0
     assert f"port {endpoint.port} (as 465): implicit-tls - works for submission\n" in runs[0].stdout
+
+
+def test_cli_says_when_port_pairs_look_swapped_and_still_recommends_the_implicit_tls_port(lab):
+    submission, submissions = lab["submission"], lab["submissions"]
+    run = run_doctor("127.0.0.1", "--port", f"{submission.port}=465", "--port", f"{submissions.port}=587",
+                     "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout.count(f"\nport {submission.port}, named as 465, speaks STARTTLS, and port {submissions.port}, "
+                            "named as 587, speaks implicit TLS: are the pairs swapped?\n") == 1
+    # What each port speaks decides the setting, whatever it was named: implicit TLS, on the port that speaks it.
+    assert f"Recommendation: port {submissions.port} (as 587) with implicit TLS\n" in run.stdout
+    assert f'    with smtplib.SMTP_SSL("127.0.0.1", {submissions.port}, context=context' in run.stdout
+    assert f"  also works: port {submission.port} (as 465) with STARTTLS\n" in run.stdout
+
+
+@pytest.mark.parametrize("profile, speaks", [
+    ("relay", "STARTTLS"), ("submission-no-starttls", "plain SMTP, without TLS"),
+])
+def test_cli_doubts_a_single_pair_whose_port_speaks_otherwise_than_465(make_lab, profile, speaks):
+    lab = make_lab(profile)
+    port = lab[profile].port
+    run = run_doctor("127.0.0.1", "--port", f"465={port}", "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert f"\nport {port}, named as 465, speaks {speaks}: is the pair right?\n" in run.stdout
 
 
 def test_cli_keeps_port_then_acts_as_when_both_are_standard_and_names_the_port_it_connected_to():
