@@ -524,13 +524,27 @@ def main(argv: list[str] | None = None) -> int:
         print(report.to_json())
     else:
         print(report.text(), end="")
-        if all(result.speaks == Speaks.REFUSED for result in report.ports) and _on_loopback(report.host):
-            print(LAB_HINT)
+        hint = _lab_hint(report)
+        if hint:
+            print(hint)
     return 0 if report.recommendation else 1
 
 
 LAB_HINT = ("Nothing listens there. The lab listens on ports of its own: pass each with --port (--port 10465=465), "
             "or start the lab with --ports 25=10025,465=10465,587=10587 and pass those.")
+LAB_CA_HINT = ("The certificate's issuer is not trusted here. If this is the lab, trust the lab's own CA: pass "
+               "the file its line 'CA file (trust it in your client)' names with --ca-file PATH.")
+
+
+def _lab_hint(report: Report) -> str | None:
+    """What a report on loopback tells someone who meant to examine the lab: nothing listens where they
+    looked, or the lab's certificates were checked without its CA."""
+    if not _on_loopback(report.host):
+        return None
+    if all(result.speaks == Speaks.REFUSED for result in report.ports):
+        return LAB_HINT
+    unknown_issuer = any(result.verify_code == doctor_probe.UNABLE_TO_GET_ISSUER for result in report.ports)
+    return LAB_CA_HINT if unknown_issuer and report.ca_file is None else None
 
 
 def _on_loopback(host: str) -> bool:

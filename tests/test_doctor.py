@@ -22,7 +22,7 @@ import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
 from servers import echoes_credentials, hold, peer, tls_for_127_0_0_1
 
-from helpers.doctor import INTERRUPTED, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
+from helpers.doctor import INTERRUPTED, LAB_CA_HINT, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
 from helpers.doctor_probe import EXPIRY_WARNING_DAYS, MAX_REPLY_BYTES
 from helpers.lab import Lab
 from helpers.terms import TlsMode
@@ -708,6 +708,20 @@ def test_cli_gives_no_lab_hint_when_a_port_answers(make_lab):
     lab = make_lab("relay", "closed")
     run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
     assert f"port {lab['closed'].port} (as 468): refused" in run.stdout and LAB_HINT not in run.stdout
+
+
+def test_cli_on_loopback_without_a_ca_file_says_to_pass_the_labs_when_no_issuer_is_trusted(lab):
+    run = run_doctor("127.0.0.1", *port_options(lab), "--timeout", str(TIMEOUT))
+    assert run.returncode == 1
+    assert "  verified        no: unable to get local issuer certificate\n" in run.stdout
+    assert run.stdout.endswith(f"No working submission setting found: each port above says why.\n{LAB_CA_HINT}\n")
+    assert "--ca-file" in LAB_CA_HINT and LAB_HINT not in run.stdout
+
+
+def test_cli_gives_no_ca_hint_for_a_certificate_the_labs_ca_would_not_help_with(make_lab):
+    lab = make_lab("submissions-self-signed-cert")
+    run = run_doctor("127.0.0.1", *port_options(lab), "--timeout", str(TIMEOUT))
+    assert "  verified        no: self-signed certificate\n" in run.stdout and LAB_CA_HINT not in run.stdout
 
 
 # Python as a terminal starts it: Ctrl-C raises KeyboardInterrupt, whatever runs the tests (a background job
