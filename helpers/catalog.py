@@ -62,7 +62,7 @@ REFUSED = (r"\b(?:den(?:y|ies|ied)|refus(?:e|es|ed|al)|reject(?:s|ed|ion)?|disal
 WRONG = rf"{REFUSED}|\b(?:invalid|incorrect|wrong|bad|unsuccessful|not accepted)\b"
 UNSUPPORTED = (r"\b(?:not (?:supported|available|implemented|offered|enabled|advertised|recogni[sz]ed|permitted|"
                r"allowed)|unsupported|disabled|"
-               r"(?:does|do|did)(?: not|n't) (?:support|offer|advertise|accept)|unimplemented|unknown|"
+               r"(?:does|do|did)(?: not|n't) (?:support|offer|advertise|accept)|unimplemented|unknown(?!\[)|"
                r"unrecogni[sz]ed|(?:no|none of the) (?:\w+ ){0,3}"
                r"(?:supported|compatible|suitable|usable|acceptable|available|found))\b")
 REQUIRED = r"\b(?:requir(?:e|es|ed|ing)|must|mandatory|needs?|needed|necessary|only (?:over|with|after))\b"
@@ -96,7 +96,7 @@ VOLUME = (r"\b(?:volume|connections?|attempts?|messages?|e-?mails?|mails?|reques
 QUOTA = r"(?<!mailbox )(?<!disk )(?<!storage )\b(?:quota|(?:daily|sending|send|message|outgoing) limit|credits?)\b"
 # Any limit: a window of time in the text tells a rate from a quota (helpers.diagnose), and without one a limit
 # that was reached is a rate, the commoner.
-LIMIT = r"\blimits?\b"
+LIMIT = r"(?<!size )(?<!fixed )\blimits?\b"  # not a message's size limit
 REACHED = r"\b(?:exceed(?:s|ed|ing)?|reached|over|hit|used up|exhausted|maxed)\b"
 ENCRYPTION = r"\b(?:starttls|tls|ssl|encrypt\w*|secure (?:connection|channel|transport))\b"
 STARTTLS = r"\bstarttls\b"

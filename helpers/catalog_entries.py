@@ -1133,6 +1133,62 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         ),
     ),
     Entry(
+        id="recipient-unknown",
+        title="The recipient's address does not exist",
+        group=Group.IDENTITY,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The server refused a recipient: it has no mailbox at that address (a typo, a closed account, or a "
+            "domain whose mail now goes elsewhere). Your connection, login and message were fine."
+        ),
+        why=(
+            "The receiving system looked the address up and found no such user: RFC 3463's X.1.1 (bad destination "
+            "mailbox address); Postfix says 'User unknown in ... table', Gmail 'The email account that you tried "
+            "to reach does not exist', Microsoft RecipientNotFound (5.1.10). The other recipients of the same "
+            "message may have been accepted."
+        ),
+        fix=(
+            "Check the address for a typo and the domain for the right one, or ask for the current address; take "
+            "it off your lists rather than retrying: a 5xx will fail again. smtplib raises SMTPRecipientsRefused "
+            "only when every recipient is refused; otherwise send_message() returns the refused ones."
+        ),
+        fix_python='''\
+import smtplib
+
+try:
+    refused = smtp.send_message(message)  # the recipients refused while others were accepted
+except smtplib.SMTPRecipientsRefused as error:
+    refused = error.recipients            # every recipient was refused
+for address, (code, reply) in refused.items():
+    print(address, code, reply.decode(errors="replace"))
+''',
+        fix_go='''\
+// Rcpt returns the server's refusal of each address: correct or drop the ones it does not know.
+for _, address := range recipients {
+	if err := client.Rcpt(address); err != nil {
+		log.Printf("%s refused: %v", address, err)
+	}
+}
+''',
+        words=(
+            r"\buser unknown\b|\bunknown (?:user|recipient|mailbox)\b|\bno such (?:user|mailbox|recipient)\b|"
+            r"recipientnotfound|\brecipient not found\b|(?<!sender )\baddress (?:does not exist|doesn't exist)\b|"
+            r"\b(?:account|mailbox|user|recipient)\b[^\n.]{0,50}\b(?:does not exist|doesn't exist|not exist)\b",
+        ),
+        rfcs=(Rfc(3463, "3.2", "X.1.1: bad destination mailbox address"),
+              Rfc(5321, "4.2.2", "550: requested action not taken: mailbox unavailable")),
+        replies=(Reply(550, "5.1.1"), Reply(None, "5.1.1"), Reply(550, "5.1.10"), Reply(None, "5.1.10")),
+        symptoms=(
+            Symptom("postfix", "Recipient address rejected: User unknown in local recipient table", POSTFIX_CHECK,
+                    note="550 5.1.1, reject_unlisted_recipient"),
+            Symptom("gmail", "The email account that you tried to reach does not exist", GMAIL_ERRORS,
+                    note="550-5.1.1"),
+            Symptom("microsoft365", "RESOLVER.ADR.RecipientNotFound",
+                    "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
+                    "exchange-online/fix-error-code-550-5-1-10-in-exchange-online", note="550 5.1.10"),
+        ),
+    ),
+    Entry(
         id="relay-denied",
         title="Relaying refused: the server takes mail only for its own domains",
         group=Group.IDENTITY,
@@ -2417,28 +2473,55 @@ if err := client.Mail(from); err != nil {
     ),
     Entry(
         id="rate-limited",
-        title="Too many attempts: temporarily blocked",
+        title="Too much too fast: messages, connections or logins limited for a while",
         group=Group.CONTENT,
         # Receivers on 25 count too: Postfix's per-client limits, Yahoo's and Gmail's volume deferrals.
         ports=(587, 465, 25),
-        what_happened="After several failed logins (or too many messages) the server stopped accepting for a while.",
-        why="Providers throttle by account and by address to stop password guessing and spam.",
-        fix="Stop retrying; fix the password first, then wait and retry with growing pauses.",
+        what_happened=(
+            "The server counted too much from you in a short time (messages, recipients, connections, or failed "
+            "logins) and stopped accepting for a while."
+        ),
+        why=(
+            "Providers throttle per account and per sending address, against spam and password guessing: "
+            "Postfix's per-client limits, Gmail's and Yahoo's volume deferrals (421 4.7.0, 4.7.28, Yahoo's TSS04), "
+            "Amazon SES's maximum sending rate, and a burst of failed logins. The refusal is temporary (4xx)."
+        ),
+        fix=(
+            "Slow down: fewer messages per minute, over fewer connections, and retry a deferred message later with "
+            "growing pauses, never at once in a loop (RFC 5321 section 4.5.4.1). If failed logins caused it, fix "
+            "the password before the next try. If your volume is normal for you, ask the provider for a higher "
+            "limit, or send through a service made for bulk mail."
+        ),
         fix_python='''\
-try:
-    smtp.login("you@example.com", os.environ["SMTP_PASSWORD"])
-except smtplib.SMTPAuthenticationError as error:
-    if error.smtp_code == 454:       # temporary: wait before the next try, do not loop
-        raise RuntimeError("rate limited; try again in a few minutes") from error
-    raise
+import smtplib
+import time
+
+# A 4xx refusal is temporary: try again later, with growing pauses, never in a tight loop.
+delay = 60
+for attempt in range(5):
+    try:
+        send_the_message()  # your sending code, unchanged
+        break
+    except smtplib.SMTPResponseException as error:
+        if not 400 <= error.smtp_code < 500:
+            raise  # permanent: retrying will not help
+        time.sleep(delay)
+        delay *= 2
 ''',
         fix_go='''\
-if err := client.Auth(auth); err != nil {
-	var reply *textproto.Error
-	if errors.As(err, &reply) && reply.Code == 454 {
-		log.Fatalf("rate limited, try again later: %v", err)
+// A 4xx refusal is temporary: try again later, with growing pauses, never in a tight loop.
+delay := time.Minute
+for attempt := 0; attempt < 5; attempt++ {
+	err := sendTheMessage() // your sending code
+	if err == nil {
+		break
 	}
-	log.Fatal(err)
+	var reply *textproto.Error
+	if !errors.As(err, &reply) || reply.Code/100 != 4 {
+		log.Fatal(err) // permanent: retrying will not help
+	}
+	time.Sleep(delay)
+	delay *= 2
 }
 ''',
         words=(
@@ -2662,6 +2745,45 @@ msg := []byte("From: " + from + "\\r\\nTo: " + to + "\\r\\nSubject: " + subject 
             r"'ascii' codec can't encode|message contains non-ascii",
         ),
         rfcs=(Rfc(5321, "2.4", "unextended SMTP carries 7-bit US-ASCII only; 8BITMIME needs MIME encoding"),),
+        symptoms=(_UNICODE_PY,),
+    ),
+    Entry(
+        id="non-ascii-login",
+        title="A user name or password with letters outside ASCII, which smtplib cannot send",
+        group=Group.AUTHENTICATION,
+        ports=(587, 465),
+        what_happened=(
+            "smtplib failed before it sent the login: the user name or the password holds a letter outside ASCII "
+            "(ä, é, €), and smtplib encodes the login as ASCII."
+        ),
+        why=(
+            "AUTH PLAIN carries UTF-8 (RFC 4616), and Go, Java and Node send it so; Python's smtplib still encodes "
+            "the login as ASCII (python/cpython#73936). The server never saw the attempt: nothing is wrong on its "
+            "side, and the same password works in a mail program."
+        ),
+        fix=(
+            "Send AUTH PLAIN yourself with the UTF-8 bytes (below), or choose a password in ASCII. Never print the "
+            "AUTH line: its base64 is the password."
+        ),
+        fix_python='''\
+import base64
+import os
+import smtplib
+
+# smtplib encodes the login as ASCII (python/cpython#73936); AUTH PLAIN itself carries UTF-8 (RFC 4616).
+user, password = "jörg@example.com", os.environ["SMTP_PASSWORD"]
+token = base64.b64encode(b"\\0" + user.encode() + b"\\0" + password.encode()).decode("ascii")
+smtp.ehlo()                                  # after starttls(), as login() would
+code, reply = smtp.docmd("AUTH", "PLAIN " + token)
+if code != 235:
+    raise smtplib.SMTPAuthenticationError(code, reply)
+''',
+        fix_go='''\
+// net/smtp sends the user name and password as their UTF-8 bytes, as RFC 4616 wants: nothing to change.
+auth := smtp.PlainAuth("", "jörg@example.com", os.Getenv("SMTP_PASSWORD"), host)
+''',
+        rfcs=(Rfc(4616, "2", "PLAIN: the authorization identity, user name and password are UTF-8"),
+              Rfc(4954, "4", "AUTH: each response of the client is base64")),
         symptoms=(_UNICODE_PY,),
     ),
     Entry(

@@ -903,6 +903,12 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the server said 421, which closes the connection: the close is its announced one"
     if c.tls and not c.greeted:
         return -_LEANING, "the TLS handshake had not finished: see tls-handshake-aborted"
+    # A refusal quoted with the close ("unexpectedly disconnected: 5.7.0 ... authentication rejected") is why the
+    # server hung up: the close follows it.
+    refusal = next((reply for reply in c.reading.replies if reply.words and reply.code != 421
+                    and ((reply.code or 0) >= 400 or (reply.enhanced or "")[:1] in ("4", "5"))), None)
+    if refusal is not None and not _words_of("timeouts-and-idle-drops").search(c.text):
+        return -_LEANING, f"the server refused first ({refusal}): the close followed its refusal"
     if c.phase == Phase.GREETING and not c.greeted:
         return -_LEANING, "the server hung up before its greeting: no conversation had begun"
     if c.greeted:
@@ -926,17 +932,33 @@ def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:
+    if _LOGIN_ENCODING.search(c.text):
+        return -_DECISIVE, "ruled out: it failed while encoding the login, not an address"
     if c.phase in (Phase.MAIL, Phase.RCPT):
         return _LEANING, f"decided by {c.told}: it failed while naming the sender or a recipient"
     return 0.0, "sendmail() raises this for a non-ASCII address too, while sending MAIL or RCPT"
 
 
 def _non_ascii_body(c: _Clues) -> tuple[float, str]:
+    if _LOGIN_ENCODING.search(c.text):
+        return -_DECISIVE, "ruled out: it failed while encoding the login, not the message"
     if c.phase in (Phase.MAIL, Phase.RCPT):
         return -_LEANING, "it failed while naming the sender or a recipient, not on the message"
     if c.phase is not None:
         return _LEANING, f"decided by {c.told}: it failed before MAIL, while encoding the message"
     return 0.0, ""
+
+
+def _non_ascii_login(c: _Clues) -> tuple[float, str]:
+    if _LOGIN_ENCODING.search(c.text):
+        return _DECISIVE, f"decided by {c.told}: it failed while encoding the login (smtplib's login() and auth())"
+    return -_LEANING, "only inside login(): a traceback through smtplib's login() or auth() would show it"
+
+
+# The login failing to encode: a traceback through smtplib's login() or auth*(), or the kit's own words for it
+# (helpers.transcript.describe_error).
+_LOGIN_ENCODING = re.compile(r"smtplib\.py\"?, line \d+, in (?:login|auth\w*)\b[\s\S]{0,800}'ascii' codec|"
+                             r"smtplib sends user names and passwords in ascii only")
 
 
 def _tls_before_auth(c: _Clues) -> tuple[float, str]:
@@ -1159,6 +1181,10 @@ def _rate_window(c: _Clues) -> tuple[float, str]:
 
 
 def _quota_window(c: _Clues) -> tuple[float, str]:
+    full = next((reply for reply in c.reading.replies if reply.enhanced and reply.enhanced[1:] == ".2.2"), None)
+    if full is not None:
+        return -_DECISIVE, (f"ruled out: {full} is the recipient's mailbox full, over its quota (X.2.2, RFC 3463 "
+                            "section 3.3): not your sending quota")
     if _SHORT_WINDOW.search(c.text) and not _DAY_WINDOW.search(c.text):
         return -_LEANING, "a limit counted per hour or less is a rate: see rate-limited"
     return 0.0, ""
@@ -1184,6 +1210,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "tls-handshake-aborted": _tls_handshake_aborted,
     "non-ascii-address": _non_ascii_address,
     "non-ascii-body-as-str": _non_ascii_body,
+    "non-ascii-login": _non_ascii_login,
     "starttls-required-first": _tls_before_auth,
     "unauthenticated-submission": _login_missing,
     "auth-not-advertised": _no_auth_offered,
@@ -1403,6 +1430,11 @@ def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> st
     return f"Recognised by {quoted}, in {words}."
 
 
+def _heading(match: Match) -> str:
+    """What a card calls its first match: a diagnosis, or a guess where the evidence says several things."""
+    return "A guess" if match.note.startswith("a guess") else "Diagnosis"
+
+
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
@@ -1423,7 +1455,7 @@ class Diagnosis:
         best = self.best
         if self.brief and best:
             e = best.entry
-            return "\n".join([f"Diagnosis: {e.title} [{e.id}]", *_wrapped(_recognised(best)),
+            return "\n".join([f"{_heading(best)}: {e.title} [{e.id}]", *_wrapped(_recognised(best)),
                               *(_wrapped("Note: " + best.note) if best.note else []),
                               *_wrapped(e.what_happened), *_wrapped("Fix: " + e.fix)])
         return render(self.matches, limit=limit)
@@ -1435,7 +1467,7 @@ class Diagnosis:
                          + display.notice(display.escape(NEXT_STEP)))
         e = best.entry
         parts = [
-            display.notice(f"<b>Diagnosis: {display.prose(e.title)}</b> <code>{e.id}</code>"),
+            display.notice(f"<b>{_heading(best)}: {display.prose(e.title)}</b> <code>{e.id}</code>"),
             display.notice(f"<i>{display.prose(best.note)}</i>") if best.note else "",
             display.notice(display.prose(e.what_happened)),
             "" if self.brief else display.notice(f"<b>Why:</b> {display.prose(e.why)}"),
@@ -1500,7 +1532,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("text", nargs="+",
                         help='the error text: quoted, or as words (they are joined by spaces); "-" reads it from '
                              "standard input")
-    parser.add_argument("--port", type=int, help="the port the error happened on (465, 587, 25, ...)")
+    parser.add_argument("--port", help="the port the error happened on (465, 587, 25, ...), or PORT=ACTS_AS as the "
+                                       "doctor takes it: 10465=465, a lab's port that acts as 465")
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--brief", action="store_true",
                         help="only the likeliest cause and the fix in words, without code or RFCs")
@@ -1508,12 +1541,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="every likely cause whole (up to three), each with its code")
     amount.add_argument("--json", action="store_true", help="print the matching ids and evidence as JSON")
     options = parser.parse_args(argv)
-    if options.port is not None and not 0 < options.port < 65536:
-        parser.error(f"--port {options.port} is not a port number (1-65535)")
-    text = sys.stdin.read() if options.text == ["-"] else " ".join(options.text)
-    matches = diagnose(text, port=options.port)
+    port = None
+    if options.port is not None:
+        from helpers.doctor import BadUsage, parse_ports  # the doctor's reading of a port, for the same spellings
+
+        try:
+            ((_, port),) = parse_ports([options.port]).items()  # what the port acts as decides
+        except BadUsage as error:
+            parser.error(f"--port: {error}")
+    if options.text == ["-"]:
+        if sys.stdin.isatty():
+            print("Paste the error, then press Ctrl-D (Ctrl-Z and Enter on Windows):", file=sys.stderr)
+        try:
+            text = sys.stdin.read()
+        except KeyboardInterrupt:
+            return 130
+    else:
+        text = " ".join(options.text)
+    clues = _clues(text, port)
+    matches = diagnose(text, port=port)
     if options.json:
-        print(json.dumps({"port": options.port, "matches": to_json(matches)}, indent=2))
+        print(json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2))
     elif matches:
         print(Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1))
     else:

@@ -156,7 +156,8 @@ _STAGE_WORDS: tuple[tuple[re.Pattern[str], Phase], ...] = tuple(
         (r"datacommand\.send", Phase.DATA),
         (r"authcommand\.send", Phase.AUTH),
         (r"starttlscommand\.send", Phase.STARTTLS),
-        # Python's exception classes.
+        # Python's exception classes, and smtplib's own frames in a traceback.
+        (r"smtplib\.py\"?, line \d+, in (?:login|auth\w*)\b", Phase.AUTH),
         (r"smtpsenderrefused", Phase.MAIL),
         (r"smtprecipientsrefused", Phase.RCPT),
         (r"smtpdataerror", Phase.END_OF_DATA),

@@ -554,13 +554,13 @@ def test_the_code_a_wrapper_expected_tells_the_stage_with_the_code_it_got():
 
 
 def test_a_reply_no_entry_explains_is_read_in_plain_words_with_the_next_step():
-    matches = diagnose("smtplib.SMTPRecipientsRefused: {'x@example.org': (550, b'5.1.1 The email account that "
-                       "you tried to reach does not exist.')}")
+    matches = diagnose("smtplib.SMTPRecipientsRefused: {'x@example.org': (550, b'5.2.1 The email account that "
+                       "you tried to reach is disabled.')}")
     reading = matches[0]
-    assert reading.id == UNMATCHED and "550 5.1.1" in reading.entry.title
+    assert reading.id == UNMATCHED and "550 5.2.1" in reading.entry.title
     told = reading.entry.what_happened
-    assert "no such recipient" in told and "permanent" in told and "RCPT" in told
-    assert "The email account that you tried to reach does not exist." in told  # the server's own words
+    assert "mailbox disabled" in told and "permanent" in told and "RCPT" in told
+    assert "The email account that you tried to reach is disabled." in told  # the server's own words
     assert "record()" in reading.entry.fix and "set_debuglevel(1)" in reading.entry.fix
     assert "swaks" in reading.entry.fix and "helpers.doctor" in reading.entry.fix
     assert "from helpers import record" in reading.entry.fix_python and "textproto.Error" in reading.entry.fix_go
@@ -787,6 +787,16 @@ def test_cli_exit_codes_and_an_honest_answer_when_no_entry_fits():
     assert cli("--json").returncode == 2  # no text
     assert cli("EOF", "--port", "seventy").returncode == 2
     assert cli("EOF", "--port", "70000").returncode == 2
+
+
+def test_cli_takes_a_labs_port_as_the_doctor_does_and_reports_the_port_it_used():
+    for given in ("10465=465", "465=10465"):  # either order, as the doctor and the lab write it
+        done = cli("EOF", "--port", given, "--json")
+        assert done.returncode == 0 and json.loads(done.stdout)["port"] == 465
+        assert json.loads(done.stdout)["matches"][0]["id"] == "plaintext-to-implicit-tls"
+    pasted = cli('smtplib.SMTP_SSL("smtp.example.com", 465)\nSMTPServerDisconnected: Connection unexpectedly closed',
+                 "--json")
+    assert json.loads(pasted.stdout)["port"] == 465  # read from the text
 
 
 def test_libuvs_numbers_tell_a_temporary_resolver_failure_from_a_name_that_does_not_exist():
@@ -1513,3 +1523,54 @@ def test_auth_unknown_to_the_server_is_no_login_offered_not_a_wrong_password():
     for text in ("SMTP ERROR: AUTH command failed: 502 5.5.2 Error: command not recognized",
                  'Invalid login: 502 Command "AUTH PLAIN ********" not implemented'):
         assert diagnose(text)[0].id == "auth-not-advertised"
+
+
+def test_a_login_outside_ascii_fails_in_smtplib_and_the_catalogs_fix_logs_in(monkeypatch):
+    import traceback
+
+    from helpers.lab import Lab
+
+    user, password = "jorg@example.com", "pässwörd-€"
+    lab = Lab("submission")
+    lab.users[user] = password
+    with lab:
+        endpoint, context = lab["submission"], ssl.create_default_context(cafile=str(lab.ca_file))
+        with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            with pytest.raises(UnicodeEncodeError) as refused:
+                smtp.login(user, password)
+        pasted = "".join(traceback.format_exception(refused.value))
+        assert diagnose(pasted)[0].id == "non-ascii-login"
+        assert lab.events.settle() and not [event for event in lab.events if event.kind in ("login", "refused")]
+
+        monkeypatch.setenv("SMTP_PASSWORD", password)
+        fix = ENTRIES["non-ascii-login"].fix_python.replace('"jörg@example.com"', repr(user))
+        with smtplib.SMTP(endpoint.host, endpoint.port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            exec(fix, {"smtp": smtp})
+            smtp.sendmail(user, [user], b"Subject: hi\r\n\r\nhi\r\n")
+        assert lab.mailbox.wait_for(1) and lab.mailbox[-1].login == user
+
+
+@pytest.mark.parametrize("text, expected", [
+    # The recipient's mailbox over its quota (X.2.2) is not the sender's quota, whatever the words.
+    ("452 4.2.2 The email account that you tried to reach is over quota.", "none"),
+    # Postfix's own name for the client ("unknown[192.0.2.1]") says nothing is unsupported.
+    ("postfix/smtpd[123]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: authentication failure",
+     "bad-credentials"),
+])
+def test_words_that_only_look_like_a_cause_do_not_name_it(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_a_size_limit_is_no_rate_limit_even_among_the_less_likely():
+    assert "rate-limited" not in [match.id for match in diagnose("552 5.3.4 Message size exceeds fixed limit")]
+
+
+def test_a_card_whose_evidence_says_several_things_calls_itself_a_guess():
+    from helpers.diagnose import explain
+
+    guessed = explain("curl: (8) Weird server reply", brief=True)
+    assert guessed.text().startswith("A guess: ") and "A guess: " in guessed.html()
+    named = explain("535 5.7.8 Error: authentication failed: authentication failure", brief=True)
+    assert named.text().startswith("Diagnosis: ")
