@@ -9,7 +9,8 @@
                              [--user U --password-env VAR [--from ADDR]] [--ca-file PATH] [--library NAME]
 
 A port that stands in for another, as the lab's do, is given as PORT=ACTS_AS (--port 10465=465), or in the
-lab's own order (465=10465); the report names both. Ctrl-C stops the command at once, with exit status 130.
+lab's own order (465=10465); the report names both, and asks whether the pairs are swapped when a port named
+as 465 speaks STARTTLS or one named as 587 implicit TLS. Ctrl-C stops the command at once, with exit status 130.
 
 The host is resolved first: a name that does not resolve is said so at once, whether it does not exist
 or the resolver could not answer. Then ports 25, 465, 587 and 2525 are probed at once, each in its own
@@ -123,6 +124,16 @@ class Report:
     def warnings(self) -> list[str]:
         return [f"{result.label}: {sign}" for result in self.ports for sign in result.warnings]
 
+    @property
+    def misnamed(self) -> str | None:
+        """A line naming each port given as PORT=ACTS_AS that speaks the other way of starting TLS than the
+        port it is named as (a port named 465 that speaks STARTTLS): pairs swapped, or a wrong one."""
+        doubts = [f"port {result.port}, named as {result.acts_as}, speaks {spoken}"
+                  for result in self.ports if (spoken := _spoken_otherwise(result))]
+        if not doubts:
+            return None
+        return f"{', and '.join(doubts)}: {'are the pairs swapped?' if len(doubts) > 1 else 'is the pair right?'}"
+
     def text(self, *, code: bool = True) -> str:
         """The report for people; the same text for the same server and ports (no timings or dates outside
         the code, which `code=False` leaves out). Each port is named as the port connected to, and what
@@ -135,6 +146,8 @@ class Report:
             lines += [*_port_lines(result, trust), ""]
         if self.warnings:
             lines += ["Warnings", *(f"  ! {warning}" for warning in self.warnings), ""]
+        if self.misnamed:
+            lines += [self.misnamed, ""]
         if self.provider:
             lines += [f"Provider: {self.provider.name}, recognised by its host name or greeting"]
             lines += [f"  - {note} ({source})" for note, source in self.provider.notes] + [""]
@@ -146,7 +159,8 @@ class Report:
             "name": self.provider.name,
             "notes": [{"note": note, "source": source} for note, source in self.provider.notes],
         }
-        return json.dumps({**asdict(self), "provider": provider, "warnings": self.warnings}, indent=2)
+        return json.dumps({**asdict(self), "provider": provider, "warnings": self.warnings, "misnamed": self.misnamed},
+                          indent=2)
 
     __str__ = __repr__ = text  # a notebook shows the report itself, not a dataclass repr
 
@@ -287,6 +301,19 @@ def _port_lines(result: PortResult, trust: str) -> list[str]:
     if result.sender:
         add("sender", result.sender)
     return lines
+
+
+def _spoken_otherwise(result: PortResult) -> str | None:
+    """How a port connected to in the place of a standard one starts TLS, when that is not how the port it
+    is named as does (implicit TLS on 465, STARTTLS on 25 and 587); else None."""
+    if result.port == result.acts_as or result.acts_as not in STANDARD_PORTS:
+        return None
+    named_implicit = terms.security_for_port(result.acts_as) == Security.IMPLICIT
+    if result.speaks == Speaks.IMPLICIT_TLS and not named_implicit:
+        return _TLS_WORDS[TlsMode.IMPLICIT]
+    if result.speaks == Speaks.SMTP and named_implicit:
+        return _TLS_WORDS[TlsMode.STARTTLS] if "STARTTLS" in (result.capabilities or {}) else "plain SMTP, without TLS"
+    return None
 
 
 def _listed(capabilities: dict[str, str]) -> str:
@@ -497,13 +524,27 @@ def main(argv: list[str] | None = None) -> int:
         print(report.to_json())
     else:
         print(report.text(), end="")
-        if all(result.speaks == Speaks.REFUSED for result in report.ports) and _on_loopback(report.host):
-            print(LAB_HINT)
+        hint = _lab_hint(report)
+        if hint:
+            print(hint)
     return 0 if report.recommendation else 1
 
 
 LAB_HINT = ("Nothing listens there. The lab listens on ports of its own: pass each with --port (--port 10465=465), "
             "or start the lab with --ports 25=10025,465=10465,587=10587 and pass those.")
+LAB_CA_HINT = ("The certificate's issuer is not trusted here. If this is the lab, trust the lab's own CA: pass "
+               "the file its line 'CA file (trust it in your client)' names with --ca-file PATH.")
+
+
+def _lab_hint(report: Report) -> str | None:
+    """What a report on loopback tells someone who meant to examine the lab: nothing listens where they
+    looked, or the lab's certificates were checked without its CA."""
+    if not _on_loopback(report.host):
+        return None
+    if all(result.speaks == Speaks.REFUSED for result in report.ports):
+        return LAB_HINT
+    unknown_issuer = any(result.verify_code == doctor_probe.UNABLE_TO_GET_ISSUER for result in report.ports)
+    return LAB_CA_HINT if unknown_issuer and report.ca_file is None else None
 
 
 def _on_loopback(host: str) -> bool:

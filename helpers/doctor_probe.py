@@ -511,24 +511,36 @@ def _check_sender(smtp: smtplib.SMTP, address: str) -> str:
 
 
 def _tls_versions(run: Run, result: PortResult, deadline: float) -> dict[str, str]:
-    """Each TLS version, tried alone on a connection of its own: "accepted" when EHLO over it gets 250,
-    "refused" when the handshake fails, else the server's refusal after it (Microsoft 365's 421 4.7.66).
-    Nothing but EHLO, STARTTLS and QUIT goes over these connections."""
+    """Each TLS version, tried alone on a connection of its own: "refused" when the handshake fails; when it
+    works, "accepted" if EHLO over it gets 250, else what the server said after it (Microsoft 365's 421
+    4.7.66). A port that speaks no SMTP after TLS is judged by the handshake alone: what it says after it (an
+    HTTP error) is the same at every version, and refuses none. Nothing but EHLO, STARTTLS and QUIT goes over
+    these connections."""
     found = {}
     for name, context in run.versions.items():
         try:
             sock = _connect(run, result.port, deadline)
         except OSError:
             break  # out of time, or the port went away: what is known is reported
-        try:
-            if result.tls == TlsMode.IMPLICIT:
+        if result.tls == TlsMode.IMPLICIT:
+            try:
                 sock.settimeout(time_left(deadline))
                 sock = context.wrap_socket(sock, server_hostname=run.host)
+            except OSError:
+                sock.close()
+                found[name] = "refused"
+                continue
+            if result.speaks == Speaks.TLS_NOT_SMTP:
+                sock.close()
+                found[name] = "accepted"
+                continue
+        try:
             smtp = _Conversation(_reader(sock, deadline), run.host, result.port)
-        except (smtplib.SMTPException, OSError):
+        except (smtplib.SMTPException, OSError) as error:
             sock.close()
-            found[name] = "refused"
-            continue
+            if result.tls == TlsMode.IMPLICIT:  # after the handshake: the greeting refused, or none in time
+                found[name] = _reason(error)
+            continue  # before STARTTLS: no handshake, so nothing known of the version
         try:
             if result.tls != TlsMode.IMPLICIT:
                 smtp.ehlo()

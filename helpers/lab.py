@@ -332,6 +332,18 @@ def _parse_ports(text: str, profiles: Mapping[str, Profile]) -> dict[str, int]:
     return ports
 
 
+def _ca_file_option(text: str | None) -> Path | None:
+    """--ca-file, in a directory that exists: the command makes none, since a path typed wrong would leave
+    directories behind unnoticed (a Lab given its path by a program makes them)."""
+    if not text:
+        return None
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise LabError(f"cannot write the CA file {text}: its directory {folder} "
+                       f"{'is not a directory' if folder.exists() else 'does not exist'}")
+    return Path(text)
+
+
 def _as_json(lab: Lab) -> str:
     return json.dumps({
         "ca_file": str(lab.ca_file),
@@ -369,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         profiles = PROFILES if options.all else {p.name: p for p in STANDARD}
         try:
             ports = _parse_ports(options.ports, profiles)
-            lab = Lab(*profiles.values(), ports=ports, ca_file=options.ca_file).start()
+            lab = Lab(*profiles.values(), ports=ports, ca_file=_ca_file_option(options.ca_file)).start()
         except LabError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

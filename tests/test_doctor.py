@@ -22,7 +22,7 @@ import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
 from servers import echoes_credentials, hold, peer, tls_for_127_0_0_1
 
-from helpers.doctor import INTERRUPTED, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
+from helpers.doctor import INTERRUPTED, LAB_CA_HINT, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
 from helpers.doctor_probe import EXPIRY_WARNING_DAYS, MAX_REPLY_BYTES
 from helpers.lab import Lab
 from helpers.terms import TlsMode
@@ -200,6 +200,18 @@ def test_starttls_answered_454_is_told_as_a_temporary_refusal_not_as_old_tls(eve
     assert "TLS versions" not in section and "handshake" not in section and "speaks only" not in section
 
 
+def test_a_port_that_speaks_no_smtp_after_tls_reports_the_versions_its_handshake_took(every_profile):
+    # The handshake is what tells a version apart; what the port says after it (HTTP here) refuses none.
+    results, report, _ = every_profile
+    result = results["tls-not-smtp"]
+    assert (result.tls_version, result.verified) == ("TLSv1.3", True)
+    assert result.tls_versions == {"TLSv1": "refused", "TLSv1.1": "refused", "TLSv1.2": "accepted",
+                                   "TLSv1.3": "accepted"}
+    section = report.text().split(f"{result.label}: ")[1].split("\n\n")[0]
+    assert "  TLS versions    1.2, 1.3 (1.0, 1.1 refused)\n" in section
+    assert "handshake, then" not in section
+
+
 @pytest.mark.parametrize("kind, chain", [
     ("wrong-host", "1 certificate sent, complete up to a trusted CA"),
     ("expired", "1 certificate sent, complete up to a trusted CA"),
@@ -321,6 +333,7 @@ def test_the_report_text(standard):
     assert f"  EHLO            {before_tls}\n" in text
     assert f"Recommendation: port {submissions.port} (as 465) with implicit TLS\n" in text
     assert "\nPython (smtplib):\n    import os\n" in text and "\nGo (net/smtp):\n    package main\n" in text
+    assert "named as" not in text  # each port speaks as the port it is named as
 
 
 def test_the_report_as_json(standard):
@@ -329,7 +342,7 @@ def test_the_report_as_json(standard):
     assert data["recommendation"]["port"] == 465 and data["recommendation"]["security"] == TlsMode.IMPLICIT
     assert data["ports"][2]["certificate"]["not_after"] == "3000-01-01"
     assert data["ports"][1]["capabilities_after_tls"]["AUTH"] == "PLAIN LOGIN"
-    assert data["warnings"] == []
+    assert data["warnings"] == [] and data["misnamed"] is None
 
 
 def test_on_port_done_hears_of_each_port_as_it_finishes(standard):
@@ -646,6 +659,29 @@ def test_cli_takes_the_labs_order_of_a_port_pair_too(lab):
     assert f"port {endpoint.port} (as 465): implicit-tls - works for submission\n" in runs[0].stdout
 
 
+def test_cli_says_when_port_pairs_look_swapped_and_still_recommends_the_implicit_tls_port(lab):
+    submission, submissions = lab["submission"], lab["submissions"]
+    run = run_doctor("127.0.0.1", "--port", f"{submission.port}=465", "--port", f"{submissions.port}=587",
+                     "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout.count(f"\nport {submission.port}, named as 465, speaks STARTTLS, and port {submissions.port}, "
+                            "named as 587, speaks implicit TLS: are the pairs swapped?\n") == 1
+    # What each port speaks decides the setting, whatever it was named: implicit TLS, on the port that speaks it.
+    assert f"Recommendation: port {submissions.port} (as 587) with implicit TLS\n" in run.stdout
+    assert f'    with smtplib.SMTP_SSL("127.0.0.1", {submissions.port}, context=context' in run.stdout
+    assert f"  also works: port {submission.port} (as 465) with STARTTLS\n" in run.stdout
+
+
+@pytest.mark.parametrize("profile, speaks", [
+    ("relay", "STARTTLS"), ("submission-no-starttls", "plain SMTP, without TLS"),
+])
+def test_cli_doubts_a_single_pair_whose_port_speaks_otherwise_than_465(make_lab, profile, speaks):
+    lab = make_lab(profile)
+    port = lab[profile].port
+    run = run_doctor("127.0.0.1", "--port", f"465={port}", "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert f"\nport {port}, named as 465, speaks {speaks}: is the pair right?\n" in run.stdout
+
+
 def test_cli_keeps_port_then_acts_as_when_both_are_standard_and_names_the_port_it_connected_to():
     with socket.socket() as unused:  # bound, never listening: refused
         unused.bind(("127.0.0.1", 0))
@@ -672,6 +708,20 @@ def test_cli_gives_no_lab_hint_when_a_port_answers(make_lab):
     lab = make_lab("relay", "closed")
     run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
     assert f"port {lab['closed'].port} (as 468): refused" in run.stdout and LAB_HINT not in run.stdout
+
+
+def test_cli_on_loopback_without_a_ca_file_says_to_pass_the_labs_when_no_issuer_is_trusted(lab):
+    run = run_doctor("127.0.0.1", *port_options(lab), "--timeout", str(TIMEOUT))
+    assert run.returncode == 1
+    assert "  verified        no: unable to get local issuer certificate\n" in run.stdout
+    assert run.stdout.endswith(f"No working submission setting found: each port above says why.\n{LAB_CA_HINT}\n")
+    assert "--ca-file" in LAB_CA_HINT and LAB_HINT not in run.stdout
+
+
+def test_cli_gives_no_ca_hint_for_a_certificate_the_labs_ca_would_not_help_with(make_lab):
+    lab = make_lab("submissions-self-signed-cert")
+    run = run_doctor("127.0.0.1", *port_options(lab), "--timeout", str(TIMEOUT))
+    assert "  verified        no: self-signed certificate\n" in run.stdout and LAB_CA_HINT not in run.stdout
 
 
 # Python as a terminal starts it: Ctrl-C raises KeyboardInterrupt, whatever runs the tests (a background job

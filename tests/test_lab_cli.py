@@ -112,6 +112,16 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(args, says):
     assert result.stderr.count("\n") == 1 and says in result.stderr
 
 
+@pytest.mark.parametrize("folder, problem", [("nonexistent/dir", "does not exist"), ("a-file", "is not a directory")])
+def test_a_ca_file_in_no_directory_is_one_clear_line_and_creates_nothing(tmp_path, folder, problem):
+    (tmp_path / "a-file").touch()
+    ca_file = tmp_path / folder / "ca.pem"
+    result = run_failing("--ca-file", str(ca_file))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: cannot write the CA file {ca_file}: its directory {ca_file.parent} {problem}\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
+
+
 def test_a_busy_port_is_one_clear_line():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
