@@ -478,6 +478,8 @@ CATALOG: tuple[Entry, ...] = (
         **_settings(587),
         words=(
             r"must issue a starttls|starttls (?:is |command )?(?:required|first)|use starttls first",
+            # Exchange Online, where a connector requires TLS of the sending server.
+            r"failed to establish appropriate tls channel",
             r"(?:encryption|tls|ssl) (?:is )?required|requires? (?:encryption|tls|starttls|a tls connection)",
             r"must (?:use|start|issue) (?:starttls|tls|encryption)|not (?:allowed|permitted) (?:without|"
             r"before) (?:tls|starttls)",
@@ -572,9 +574,12 @@ CATALOG: tuple[Entry, ...] = (
             r"missing credentials|no password specified|no user ?name specified|missing (?:secret phrase|password|"
             r"user ?name)",
             r"(?:password|user ?name) (?:is )?(?:empty|missing|not set|not specified)|authentication not enabled",
+            # Postfix's log of a login with an empty user name ("sasl_username=" and nothing after it).
+            r"sasl username=(?:\s|$)",
             r"\b(?:empty|blank|all-whitespace) (?:user ?name|password|login)\b",
         ),
         clauses=((ACCOUNT_DATA, MISSING),),
+        within=("bad-credentials",),  # a login refused for having no user name or password
         rfcs=(_RFC4954_4, Rfc(5321, "4.2.4", "503: bad sequence of commands")),
         replies=(Reply(503, "5.5.1", Phase.AUTH), Reply(503, None, Phase.AUTH)),
         symptoms=(
@@ -620,6 +625,7 @@ CATALOG: tuple[Entry, ...] = (
             # SwiftMailer counts its authenticators whose keyword the server's AUTH line lists; it tries none unless
             # AUTH is offered (Swift_Transport_Esmtp_AuthHandler::afterEhlo).
             r"using 0 possible authenticators",
+            r"no form of authori[sz]ation supported",  # emailjs: none of its mechanisms is offered
             # libcurl's SASL (curl -v): no mechanism in common, or one it cannot do.
             r"no overlap between offered and configured|unsupported sasl authentication mechanism|"
             r"auth mechanism offered could be selected",
@@ -675,7 +681,7 @@ CATALOG: tuple[Entry, ...] = (
             # gen_smtp's (Erlang) reason for a refused login, an atom: {permanent_failure, Host, auth_failed}.
             r"[\s,{(]:?auth failed[})]",
         ),
-        clauses=((LOGIN, WRONG),),
+        clauses=((LOGIN, rf"(?<!address ){WRONG}"),),  # "Recipient address rejected: Username ..." is the address's
         rfcs=(_RFC4954_4, _RFC4954_6),
         replies=(Reply(535, "5.7.8"), Reply(535, "5.7.3"), Reply(535, "5.7.0"), Reply(535, None),
                  Reply(None, "5.7.8")),
@@ -871,7 +877,7 @@ CATALOG: tuple[Entry, ...] = (
             r"authentication (?:is )?required|not authenticated|must authenticate|unauthenticated senders",
             r"please authenticate|requires? authentication|login required|sender address rejected: not logged in",
             # NetEase (163.com) answers MAIL without a login "503 Error: need EHLO and AUTH first !".
-            r"\bauth(?:enticate)? first\b|\blog ?in first\b",
+            r"\bauth(?:enticate)?(?: command)? first\b|\blog ?in first\b",
             # cPanel's Exim: "Please turn on SMTP Authentication in your mail client", "... is not permitted to
             # relay through this server without authentication": a relay refusal that names the missing login.
             r"turn on (?:smtp )?auth|enable (?:smtp )?auth\w* in your|"
@@ -1274,6 +1280,8 @@ for _, address := range recipients {
             # Exchange Online's 5.7.708: "Access denied, traffic not accepted from this IP" (a new or low-reputation
             # address, Microsoft's own list).
             r"traffic not accepted from (?:this|your) ip",
+            # Gmail's NotAuthorizedError: an address (a home or cloud one) that may not deliver to it directly.
+            r"not authori[sz]ed to send email directly to our servers|\bnotauthorizederror\b",
         ),
         # A refusal of mail from the sending address, named (Yahoo's "[TSS06] All messages from 192.0.2.1 will be
         # permanently deferred").
@@ -1318,7 +1326,8 @@ for _, address := range recipients {
         **_settings(587),
         words=(
             r"cannot find your (?:reverse )?hostname|does not have a ptr record|\bno ptr\b|"
-            r"(?:reverse dns|rdns|\bptr\b)[^\n]{0,40}\b(?:missing|failed|fail|does not match|mismatch|not found)|"
+            r"(?:reverse dns|rdns|\bptr\b)[^\n]{0,40}\b(?:missing|failed|fail|does not match|mismatch|not found|"
+            r"does not resolve|doesn't resolve)|"
             r"forward-confirmed reverse dns|\bfcrdns\b|\bfix (?:your )?reverse dns|ipv6 sending guidelines|"
             r"(?:does not|doesn't) have (?:a )?(?:valid )?(?:reverse dns|rdns|ptr)",
         ),
@@ -2346,6 +2355,7 @@ config := &tls.Config{ServerName: host, Certificates: []tls.Certificate{pair}}
         fix="Use TLS (465, or StartTLS on 587) and pass PlainAuth the same host name you dial.",
         **_settings(587),
         rfcs=(_RFC4954_4,),
+        within=("bad-credentials",),  # a login refused, by the client itself, before the password was sent
         symptoms=(
             Symptom("go", "unencrypted connection", GO_SRC + "net/smtp/auth.go#L68", whole_line=True),
             Symptom("go", "wrong host name", GO, whole_line=True),
@@ -2653,6 +2663,8 @@ for _, delay := range []time.Duration{0, 5 * time.Minute, 15 * time.Minute, 30 *
 ''',
         words=(
             r"gr[ea]y ?-?list",
+            # Mimecast's greylisting reply, as its error-code page names it.
+            r"internal resource temporarily unavailable",
         ),
         rfcs=(Rfc(6647, "1", "greylisting: temporarily degraded service to unknown clients"), _RFC5321_4541),
         replies=(Reply(450, "4.2.0", Phase.RCPT), Reply(451, "4.7.1", Phase.RCPT), Reply(450, "4.7.1", Phase.RCPT),

@@ -799,6 +799,8 @@ def _is_whole(text: str, line_start: int, start: int, end: int, line_end: int) -
     quoted field of a structured log line (logfmt's msg="...", JSON's "error":"...") is a line of its own."""
     before = text[line_start:start].rstrip()
     after = text[end:line_end].strip().rstrip(".")
+    if before.endswith(":") and after and not after.strip(")]}"):  # a field in brackets: "[details: EOF]"
+        after = ""
     if after[:1] in ('"', "'") and (opening := before.rfind(after[0])) > 0 and before[opening - 1] in "=:" \
             and re.match(r"\s*(?:[,;}\]]|\w[\w.-]*=|$)", after[1:]):
         before, after = before[opening + 1:].rstrip(), ""

@@ -201,6 +201,8 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"wsatry_again|server misbehaving|temporary error during hostname resolution|host not found, try again|"
          r"lookup [^\n]{1,120}i/o timeout|query\w* e(?:timeout|refused|servfail|connrefused)|"
          r"dns[^\n]{0,20}timed? ?out|(?:errno|getaddrinfo)\W{0,4}-3001\b|"
+         # Mail servers' own: Sendmail's deferral, Exim's lookup that did not complete.
+         r"host ?name lookup failure|host lookup did not complete|"
          # .NET on Linux: getaddrinfo's EAI_AGAIN, as SocketError 11, under System.Net.Dns.
          r"resource temporarily unavailable[^\n]*\n[^\n]*system\.net\.dns\b"),
         (Network.NAME_NOT_FOUND,
@@ -210,7 +212,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"bad hostname|host not found|unknown host|the smtp host was not found|name does not resolve|"
          r"(?:could not|cannot|can't|unable to) find (?:the )?host\b|"
          r"php_network_getaddresses|query\w* (?:enotfound|enodata)|name resolution failed|nxdomain|"
-         r"remote name could not be resolved|"
+         r"remote name could not be resolved|dns lookup failure|point to non-existent hosts|"
          r"(?:cannot|unable to|failed to) resolve|"
          r"\bedns\b|dns (?:resolution|lookup) failed|(?:errno|getaddrinfo)\W{0,4}-30(?:0[02-9]|1[0134])\b|"
          r"syscall\W{0,4}getaddrinfo\b|getaddrinfo e(?:ai_)?[a-z]{4,}\b"),
@@ -607,7 +609,9 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
                 break
     line_phase = (_line_phase(lowered) or phase) if spans else phase
     status_field = _STATUS_FIELD.match(lowered) is not None
-    return [ReplySeen(code, enhanced, _words_after(line, end), line_phase, line[start:end].strip(), status_field)
+    # Postfix's own log field "dsn=4.4.2" is its summary of the delivery, as a bounce's Status: field is.
+    return [ReplySeen(code, enhanced, _words_after(line, end), line_phase, line[start:end].strip(),
+                      status_field or lowered[max(0, start - 4):start] == "dsn=")
             for start, end, code, enhanced in sorted(spans)]
 
 

@@ -1613,7 +1613,34 @@ def test_a_user_not_found_at_login_is_the_logins_and_a_poor_reputation_no_blockl
     ("550-5.7.1 [2001:db8::2] Our system has detected that this message does not meet IPv6 sending guidelines "
      "regarding PTR records and authentication.", "reverse-dns-missing"),
     ("Net::SMTPFatalError: 550 User not found", "recipient-unknown"),
+    ("421 Refused. Your reverse DNS entry does not resolve to an IP.", "reverse-dns-missing"),
+    # Mail servers' own words for a lookup that failed: Sendmail, dma, Exim.
+    ("MDeferred: Name server: example.io.: host name lookup failure", "dns-resolution-failed"),
+    ("remote delivery failed: DNS lookup failure: host smtp.example.de not found", "dns-resolution-failed"),
+    ("== bob@example.com R=dnslookup defer (-1): host lookup did not complete", "dns-resolution-failed"),
+    ("all relevant MX records point to non-existent hosts", "dns-resolution-failed"),
+    ("454 4.7.0 Failed to establish appropriate TLS channel: Access Denied (in reply to RCPT TO command))",
+     "starttls-required-first"),
+    ("451 Internal resource temporarily unavailable - https://community.mimecast.com/docs/DOC-1369#451",
+     "greylisted"),
+    ("Error: MAIL FROM failed: '503 5.5.4 Error: send AUTH command first.", "unauthenticated-submission"),
+    ("Error: no form of authorisation supported", "auth-mechanism-mismatch"),
+    ("550-5.7.1 [192.0.2.73] The IP you're using to send mail is not authorized to send email directly to our "
+     "servers. https://support.google.com/mail/?p=NotAuthorizedError", "ip-blocklisted"),
+    # Go's "unencrypted connection", as a field in brackets inside an application's wrapper.
+    ("Failed to authenticate on SMTP server [details: unencrypted connection]", "go-plainauth-unencrypted"),
+    ("SMTP Error: Could not authenticate.\npostfix/587/smtpd[148309]: warning: web-1.example.uk[192.0.2.14]: SASL "
+     "LOGIN authentication failed: (reason unavailable), sasl_username=", "credentials-missing"),
+    ("554 5.7.1 Recipient address rejected: Username admin@example.dk and sender doesn't match",
+     "sender-identity-mismatch"),
 ])
 def test_each_cause_is_read_in_each_programs_own_words(text, expected):
     port = 25 if "os error 11" in text else None  # Rust's timeout names no port
     assert diagnose(text, port=port)[0].id == expected
+
+
+def test_postfixs_own_dsn_field_is_no_reply_of_the_server():
+    log = ("postfix/smtp[1469]: 421DDF840E6: to=<bob@example.net>, relay=mx.example.net[192.0.2.9]:25, dsn=4.4.2, "
+           "status=deferred (conversation with mx.example.net[192.0.2.9] timed out while receiving the initial "
+           "server greeting)")
+    assert diagnose(log)[0].id == "greeting-timeout"
