@@ -20,7 +20,7 @@ helpers.snippets where the fix is a setting), which RFC sections apply, and how 
   `The certificate is NOT trusted. The certificate chain uses expired certificate.`): when this entry's own
   words or symptoms are found, the broader entries yield to it.
 
-helpers.diagnose matches pasted errors against all four. This module is the schema; the entries
+helpers.diagnose matches pasted errors against all of them. This module is the schema and the word families; the entries
 themselves are in helpers.catalog_entries.
 
     entry("bad-credentials").fix_python
