@@ -134,6 +134,10 @@ FROM_ADDRESS = r"\b(?:messages?|mail|e-?mails?|connections?) from \[?(?:\d{1,3}|
 # A sending host or address blocked, in English or the French of Orange ("Adresse IP source bloquee").
 SENDING_HOST = r"\b(?:ip(?: address)?|client host|sending host|source ip|your (?:ip|server|host))\b"
 BLOCKED = r"\b(?:blocked|banned|bloqu\w*|gesperrt)\b"
+# The name of the client's address (its PTR record), as receivers call it.
+REVERSE_NAME = r"\b(?:reverse dns|reverse hostname|rdns|ptr(?: record| resource record)?)\b"
+# The greeting command, and not a command wanted before it ("AUTH not allowed before EHLO", "EHLO first").
+GREETING_COMMAND = r"(?<!before )\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?! first)"
 # A clause: the words between two families, within one sentence (a period inside a host name or a number does not
 # end one).
 _GAP = r"(?:[^\n.;!?]|\.(?=\w)){0,60}"

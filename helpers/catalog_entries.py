@@ -23,6 +23,7 @@ from helpers.catalog import (
     EXPIRED,
     FAILING,
     FROM_ADDRESS,
+    GREETING_COMMAND,
     HANDSHAKE_CUT_SHORT,
     HOST_NAME,
     INTEGRATED_LOGIN,
@@ -40,6 +41,7 @@ from helpers.catalog import (
     REFUSED,
     RELAYING,
     REQUIRED,
+    REVERSE_NAME,
     SENDER,
     SENDING_HOST,
     SPENT,
@@ -110,10 +112,6 @@ DOTNET_SECURITY = ("https://github.com/dotnet/runtime/blob/015510cac22b172696e9c
                    "System.Net.Security/src/Resources/Strings.resx")
 M365_SMTP_AUTH = ("https://learn.microsoft.com/en-us/exchange/clients-and-mobile-in-exchange-online/"
                   "authenticated-client-smtp-submission")
-
-
-# The name of the client's address, as receivers call it.
-_REVERSE_NAME = r"\b(?:reverse dns|reverse hostname|rdns|ptr(?: record| resource record)?)\b"
 
 
 def _settings(acts_as: int, **options: object) -> dict[str, str]:
@@ -1331,7 +1329,7 @@ for _, address := range recipients {
             r"forward-confirmed reverse dns|\bfcrdns\b|\bfix (?:your )?reverse dns|ipv6 sending guidelines|"
             r"(?:does not|doesn't) have (?:a )?(?:valid )?(?:reverse dns|rdns|ptr)",
         ),
-        clauses=((_REVERSE_NAME, MISSING), (_REVERSE_NAME, WRONG)),
+        clauses=((REVERSE_NAME, MISSING), (REVERSE_NAME, WRONG)),
         rfcs=(Rfc(7372, "3.3", "X.7.25: reverse DNS validation failed"),
               Rfc(8601, "3", "iprev: the client's address must have a name that resolves back to it")),
         replies=(Reply(550, "5.7.25"), Reply(None, "5.7.25"), Reply(None, "4.7.25"), Reply(None, "4.7.23")),
@@ -2924,9 +2922,7 @@ if err := w.Close(); err != nil {
             r"(?:helo|ehlo) requires (?:a )?(?:domain|host)|\b501[ -](?:5\.\d\.\d{1,2} )?(?:invalid|bad|malformed) "
             r"(?:domain|host) ?name\b",
         ),
-        # The greeting command refused, in any words; not a command wanted before it ("AUTH not allowed before EHLO").
-        clauses=((r"(?<!before )\b(?:helo|ehlo)\b(?:/(?:helo|ehlo))?(?! first)",
-                  rf"{REFUSED}|\b(?:invalid|empty|malformed|bad)\b"),),
+        clauses=((GREETING_COMMAND, rf"{WRONG}|\b(?:empty|malformed)\b"),),  # the greeting refused, in any words
         rfcs=(Rfc(5321, "4.1.1.1", "EHLO gives the client's fully qualified domain name (or an address literal)"),),
         replies=(Reply(504, "5.5.2", Phase.EHLO), Reply(501, None, Phase.EHLO), Reply(550, None, Phase.EHLO)),
         symptoms=(

@@ -63,9 +63,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
 from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom, clause
-from helpers.reading import Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
+from helpers.reading import NO_LOCAL_ADDRESS, Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, SUBMISSION_PORTS, Phase
-from helpers.transcript import ERROR, NOTE, RECEIVED, SENT, Transcript, describe_error
+from helpers.transcript import ERROR, NON_ASCII_LOGIN, NOTE, RECEIVED, SENT, Transcript, describe_error
 
 MAX_TEXT = 256 * 1024  # characters of a pasted text that are read: its start and its end (where errors go)
 MAX_HITS = 200  # occurrences of one pattern looked at, so repetitive input stays linear
@@ -88,8 +88,9 @@ _CLAUSE = 51.0  # families of words that name a cause together: more than a repl
 _NETWORK, _NETWORK_STEP = 60.0, 10.0  # an entry's first network failure, and less for each later one
 _FACT = 100.0  # what a quoted conversation shows (an EHLO reply without STARTTLS): stronger than words
 _GENERIC_CODES = frozenset({500, 550, 554})  # used by servers for almost any refusal
-_VAGUE_CODES = _GENERIC_CODES | {421, 451}  # alone, these match only a declared reply that is a bare code too (421: any
-# reason to close the channel, RFC 5321 section 3.8)
+# Alone, these match only a declared reply that is a bare code too (421: any reason to close the channel, RFC 5321
+# section 3.8).
+_VAGUE_CODES = _GENERIC_CODES | {421, 451}
 _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL, Phase.RCPT, Phase.DATA,
                              Phase.END_OF_DATA})
 
@@ -228,7 +229,10 @@ def diagnose(failure: Diagnosable, *, port: int | None = None) -> list[Match]:
     acts as); a result, a transcript or the text itself may name it otherwise.
 
     Raises TypeError for anything else."""
-    clues = _clues(failure, port)
+    return _diagnosed(_clues(failure, port))
+
+
+def _diagnosed(clues: _Clues) -> list[Match]:
     if not clues.text.strip():
         return []
     weighed = sorted(_weigh(clues), key=lambda pair: -pair[0].score)  # stable: ties keep the catalog's order
@@ -960,7 +964,7 @@ def _non_ascii_login(c: _Clues) -> tuple[float, str]:
 # The login failing to encode: a traceback through smtplib's login() or auth*(), or the kit's own words for it
 # (helpers.transcript.describe_error).
 _LOGIN_ENCODING = re.compile(r"smtplib\.py\"?, line \d+, in (?:login|auth\w*)\b[\s\S]{0,800}'ascii' codec|"
-                             r"smtplib sends user names and passwords in ascii only")
+                             + re.escape(NON_ASCII_LOGIN.split(" (")[0].lower()))
 
 
 def _tls_before_auth(c: _Clues) -> tuple[float, str]:
@@ -1027,8 +1031,8 @@ def _login_refused(c: _Clues) -> tuple[float, str]:
     unknown = next((reply for reply in c.reading.replies if reply.code in (500, 502) and reply.phase == Phase.AUTH),
                    None)
     if unknown is not None:
-        return -_DECISIVE, f"ruled out: {unknown} says the server does not know the AUTH command: no password was "\
-                           "judged"
+        return -_DECISIVE, (f"ruled out: {unknown} says the server does not know the AUTH command: no password was "
+                            "judged")
     if c.reading.auth_offered is False or c.port == 25:
         return -_LEANING, "the server offered no login at all: see auth-not-advertised"
     if _TOKEN_LOGIN.search(c.text):
@@ -1205,7 +1209,7 @@ def _ipv6_path(c: _Clues) -> tuple[float, str]:
     return -_DECISIVE, ""
 
 
-_NO_LOCAL_ADDRESS = re.compile(r"cannot assign requested address|eaddrnotavail|\[errno 99\]")
+_NO_LOCAL_ADDRESS = re.compile(NO_LOCAL_ADDRESS)
 
 
 def _recipient_refused(c: _Clues) -> tuple[float, str]:
@@ -1573,7 +1577,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         text = " ".join(options.text)
     clues = _clues(text, port)
-    matches = diagnose(text, port=port)
+    matches = _diagnosed(clues)
     if options.json:
         print(json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2))
     elif matches:

@@ -187,6 +187,9 @@ _COMMAND_PHASE = {"ehlo": Phase.EHLO, "helo": Phase.EHLO, "starttls": Phase.STAR
                   "mail from": Phase.MAIL, "rcpt to": Phase.RCPT, "data": Phase.DATA, "bdat": Phase.DATA,
                   ".": Phase.END_OF_DATA}
 
+# EADDRNOTAVAIL on connect: no local address of the server's family (an IPv6 server, no IPv6 here). A network that
+# cannot be reached from here, and no IPv6 path problem (helpers.diagnose tells them apart by it).
+NO_LOCAL_ADDRESS = r"cannot assign requested address|eaddrnotavail|\[errno 99\]"
 # Socket and resolver failures. Each platform's spelling, with where it comes from:
 # errno numbers and texts: Linux (asm-generic/errno.h), macOS/BSD (sys/errno.h), Windows Sockets (WSA*);
 # getaddrinfo: EAI_NONAME -2, EAI_AGAIN -3, EAI_NODATA -5 (glibc netdb.h), 8 on macOS, WSAHOST_NOT_FOUND
@@ -224,8 +227,7 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"no route to host|ehostunreach|enetunreach|network is unreachable|host is unreachable|"
          r"\[errno 113\]|\[errno 101\]|\[errno 65\]|\[errno 51\]|\b1005[01]\b|\b1006[45]\b|"
          r"noroutetohostexception|network unreachable|host unreachable|errno\W{0,4}-4073\b|"  # libuv's EHOSTUNREACH
-         # EADDRNOTAVAIL on connect: no local address of the server's family (an IPv6 server, no IPv6 here).
-         r"cannot assign requested address|eaddrnotavail|\[errno 99\]"),
+         + NO_LOCAL_ADDRESS),
         # Windows' WSAEACCES and EACCES on connect (SELinux, a local firewall): this machine forbade the connection.
         # Not a file's "Permission denied" (a key or a CA file): only with the error's number, or beside a connect.
         (Network.FORBIDDEN,
