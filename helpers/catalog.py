@@ -134,6 +134,28 @@ FROM_ADDRESS = r"\b(?:messages?|mail|e-?mails?|connections?) from \[?(?:\d{1,3}|
 # A sending host or address blocked, in English or the French of Orange ("Adresse IP source bloquee").
 SENDING_HOST = r"\b(?:ip(?: address)?|client host|sending host|source ip|your (?:ip|server|host))\b"
 BLOCKED = r"\b(?:blocked|banned|bloqu\w*|gesperrt)\b"
+# A receiver's verdict that mail is spam, and the words it is said in ("likely unsolicited mail", "detected as
+# spam", "high spam score"); with a refusal, it names a message refused as spam.
+# Not Gmail's sentence after many a refusal, whatever its cause ("To reduce the amount of spam sent to Gmail", "To
+# best protect our users from spam").
+SPAM = r"(?<!amount of )(?<!users from )\b(?:spam|spammy|junk mail|unsolicited|bulk (?:mail|e-?mail))\b"
+JUDGED = (r"\b(?:detected|suspected|suspicion|suspicious|likely|looks? like|considered|classified|identified|judged|"
+          r"flagged|marked|scored?|probability)\b")
+# An account the provider stopped from sending (Microsoft's "restricted", MailChannels' [SB01] "blocked due to
+# complaints"), in three families: the account, what was done to it, and sending.
+ACCOUNT = r"\b(?:account|mailbox|user|sender|e-?mail address)\b"
+SUSPENDED = r"\b(?:blocked|suspended|disabled|locked|frozen|restricted|banned|deactivated)\b"
+SENDING = r"\b(?:send(?:ing)?|outgoing|outbound)\b"
+# A login held for what the account did, not for its password: a robot check ("prove you are not a robot", a
+# captcha), "suspicious activity", an account blocked for spam.
+ACCOUNT_HELD = (r"(?:prove|confirm|verify) (?:that )?you(?:'re| are) (?:not a robot|human|a person)|\bcaptcha\b|"
+                r"suspicious (?:activity|behaviou?r)|(?:account|mailbox) (?:is |has been )?(?:temporarily )?"
+                r"(?:blocked|suspended|frozen) for (?:spam|abuse)")
+# A receiver's content filter, not a login: the message itself judged as spam (Gmail's "this message is likely
+# unsolicited mail", Yandex's "Message rejected under suspicion of SPAM", QQ Mail's "Mail content denied").
+SPAM_VERDICT = (r"likely unsolicited|\bcontent (?:denied|rejected|refused|restrictions?)\b|looks like spam|"
+                r"(?:message|mail|content)\b[^\n]{0,30}\b(?:rejected|refused|blocked|denied)\b[^\n]{0,30}\bspam\b|"
+                r"\bspam\b[^\n]{0,12}\b(?:message|mail|content)\b[^\n]{0,12}\b(?:rejected|refused|blocked)")
 # The name of the client's address (its PTR record), as receivers call it.
 REVERSE_NAME = r"\b(?:reverse dns|reverse hostname|rdns|ptr(?: record| resource record)?)\b"
 # The greeting command, and not a command wanted before it ("AUTH not allowed before EHLO", "EHLO first").

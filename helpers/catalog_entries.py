@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 
 from helpers.catalog import (
+    ACCOUNT,
     ACCOUNT_DATA,
+    ACCOUNT_HELD,
     AUTH_SERVICE,
     BASIC_AUTH,
     BLOCKED,
@@ -27,6 +29,7 @@ from helpers.catalog import (
     HANDSHAKE_CUT_SHORT,
     HOST_NAME,
     INTEGRATED_LOGIN,
+    JUDGED,
     LIMIT,
     LOGIN,
     MECHANISM,
@@ -43,9 +46,13 @@ from helpers.catalog import (
     REQUIRED,
     REVERSE_NAME,
     SENDER,
+    SENDING,
     SENDING_HOST,
+    SPAM,
+    SPAM_VERDICT,
     SPENT,
     STARTTLS,
+    SUSPENDED,
     SWITCHED_OFF,
     TLS_VERSION,
     TOKEN,
@@ -1128,8 +1135,6 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
             # msmtp quotes the envelope address it was refused ("envelope from address %s not accepted").
             r"envelope from address \"?[^<>@\n]{1,80}\"? <[^<>\s]+@[^<>\s]+> not accepted",
             r"not in the form required for an e-mail address|not a valid rfc[- ]?5321 address",
-            # Postfix's reject_non_fqdn_sender: a sender address with no domain ("root").
-            r"sender address rejected: need fully.qualified address",
         ),
         rfcs=(Rfc(5321, "4.1.2", "the Reverse-path and Forward-path grammar: a bare mailbox in angle brackets"),
               Rfc(3463, "3.2", "X.1.7 bad sender's mailbox address syntax, X.1.3 bad destination syntax")),
@@ -1139,6 +1144,62 @@ msg := []byte("From: " + sender.String() + "\\r\\n" + rest) // the display name 
         symptoms=(
             Symptom("postfix", "501 5.1.7 Bad sender address syntax", POSTFIX_SMTPD + "#L2691"),
             Symptom("gmail", "555 5.5.2 Syntax error", GMAIL_ERRORS, note="Gmail's answer to MAIL FROM:<Name <a@b>>"),
+        ),
+    ),
+    Entry(
+        id="sender-domain-unknown",
+        title="The sender's address has no real domain: root@localhost, or a domain that does not exist",
+        group=Group.IDENTITY,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The server refused the envelope sender (MAIL FROM) because its domain is no domain the world can "
+            "reach: it has no DNS records (no MX, no A), or it is no full domain name at all (`root`, "
+            "`www-data@localhost`, `app@myhost.local`). Nothing about your login or your message was judged."
+        ),
+        why=(
+            "Bounces go back to the envelope sender, so servers refuse one they could never answer: Postfix with "
+            "reject_unknown_sender_domain ('Sender address rejected: Domain not found', 450 4.1.8 while DNS may "
+            "only be slow, 5.1.8 when it says the domain does not exist) and reject_non_fqdn_sender ('need "
+            "fully-qualified address'), Sendmail with 'Domain of sender address ... does not exist'. The address "
+            "is usually a default nobody set: Django's DEFAULT_FROM_EMAIL (webmaster@localhost) and SERVER_EMAIL "
+            "(root@localhost), PHP's and cron's user@hostname."
+        ),
+        fix=(
+            "Send from an address in a domain that exists (yours, with MX or A records), set where your program "
+            "takes its sender from (Django's DEFAULT_FROM_EMAIL and SERVER_EMAIL, PHP's sendmail_from, cron's "
+            "MAILFROM); through a provider, the address you log in as."
+        ),
+        fix_python='''\
+message["From"] = "alerts@example.com"     # a domain that exists, not root@localhost
+smtp.send_message(message)                 # MAIL FROM is taken from From:
+# or keep From: and give the envelope its own: smtp.send_message(message, from_addr="bounces@example.com")
+''',
+        fix_go='''\
+from := "alerts@example.com" // a domain that exists, not root@localhost
+if err := client.Mail(from); err != nil {
+	log.Fatal(err)
+}
+''',
+        words=(
+            r"sender address rejected: domain not found|domain of sender address[^\n]{0,80}\bdoes not exist|"
+            r"\bsender(?:'s)? (?:address )?domain (?:does not exist|doesn't exist|not found|unknown|"
+            r"must (?:exist|resolve))|"
+            r"unresolvable sender domain|sender domain[^\n]{0,20}\b(?:has no|without) (?:mx|dns|a record)",
+            # Postfix's reject_non_fqdn_sender: a sender with no domain ("root"), or with one that is no full name.
+            r"sender address rejected: need fully.qualified address",
+        ),
+        rfcs=(Rfc(3463, "3.2", "X.1.8 bad sender's system address: its domain does not exist or takes no mail"),
+              Rfc(5321, "2.3.5", "a domain name in an address is a fully-qualified one the DNS can resolve")),
+        replies=(Reply(None, "5.1.8"), Reply(None, "4.1.8")),
+        symptoms=(
+            Symptom("postfix", "Sender address rejected: Domain not found",
+                    "https://www.postfix.org/postconf.5.html#reject_unknown_sender_domain",
+                    note="450 4.1.8, or 5.1.8: no MX and no A record for the sender's domain"),
+            Symptom("postfix", "Sender address rejected: need fully-qualified address",
+                    "https://www.postfix.org/postconf.5.html#reject_non_fqdn_sender",
+                    note="504 5.5.2: a sender with no domain, or one that is no full name (webmaster@localhost)"),
+            Symptom("server", "Domain of sender address … does not exist",
+                    "https://deploymonkey.com/blog/odoo-mail-gateway-bounce-fix", note="553 5.1.8 (Sendmail)"),
         ),
     ),
     Entry(
@@ -1391,6 +1452,139 @@ for _, address := range recipients {
             Symptom("server", "SPF and DKIM", "https://github.com/docker-mailserver/docker-mailserver/issues/2996"),
             Symptom("server", "DMARC", "https://www.rfc-editor.org/rfc/rfc7489#section-6.3",
                     note="the domain's DMARC policy says to reject what fails SPF and DKIM"),
+        ),
+    ),
+    Entry(
+        id="rejected-as-spam",
+        title="Refused as spam: the receiver judged the message, or its sender's reputation",
+        group=Group.IDENTITY,
+        ports=(25, 587),
+        what_happened=(
+            "The conversation went well and the server refused the mail anyway, as spam: its filter scored the "
+            "message (its words, links, attachments, headers) or the reputation of the address and domain it "
+            "came from, and the score was too high. No setting of your client caused it."
+        ),
+        why=(
+            "Receivers filter every message (Gmail's 'this message is likely unsolicited mail', a very low "
+            "reputation of the sending IP address or domain; Rspamd's and Exchange's content filters; NetEase's "
+            "DT:SPM). Submission servers filter outgoing mail too, against stolen accounts. Mail from a new "
+            "address or domain, with no SPF, DKIM or DMARC, many links, a shortened URL, or only HTML scores "
+            "worst; the same text sent many times over scores as bulk."
+        ),
+        fix=(
+            "Make the mail look like what it is: send from your domain through its provider (587, logged in), "
+            "with SPF, DKIM and DMARC passing; give a plain-text part beside the HTML, a real From: and "
+            "Message-ID, no shortened links; raise volume slowly from a new address. Look up the reply's link "
+            "(Gmail's sender guidelines, Postmaster Tools) for what it measured; test with a message of plain words."
+        ),
+        fix_python='''\
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+message = EmailMessage()
+message["From"] = "Alerts <alerts@example.com>"   # your domain, with SPF, DKIM and DMARC passing
+message["To"] = "you@example.org"
+message["Subject"] = "Backup finished"
+message["Message-ID"] = make_msgid(domain="example.com")
+message.set_content("The nightly backup finished at 02:10.")    # a plain-text part...
+message.add_alternative("<p>The nightly backup finished at 02:10.</p>", subtype="html")  # ...beside the HTML
+smtp.send_message(message)
+''',
+        fix_go='''\
+// a plain-text part beside any HTML, a real From: in your domain, and a Message-ID
+msg := []byte("From: Alerts <alerts@example.com>\\r\\n" +
+	"To: you@example.org\\r\\n" +
+	"Subject: Backup finished\\r\\n" +
+	"Message-ID: <" + id + "@example.com>\\r\\n" +
+	"Content-Type: text/plain; charset=utf-8\\r\\n\\r\\n" +
+	"The nightly backup finished at 02:10.\\r\\n")
+if err := smtp.SendMail(addr, auth, "alerts@example.com", []string{"you@example.org"}, msg); err != nil {
+	log.Fatal(err)
+}
+''',
+        words=(
+            SPAM_VERDICT,
+            r"\b(?:very )?(?:low|poor|bad) reputation\b|\bspam (?:detected|score|probability)\b|\bdt:spm\b",
+            # Yahoo's [PH01] ("Email not accepted for policy reasons": judged as spam or phishing), iCloud's [CS01]
+            # ("Message rejected due to local policy": its filter's verdict on the message and its sender).
+            r"\[ph0\d\]|\[cs01\]",
+        ),
+        clauses=((SPAM, REFUSED), (SPAM, JUDGED)),
+        rfcs=(_RFC3463_38, _RFC6409_63),
+        symptoms=(
+            Symptom("gmail", "Our system has detected that this message is likely unsolicited mail", GMAIL_ERRORS,
+                    note="550 5.7.1"),
+            Symptom("gmail", "likely suspicious due to the very low reputation of the sending IP address",
+                    "https://github.com/postalserver/postal/issues/477", note="550 5.7.1; or of the sending domain"),
+            Symptom("server", "Spam message rejected", "https://github.com/seijikun/idlemail/issues/9",
+                    note="554 5.7.1 (Rspamd's words)"),
+            Symptom("server", "DT:SPM", "https://github.com/Vincedream/NodeMail/issues/20",
+                    note="554, NetEase (163.com, 126.com): the content judged as spam"),
+            Symptom("yahoo", "[PH01] Email not accepted for policy reasons",
+                    "https://scottiestech.info/2015/03/22/why-yahoo-is-rejecting-your-mail/", note="554"),
+        ),
+    ),
+    Entry(
+        id="sending-account-blocked",
+        title="The provider has stopped this account from sending (suspected spam or a stolen account)",
+        group=Group.IDENTITY,
+        ports=(587, 465),
+        what_happened=(
+            "Your provider refused the mail because of the account, not the message: it found the account "
+            "sending spam (or too much, or to many addresses that bounce), took it for stolen, and stopped it "
+            "from sending. The login may still succeed; web mail may still read mail."
+        ),
+        why=(
+            "Providers restrict accounts that send spam, usually because the password was stolen: Microsoft 365 "
+            "puts them on its restricted list ('550 5.1.8 Access denied, bad outbound sender', "
+            "OutboundSpamException, '5.7.501 Access denied, spam abuse detected'), Zoho answers 'Sender Address "
+            "Blocked', MailChannels '[SB01] blocked due to complaints', Yandex asks you to prove you are not a "
+            "robot. New accounts that send a lot at once are held the same way."
+        ),
+        fix=(
+            "Sign in on the provider's web mail and follow what it asks (a robot check, a phone number); if the "
+            "account may be stolen, change its password and remove forwarding rules you did not set. An admin "
+            "releases a Microsoft 365 user from Defender's Restricted entities page. Then send less, more "
+            "slowly, and only to addresses that asked for it."
+        ),
+        fix_python='''\
+import smtplib
+
+try:
+    smtp.send_message(message)
+except smtplib.SMTPResponseException as error:
+    # Not a password to retry: the account is held. Stop, and ask a person to release it.
+    raise SystemExit(f"the provider holds this account: {error.smtp_code} {error.smtp_error!r}")
+''',
+        fix_go='''\
+if err := smtp.SendMail(addr, auth, from, to, msg); err != nil {
+	// Not a password to retry: the account is held. Stop, and ask a person to release it.
+	log.Fatalf("the provider holds this account: %v", err)
+}
+''',
+        words=(
+            ACCOUNT_HELD,
+            r"bad outbound sender|outboundspamexception|spam abuse detected|sender address blocked|"
+            r"\boutgoing blocked\b|recognized as a valid sender|no longer allowed to send messages outside|"
+            r"\[sb01\]|blocked due to complaints",
+        ),
+        clauses=((ACCOUNT, SUSPENDED, SENDING),),
+        rfcs=(_RFC3463_38, Rfc(6409, "6.1", "a submission server MAY refuse mail from a login it does not trust")),
+        replies=(Reply(None, "5.7.501"),),
+        symptoms=(
+            Symptom("microsoft365", "Access denied, bad outbound sender",
+                    "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
+                    "exchange-online/fix-error-code-5-1-8-in-exchange-online",
+                    note="550 5.1.8: the account is on Microsoft's restricted list"),
+            Symptom("microsoft365", "STOREDRV.Submission.Exception:OutboundSpamException",
+                    "https://github.com/nodemailer/nodemailer/issues/1486", note="554 5.2.0"),
+            Symptom("microsoft365", "Access denied, spam abuse detected",
+                    "https://github.com/microsoft/botframework-sdk/issues/2169", note="550 5.7.501"),
+            Symptom("zoho", "Sender Address Blocked",
+                    "https://help.zoho.com/portal/en/community/topic/issue-with-outgoing-mail", note="554 5.1.8"),
+            Symptom("server", "[SB01] Your email address has been blocked due to complaints",
+                    "https://support.mailchannels.com/hc/en-us/articles/202222810-Fixing-the-550-5-7-1-SB01-error",
+                    note="550 5.7.1, MailChannels (many shared hosts' outgoing relay)"),
         ),
     ),
     # ---------------------------------------------------------------------------------- network
@@ -2474,6 +2668,7 @@ if err := client.Mail(from); err != nil {
             r"\brefusequota\b",
         ),
         clauses=((QUOTA, REACHED),),
+        within=("sending-account-blocked",),  # an account held for what it sent: the quota is which
         rfcs=(Rfc(3463, "3.5", "X.4.5 mail system congestion"), _RFC5321_4541),
         replies=(Reply(550, "5.4.5"), Reply(None, "5.4.5"), Reply(451, "4.4.5")),
         symptoms=(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from helpers.catalog import Network
+from helpers.catalog import ACCOUNT_HELD, SPAM_VERDICT, Network
 from helpers.terms import Phase
 
 __all__ = ["Reading", "ReplySeen", "Seen", "enhanced_meaning", "read", "reply_meaning"]
@@ -289,20 +289,6 @@ _AUTH_SERVER_FAILED = re.compile(
     r"auth(?:entication)? (?:service|server|back ?end|backend) (?:is )?(?:unavailable|error|failure|failed|down)|"
     r"connection lost to authentication server|connect to private/auth failed"
 )
-# A login refused for what the account did, not for its password: mail judged as spam, a robot check ("looks like
-# spam", "prove you are not a robot", a captcha, "suspicious activity").
-_SPAM_HOLD = re.compile(
-    r"looks like spam|(?:suspected|suspicion of|considered|marked as|detected as) (?:as )?spam|"
-    r"(?:prove|confirm|verify) (?:that )?you(?:'re| are) (?:not a robot|human|a person)|\bcaptcha\b|"
-    r"suspicious (?:activity|behaviou?r)|(?:account|mailbox) (?:is )?(?:temporarily )?(?:blocked|suspended|frozen) "
-    r"for (?:spam|abuse)"
-)
-# A receiver's content filter, not a login: the message itself was judged as spam (Gmail's "this message is likely
-# unsolicited mail", Yandex's "Message rejected under suspicion of SPAM", QQ Mail's "Mail content denied").
-_SPAM_CONTENT = re.compile(
-    r"likely unsolicited|content denied|(?:message|mail|content)\b[^\n]{0,30}\b(?:rejected|refused|blocked|denied)"
-    r"\b[^\n]{0,30}\bspam\b|\bspam\b[^\n]{0,12}\b(?:message|mail|content)\b[^\n]{0,12}\b(?:rejected|refused|blocked)"
-)
 # The command a server wanted before the one it refused as out of order (503), in each server's words: Postfix
 # (smtpd.c: "Error: send HELO/EHLO first", "need MAIL command", "need RCPT command", "MAIL transaction in progress";
 # "no valid recipients"), Exim (smtp_in.c: "HELO or EHLO required", "sender not yet given", "Valid RCPT command must
@@ -342,9 +328,6 @@ _TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), mea
                                   "the password was wrong: try again later, or tell the server's administrator"),
     # A command out of order (503, RFC 5321 section 4.3.2), by the command the server wanted first.
     *((pattern, _TOLD_ORDER[wanted]) for wanted, pattern in _WANTED_FIRST),
-    (_SPAM_CONTENT.pattern, "the receiving server judged the message itself as spam (its content, its links, the "
-                            "sender's reputation): no setting of the client changes that; the sender's domain "
-                            "authentication (SPF, DKIM, DMARC), the content and the sending address's reputation do"),
     (r"\beauth\b", "nodemailer's EAUTH: the login failed; the server's reply beside it says why"),
     (r"\benoauth\b", "nodemailer's ENOAUTH: no credentials were given for the login"),
     (r"\beoauth2\b", "nodemailer's EOAUTH2: getting or refreshing the OAuth 2.0 token failed, before any login"),
@@ -388,10 +371,6 @@ _TOLD: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), mea
     # (gen_smtp_client.erl, try_STARTTLS and do_STARTTLS). Its log line "Error in ssl upgrade" has the reason.
     (r"\btls_failed\b", "gen_smtp's tls_failed: STARTTLS was refused, or the TLS handshake after it failed; gen_smtp's "
                         "log ('Error in ssl upgrade: ...') or the reply to STARTTLS says which"),
-    # A hold on the account, worded inside a refused login: the server wants a person to prove themselves on its web
-    # mail, and judged nothing about the password.
-    (_SPAM_HOLD.pattern, "the server's words hold the account for suspected spam or abuse, not a wrong password: sign "
-                         "in on the provider's web mail (it asks you to prove you are a person), then try again"),
     (r"lost connection after connect\b", "Postfix's log: the client hung up before sending any command; "
                                           "on the smtps service (465) a client that sent no TLS or broke off the "
                                           "handshake; elsewhere one that gave up waiting for the greeting"),
@@ -527,8 +506,8 @@ def read(text: str) -> Reading:
                    auth_server_failed=_AUTH_SERVER_FAILED.search(lowered) is not None,
                    auth_out_of_step=conversation.out_of_step,
                    auth_sent=_auth_sent(conversation, lowered),
-                   account_held=_SPAM_HOLD.search(lowered) is not None,
-                   spam_content=_SPAM_CONTENT.search(lowered) is not None,
+                   account_held=re.search(ACCOUNT_HELD, lowered) is not None,
+                   spam_content=re.search(SPAM_VERDICT, lowered) is not None,
                    wanted_first=next((wanted for wanted, pattern in _WANTED_FIRST_PATTERNS if pattern.search(lowered)),
                                      None))
 

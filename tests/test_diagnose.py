@@ -874,7 +874,7 @@ def test_only_the_sendasdenied_exception_is_send_as():
     storedrv = "554 5.2.0 STOREDRV.Submission.Exception:{}; Failed to process message due to a permanent exception"
     assert diagnose(storedrv.format("SendAsDeniedException.MapiExceptionSendAsDenied"))[0].id == "m365-send-as-denied"
     other = diagnose(storedrv.format("OutboundSpamException"), port=587)
-    assert other[0].id == UNMATCHED and "m365-send-as-denied" not in [match.id for match in other]
+    assert other[0].id == "sending-account-blocked" and "m365-send-as-denied" not in [match.id for match in other]
 
 
 def test_a_recipients_bad_syntax_reads_plainly_unless_the_envelope_shows_a_display_name():
@@ -1285,12 +1285,12 @@ def test_a_refusal_at_the_greeting_is_read_by_the_words_after_it(words, expected
     assert diagnose(bounce, port=25)[0].id == expected
 
 
-def test_a_login_refused_as_a_spam_hold_is_no_wrong_password():
+def test_a_login_refused_as_a_spam_hold_is_a_held_account_not_a_wrong_password():
     held = ("smtplib.SMTPAuthenticationError: (535, b'5.7.8 authentication failed: Your message looks like spam. "
             "Sign in to your web mail and prove you are not a robot')")
-    best = diagnose(held, port=465)[0]
-    assert best.id == "none"
-    assert "spam or abuse" in best.entry.what_happened
+    matches = diagnose(held, port=465)
+    assert matches[0].id == "sending-account-blocked"
+    assert "bad-credentials" not in [match.id for match in matches]
     assert diagnose("smtplib.SMTPAuthenticationError: (535, b'5.7.8 authentication failed')",
                     port=465)[0].id == "bad-credentials"
 
@@ -1444,10 +1444,23 @@ def test_a_name_mismatch_inside_an_untrusted_sentence_is_the_name(text):
     "550-5.7.1 [192.0.2.10] Our system has detected that this message is likely unsolicited mail.",
     "554 5.7.1 Message rejected under suspicion of SPAM",
 ])
-def test_a_message_judged_as_spam_reads_honestly_as_the_content_not_the_relay_or_the_login(text):
-    best = diagnose(text, port=25)[0]
-    assert best.id == UNMATCHED
-    assert "judged the message itself as spam" in best.entry.what_happened
+def test_a_message_judged_as_spam_is_the_content_not_the_relay_or_the_login(text):
+    matches = [match.id for match in diagnose(text, port=25)]
+    assert matches[0] == "rejected-as-spam"
+    assert not {"relay-denied", "bad-credentials"} & set(matches)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Gmail ends many refusals with a sentence about spam: their cause is the sentence before it.
+    ("550-5.7.1 [192.0.2.1] Our system has detected that this message is not RFC 5322 compliant: 'From' header is "
+     "missing. To reduce the amount of spam sent to Gmail, this message has been blocked.", "from-header-mismatch"),
+    ("421-4.7.0 This message does not have authentication information or fails to pass authentication checks. To "
+     "best protect our users from spam, the message has been blocked.", "spf-dkim-failed"),
+    ("550-5.7.1 Our system has detected that this message is likely suspicious due to the very low reputation of the "
+     "sending domain. To best protect our users from spam, the message has been blocked.", "rejected-as-spam"),
+])
+def test_gmails_sentence_about_spam_is_not_the_cause(text, expected):
+    assert diagnose(text, port=25)[0].id == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -1580,9 +1593,9 @@ def test_a_user_not_found_at_login_is_the_logins_and_a_poor_reputation_no_blockl
     ("503 AUTH command not allowed before EHLO", "auth-not-advertised"),
     ("553 5.7.2 [TSS06] All messages from 192.0.2.7 will be permanently deferred; Retrying will NOT succeed.",
      "ip-blocklisted"),
-    # Postfix's reject_non_fqdn_sender is about the envelope address, not the EHLO name.
+    # Postfix's reject_non_fqdn_sender is about the envelope sender's domain, not the EHLO name.
     ("smtpstatus=504 smtpmsg='504 5.5.2 <root>: Sender address rejected: need fully-qualified address'",
-     "envelope-display-name"),
+     "sender-domain-unknown"),
     ("No authenticators available", "auth-mechanism-mismatch"),
     ("warning: SASL authentication failure: All-whitespace username.", "credentials-missing"),
     ('Failed to authenticate on SMTP server with username "app" using 0 possible authenticators',
