@@ -1189,7 +1189,8 @@ if err := client.Mail(from); err != nil {
             r"sender address rejected: need fully.qualified address",
         ),
         rfcs=(Rfc(3463, "3.2", "X.1.8 bad sender's system address: its domain does not exist or takes no mail"),
-              Rfc(5321, "2.3.5", "a domain name in an address is a fully-qualified one the DNS can resolve")),
+              Rfc(5321, "2.3.5", "only resolvable, fully-qualified domain names are permitted in SMTP"),
+              Rfc(6409, "4.2", "a submission server MUST ensure that all domains in the envelope are fully-qualified")),
         replies=(Reply(None, "5.1.8"), Reply(None, "4.1.8")),
         symptoms=(
             Symptom("postfix", "Sender address rejected: Domain not found",
@@ -1336,9 +1337,6 @@ for _, address := range recipients {
             r"\bip=[^\s=]{3,45} - ",
             r"\bdynamic ip|\b(?:dial-?up|dynamic|residential)(?:/transient)? (?:ip|address|addresses|range)\b"
             r"[^\n]{0,30}\bnot (?:allowed|accepted|permitted)",
-            # Exchange Online's 5.7.708: "Access denied, traffic not accepted from this IP" (a new or low-reputation
-            # address, Microsoft's own list).
-            r"traffic not accepted from (?:this|your) ip",
             # Gmail's NotAuthorizedError: an address (a home or cloud one) that may not deliver to it directly.
             r"not authori[sz]ed to send email directly to our servers|\bnotauthorizederror\b",
         ),
@@ -1567,9 +1565,12 @@ if err := smtp.SendMail(addr, auth, from, to, msg); err != nil {
             r"bad outbound sender|outboundspamexception|spam abuse detected|sender address blocked|"
             r"\boutgoing blocked\b|recognized as a valid sender|no longer allowed to send messages outside|"
             r"\[sb01\]|blocked due to complaints",
+            # Exchange Online bans a whole tenant from sending when most of its mail looked suspicious: 5.7.705
+            # "tenant has exceeded threshold", 5.7.708 "traffic not accepted from this IP".
+            r"tenant has exceeded threshold|traffic not accepted from (?:this|your) ip",
         ),
         clauses=((ACCOUNT, SUSPENDED, SENDING),),
-        rfcs=(_RFC3463_38, Rfc(6409, "6.1", "a submission server MAY refuse mail from a login it does not trust")),
+        rfcs=(_RFC3463_38,),
         replies=(Reply(None, "5.7.501"),),
         symptoms=(
             Symptom("microsoft365", "Access denied, bad outbound sender",
@@ -1580,6 +1581,10 @@ if err := smtp.SendMail(addr, auth, from, to, msg); err != nil {
                     "https://github.com/nodemailer/nodemailer/issues/1486", note="554 5.2.0"),
             Symptom("microsoft365", "Access denied, spam abuse detected",
                     "https://github.com/microsoft/botframework-sdk/issues/2169", note="550 5.7.501"),
+            Symptom("microsoft365", "Access denied, traffic not accepted from this IP",
+                    "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
+                    "exchange-online/fix-error-code-5-7-700-through-5-7-750",
+                    note="550 5.7.708: the tenant is banned from sending, most of its mail having looked suspicious"),
             Symptom("zoho", "Sender Address Blocked",
                     "https://help.zoho.com/portal/en/community/topic/issue-with-outgoing-mail", note="554 5.1.8"),
             Symptom("server", "[SB01] Your email address has been blocked due to complaints",

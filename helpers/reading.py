@@ -235,13 +235,15 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"\[errno 13\] permission denied(?!:)|connect eacces|"
          r"(?:connect|socket)\w*\b[^\n]{0,100}[:(] ?permission denied\b(?!:)"),
         (Network.CONNECT_TIMEOUT,
-         r"connect etimedout|connect timed out|connection timed out|\[errno 110\]|\[errno 60\]|"
-         r"os error 110|\b10060\b|wsaetimedout|did not properly respond after a period of time|"
+         r"connect etimedout|connect timed out|(?<!transport connection: )connection timed out|"
+         r"\[errno 110\]|\[errno 60\]|os error 110|\b10060\b|wsaetimedout|"
+         r"did not properly respond after a period of time|"
          r"net::opentimeout|opentimeout|execution expired|dial tcp [^\n]{0,80}i/o timeout|"
          r"connection timeout|timeout was reached|failed to connect[^\n]{0,120}timed? ?out|connect: timeout|"
          r"timed out \(110\)|timed out connecting|connecttimeout|connect timeout|timedout while connecting|"
-         # libuv's ETIMEDOUT on Windows (-4039) from connect.
-         r"errno\W{0,4}-4039\b[^}]{0,120}syscall\W{0,4}connect\b|syscall\W{0,4}connect\b[^}]{0,120}errno\W{0,4}-4039\b"),
+         # Node's ETIMEDOUT from connect (libuv's -4039 on Windows), as its error object prints it.
+         r"(?:etimedout|errno\W{0,4}-4039)\b[^}]{0,120}syscall\W{0,4}connect\b|"
+         r"syscall\W{0,4}connect\b[^}]{0,120}(?:etimedout|errno\W{0,4}-4039)\b"),
         (Network.READ_TIMEOUT,
          r"read tcp[^\n]{0,80}i/o timeout|read timed out|net::readtimeout|readtimeout|greeting never received|"
          r"timeout after initial connection|"
@@ -250,7 +252,10 @@ _NETWORK: tuple[tuple[Network, re.Pattern[str]], ...] = tuple(
          r"connection to \"[^\"\n]{1,200}\" timed out|"
          r"connection to [a-z]+://\S{1,200} timed out|timed out waiting for|read operation timed out|"
          r"unexpectedly closed: timed out|sockettimeoutexception: read|operation timed out after \d+ milliseconds|"
-         r"timeout\W{0,2}\d{0,6}\W{0,2} while (?:trying to )?read(?:ing)? from"),
+         r"timeout\W{0,2}\d{0,6}\W{0,2} while (?:trying to )?read(?:ing)? from|"
+         # .NET's IOException around a socket timeout while reading; a Python traceback through smtplib's getreply.
+         r"unable to read data from the transport connection: connection timed out|"
+         r"in getreply\b[\s\S]{0,600}?\b(?:timeouterror|socket\.timeout)\b"),
         (Network.RESET,
          r"connection reset|econnreset|\[errno 104\]|\[errno 54\]|os error 104|\b10054\b|wsaeconnreset|"
          r"forcibly closed by the remote host|connection was reset|"

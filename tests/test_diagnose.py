@@ -1463,6 +1463,22 @@ def test_gmails_sentence_about_spam_is_not_the_cause(text, expected):
     assert diagnose(text, port=25)[0].id == expected
 
 
+@pytest.mark.parametrize(("text", "port", "expected"), [
+    # A timeout while reading a reply is no connection attempt that went unanswered...
+    ("System.IO.IOException: Unable to read data from the transport connection: Connection timed out.", None,
+     "greeting-timeout"),
+    ('  File "/usr/lib/python3.12/smtplib.py", line 398, in getreply\n    line = self.file.readline(_MAXLINE + 1)\n'
+     "TimeoutError: timed out", None, "greeting-timeout"),
+    # ...and a connect that timed out is no plaintext client on 465, which would have connected.
+    ("{ errno: 'ETIMEDOUT', code: 'ESOCKET', syscall: 'connect', address: '192.0.2.1', port: 465, command: 'CONN' }",
+     465, "egress-port-blocked"),
+])
+def test_a_timeout_is_read_by_what_the_client_was_waiting_for(text, port, expected):
+    matches = [match.id for match in diagnose(text, port=port)]
+    assert matches[0] == expected
+    assert ("egress-port-blocked" in matches) == (expected == "egress-port-blocked")
+
+
 @pytest.mark.parametrize("text, expected", [
     # Go's errors quoted as a field of a structured log line (logfmt's msg="...", JSON's "error":"...")
     ('level=error msg="notify: smtp: SMTP AUTH failed: unencrypted connection" path=/reset',
