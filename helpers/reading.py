@@ -50,9 +50,11 @@ _CONVERSATION = re.compile(
 )
 # The EHLO reply's keywords (RFC 5321 section 4.1.1.1), as servers send them ("250-PIPELINING") and as Jakarta
 # Mail's debug log lists them ('Found extension "STARTTLS"'): AUTH (RFC 4954 section 3) and STARTTLS (RFC 3207
-# section 4) among them, or only others.
-_EHLO_KEYWORD = re.compile(r"\b250[- ](auth|starttls|help|pipelining|size|8bitmime|enhancedstatuscodes|dsn|"
+# section 4) among them, or only others. A log that lost the line ends glues them ("8BITMIME250-AUTH LOGIN").
+_EHLO_KEYWORD = re.compile(r"(?<!\d)250[- ](auth|starttls|help|pipelining|size|8bitmime|enhancedstatuscodes|dsn|"
                            r"smtputf8|chunking|etrn|vrfy|deliverby|binarymime)\b|found extension \"(\w+)\"")
+# A success reply with its enhanced code ("250 2.1.0 OK"), quoted in any wrapping: the server had spoken.
+_SUCCESS_REPLY = re.compile(r"(?<![\w.])2[0-5]\d[ -]2\.\d{1,3}\.\d{1,3}\b")
 # A server that is no SMTP server, by the first words it sends where a client quotes the greeting it got:
 # IMAP's untagged "* OK" (RFC 9051 section 7.1), POP3's "+OK" and "-ERR" (RFC 1939 section 3), an HTTP status
 # line or page, SSH's version string (RFC 4253 section 4.2), an FTP server's banner (FTP greets with 220 too,
@@ -501,7 +503,8 @@ def read(text: str) -> Reading:
     phase = _global_phase(lowered, conversation)
     offered = _offered(lowered_lines, conversation.ehlo_at)
     return Reading(replies=_replies(lines, lowered_lines, phase, conversation), network=_network(text, lowered),
-                   phase=phase, tls=_TLS_LAYER.search(lowered) is not None, greeted=conversation.greeted,
+                   phase=phase, tls=_TLS_LAYER.search(lowered) is not None,
+                   greeted=conversation.greeted or _SUCCESS_REPLY.search(lowered) is not None,
                    tls_started=conversation.tls,
                    auth_offered=None if offered is None else "auth" in offered,
                    starttls_offered=None if offered is None or conversation.tls else "starttls" in offered,

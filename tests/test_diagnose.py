@@ -1479,6 +1479,23 @@ def test_a_timeout_is_read_by_what_the_client_was_waiting_for(text, port, expect
     assert ("egress-port-blocked" in matches) == (expected == "egress-port-blocked")
 
 
+def test_a_log_that_glued_the_ehlo_lines_still_shows_what_the_server_offered():
+    glued = ("CLIENT -> SERVER: EHLO localhost\nSERVER -> CLIENT: 250-smtp.example.com at your service250-SIZE "
+             "35882577250-8BITMIME250-AUTH LOGIN PLAIN XOAUTH2250-ENHANCEDSTATUSCODES250 SMTPUTF8\n"
+             "CLIENT -> SERVER: MAIL FROM:<alice@example.com>\n"
+             "SERVER -> CLIENT: 530-5.5.1 Authentication Required.")
+    assert read(glued).auth_offered is True
+    assert diagnose(glued, port=587)[0].id == "unauthenticated-submission"
+
+
+def test_a_success_reply_quoted_anywhere_shows_the_server_had_spoken():
+    mid_session = ("From Response :250 2.1.0 OK Sent Response :Error in reading response from server. "
+                   "Unable to read data from the transport connection: Connection timed out.")
+    assert read(mid_session).greeted
+    assert "greeting-timeout" not in [match.id for match in diagnose(mid_session)]
+
+
+
 @pytest.mark.parametrize("text, expected", [
     # Go's errors quoted as a field of a structured log line (logfmt's msg="...", JSON's "error":"...")
     ('level=error msg="notify: smtp: SMTP AUTH failed: unencrypted connection" path=/reset',
