@@ -22,6 +22,7 @@ dates are fixed too, so anything that prints a certificate prints the same text 
 from __future__ import annotations
 
 import datetime
+import errno
 import ipaddress
 import ssl
 import warnings
@@ -37,11 +38,15 @@ from cryptography.x509.oid import NameOID
 KINDS = ("valid", "wrong-host", "expired", "not-yet-valid", "untrusted", "self-signed", "cn-only", "incomplete-chain")
 LAB_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
 ORGANIZATION = "SMTP Port Lab"
+CA_UNIT = "Lab CA"  # every lab's CA has this name (its key is new each time): how an earlier lab's CA file is known
 INTERMEDIATE_URL = "http://ca.lab.example.com/intermediate.crt"  # where the incomplete chain's issuer is published
 
 _EXPIRED = (datetime.datetime(2020, 1, 1), datetime.datetime(2021, 1, 1))
 _NOT_YET_VALID = (datetime.datetime(2990, 1, 1), datetime.datetime(3000, 1, 1))
 _LONG_AGO, _FAR_AHEAD = datetime.datetime(2000, 1, 1), datetime.datetime(3000, 1, 1)  # trustme's default span
+_CA_NAME = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNIT)])  # as trustme names a CA
+_CA_FILE_LIMIT = 4096  # bytes: a lab CA file holds some 600; anything larger is something else
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class LabCertificates:
     """The lab CA and one server certificate of each kind in KINDS."""
 
     def __init__(self) -> None:
-        self.ca = trustme.CA(organization_name=ORGANIZATION, organization_unit_name="Lab CA")
+        self.ca = trustme.CA(organization_name=ORGANIZATION, organization_unit_name=CA_UNIT)
         stranger = trustme.CA(organization_name="Nobody You Trust", organization_unit_name="Untrusted CA")
 
         def issue(ca: trustme.CA, *names: str, dates=(None, None)) -> trustme.LeafCert:
@@ -138,9 +143,16 @@ class LabCertificates:
         return self.ca.cert_pem.bytes()
 
     def write_ca(self, path: str | Path) -> Path:
-        """Write the lab CA's PEM to path (creating parent folders) and return the path."""
+        """Write the lab CA's PEM to path (creating parent folders) and return the path. A file already there
+        is written over only if it is an earlier lab's CA file (is_lab_ca); any other raises FileExistsError
+        and is left as it was: a path given by mistake (the system's CA bundle, a file of notes) loses nothing."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_dir():  # (writing to a directory fails, saying so)
+            # Read only if small and a regular file: never a device, such as a disk or /dev/zero.
+            earlier = path.is_file() and path.stat().st_size <= _CA_FILE_LIMIT and is_lab_ca(path.read_bytes())
+            if not earlier:
+                raise FileExistsError(errno.EEXIST, "a file that is not the lab's CA is there", str(path))
         path.write_bytes(self.ca_pem)
         return path
 
@@ -162,6 +174,17 @@ class LabCertificates:
         """A verifying client context that trusts the lab CA (and nothing else)."""
         # Given cadata, create_default_context skips the system store (which also takes ~40 ms to load).
         return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+
+
+def is_lab_ca(pem: bytes) -> bool:
+    """Whether `pem` is what write_ca writes: one PEM certificate, and nothing else, of a CA with the lab CA's
+    name."""
+    try:
+        (certificate,) = x509.load_pem_x509_certificates(pem)  # ValueError: none, several, or not PEM at all
+    except ValueError:
+        return False
+    written = certificate.public_bytes(serialization.Encoding.PEM)
+    return certificate.subject == _CA_NAME and written.strip() == pem.strip()
 
 
 def _self_signed(*names: str) -> ServerCertificate:

@@ -29,6 +29,7 @@ import datetime
 import errno
 import ipaddress
 import json
+import os
 import socket
 import ssl
 import sys
@@ -61,13 +62,16 @@ LIFECYCLE_TIMEOUT = 10.0  # seconds start() and stop() may take before they give
 
 
 class LabError(RuntimeError):
-    """The lab could not start as asked (a busy port, an unknown profile, an unwritable CA file...)."""
+    """The lab could not start as asked (a busy port, an unknown profile, a CA file it cannot or will not write...)."""
 
 
 class Lab:
     """A running set of endpoints. Give profile names (or Profile objects) to choose them; the default
     is the three standard endpoints. `ports` asks for fixed ports by profile name; the rest are chosen
     by the OS. The lab listens on loopback only.
+
+    `ca_file`: where to write the lab's CA for clients to trust (else a temporary file, removed on stop): a
+    new file, or one an earlier lab wrote; the lab writes over no other.
 
     `client_hello_wait`: seconds an implicit-TLS endpoint waits for a client's first byte before it takes
     it for a plaintext client and hangs up; `tls_handshake_timeout`: seconds a TLS handshake may take once
@@ -77,7 +81,8 @@ class Lab:
     The accounts: `users` (each one's password), `app_passwords`, `send_as` (the other addresses each may
     send as), and `tokens`, the issuer of their OAuth access tokens (helpers.oauth).
 
-    Raises LabError for an unknown profile, a host that is not a loopback address, or ports it cannot have."""
+    Raises LabError for an unknown profile, a host that is not a loopback address, or ports it cannot have;
+    start() for a port it cannot listen on or a CA file it cannot or will not write."""
 
     def __init__(
         self,
@@ -223,6 +228,9 @@ class Lab:
             return self.certificates.write_ca(Path(self._tempdir.name) / "lab-ca.pem")
         try:
             return self.certificates.write_ca(self._ca_file_requested)
+        except FileExistsError:
+            raise LabError(f"will not write over {self._ca_file_requested}: it is no CA file a lab wrote. The lab "
+                           "writes its CA there for your client to trust; give a path where no file is yet") from None
         except OSError as error:
             raise LabError(f"cannot write the CA file {self._ca_file_requested}: {error.strerror}") from None
 
@@ -356,6 +364,22 @@ def _as_json(lab: Lab) -> str:
     })
 
 
+def _announce(lab: Lab, *, as_json: bool) -> None:
+    if as_json:
+        print(_as_json(lab), flush=True)
+        return
+    print(lab.describe(addresses=True))
+    print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
+    print(f"CA file (trust it in your client): {lab.ca_file}")
+    print("serving until Ctrl-C ...", flush=True)
+
+
+def _stdout_to_nowhere() -> None:
+    # What is left in stdout's buffer then goes nowhere, where Python's last flush would say "Exception
+    # ignored ... BrokenPipeError" (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 # Ctrl-C, `kill`, and the terminal closing: each stops the lab the same way, whenever it comes.
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -368,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object describing the lab on the first line")
     parser.add_argument("--all", action="store_true", help="also serve every broken profile as its own endpoint")
-    parser.add_argument("--ca-file", help="write the lab CA certificate (PEM) here; clients must trust it")
+    parser.add_argument("--ca-file", help="write the lab CA certificate (PEM) here, a new file or an earlier lab's; "
+                                          "clients must trust it")
     parser.add_argument("--ports", default="", help="fixed ports, e.g. 25=10025,465=10465,587=10587")
     options = parser.parse_args(argv)
 
@@ -387,13 +412,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             if not stopping.is_set():
-                if options.json:
-                    print(_as_json(lab), flush=True)
-                else:
-                    print(lab.describe(addresses=True))
-                    print(f"\nusers: {', '.join(lab.users)} (passwords: see README or --json)")
-                    print(f"CA file (trust it in your client): {lab.ca_file}")
-                    print("serving until Ctrl-C ...", flush=True)
+                try:
+                    _announce(lab, as_json=options.json)
+                except BrokenPipeError:  # its reader has gone (`| head -1`): the lab serves on, saying no more
+                    _stdout_to_nowhere()
                 stopping.wait()
         finally:
             lab.stop()

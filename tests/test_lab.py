@@ -10,10 +10,12 @@ import socket
 import ssl
 
 import pytest
+import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, OUTSIDER, connect, message
 
+from helpers.certificates import LabCertificates
 from helpers.conversation import DataReader
-from helpers.lab import Lab, LabError
+from helpers.lab import Lab, LabError, start_lab
 from helpers.profiles import (
     GREYLIST_DELAY,
     LOGIN_BLOCK,
@@ -570,6 +572,43 @@ def test_the_ca_file_is_written_and_removed_on_stop(tmp_path):
     with Lab(ca_file=chosen) as lab:
         assert lab.ca_file == chosen
     assert chosen.exists()  # the file the user asked for stays for their own client
+
+
+def not_a_lab_ca() -> dict[str, bytes]:
+    """Files a reader might name as the lab's CA file by mistake, each with a reason the lab must not write over it."""
+    earlier = LabCertificates().ca_pem
+    another_ca = trustme.CA(organization_name="Company", organization_unit_name="Company CA").cert_pem.bytes()
+    return {
+        "a CA bundle": another_ca + earlier,  # the lab's among others, as the system's bundle might hold it
+        "another CA": another_ca,
+        "a lab CA with notes after it": earlier + b"\nnotes: the CA my client trusts\n",
+        "notes": b"the CA my client trusts\n",
+        "an empty file": b"",
+    }
+
+
+@pytest.mark.parametrize("kind", not_a_lab_ca())
+@pytest.mark.parametrize("how", [Lab, start_lab], ids=["Lab", "start_lab"])
+def test_a_file_that_is_not_a_lab_ca_is_never_written_over(tmp_path, kind, how):
+    path = tmp_path / "ca.pem"
+    path.write_bytes(not_a_lab_ca()[kind])
+    before = path.read_bytes()
+    with pytest.raises(LabError) as refused:
+        how("submissions", ca_file=path).start()
+    assert str(refused.value) == (f"will not write over {path}: it is no CA file a lab wrote. The lab writes its CA "
+                                  "there for your client to trust; give a path where no file is yet")
+    assert path.read_bytes() == before
+
+
+def test_an_earlier_labs_ca_file_is_written_over_with_the_new_ca(tmp_path):
+    path = tmp_path / "lab-ca.pem"
+    with Lab("submissions", ca_file=path):
+        earlier = path.read_bytes()
+    with Lab("submissions", ca_file=path) as lab:
+        assert path.read_bytes() != earlier
+        context = ssl.create_default_context(cafile=path)
+        with smtplib.SMTP_SSL("127.0.0.1", lab["submissions"].port, context=context, timeout=CLIENT_TIMEOUT) as client:
+            client.login(ALICE, ALICE_PASSWORD)
 
 
 def test_every_profile_can_be_served_at_once():

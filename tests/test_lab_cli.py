@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CLIENT_TIMEOUT, message
 
 from helpers.profiles import PROFILES
@@ -122,6 +123,33 @@ def test_a_ca_file_in_no_directory_is_one_clear_line_and_creates_nothing(tmp_pat
     assert [path.name for path in tmp_path.iterdir()] == ["a-file"]
 
 
+def test_a_ca_file_that_is_no_labs_is_one_clear_line_and_left_as_it_was(tmp_path):
+    # The doctor's --ca-file reads a CA to trust; the lab's writes one. Given the system's bundle by mistake,
+    # the lab must not replace it.
+    bundle = tmp_path / "ca-certificates.crt"
+    bundle.write_bytes(b"".join(trustme.CA().cert_pem.bytes() for _ in range(3)))
+    before = bundle.read_bytes()
+    result = run_failing("--ca-file", str(bundle))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"error: will not write over {bundle}: it is no CA file a lab wrote. The lab writes its "
+                             "CA there for your client to trust; give a path where no file is yet\n")
+    assert bundle.read_bytes() == before
+
+
+def test_the_readme_command_run_again_writes_its_new_ca_over_its_own_earlier_one(tmp_path):
+    ca_file = tmp_path / "lab-ca.pem"
+    written = []
+    for _ in range(2):
+        with serving("--json", "--ca-file", str(ca_file)) as process:
+            submissions = first_line_json(process)["endpoints"]["submissions"]
+            written.append(ca_file.read_bytes())
+            context = ssl.create_default_context(cafile=ca_file)
+            with smtplib.SMTP_SSL(submissions["host"], submissions["port"], context=context,
+                                  timeout=CLIENT_TIMEOUT) as client:
+                client.login(ALICE, ALICE_PASSWORD)
+    assert written[0] != written[1]
+
+
 def test_a_busy_port_is_one_clear_line():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -161,6 +189,44 @@ def test_a_signal_at_any_moment_of_start_up_stops_quietly_and_leaves_no_files(tm
     assert stderr == ""
     assert process.returncode in (0, -signum)  # -signum: it came before Python could take it
     assert list(tmp_path.iterdir()) == []
+
+
+def connected_once_listening(process: subprocess.Popen, port: int) -> smtplib.SMTP:
+    """smtplib connected to the lab process's port on loopback, as soon as it listens there."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while True:
+        try:
+            return smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+        except ConnectionRefusedError:
+            assert process.poll() is None, f"the lab exited with {process.returncode}: {process.stderr.read()}"
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_reader_that_goes_away_leaves_the_lab_serving_quietly_until_ctrl_c():
+    # `python -m helpers.lab | head -1`: head exits after its line; the lab's writes after it find no reader.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = subprocess.Popen([*LAB_FROM_A_TERMINAL, "--ports", f"25={port}"], stdout=writer,
+                                   stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(writer)
+    with process:
+        try:
+            # Served after its table was written (to no reader), and still serving: a whole conversation.
+            with connected_once_listening(process, port) as client:
+                assert client.noop()[0] == 250
+            assert process.poll() is None
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=PROCESS_TIMEOUT) == 0
+        finally:
+            process.kill()
+        assert process.stderr.read() == ""
 
 
 def test_closing_the_terminal_stops_the_lab_and_removes_its_files(tmp_path):
