@@ -180,8 +180,9 @@ def examine(
     """Probe `ports` of `host` at once and recommend settings. `ports` is a list of port numbers, or a
     mapping {port to connect to: the port it acts as}. With `user` and `password`, AUTH is tried on each
     port that offers it over verified TLS; with `mail_from` too, whether that sender is accepted (no
-    mail is sent). `library` (a key of helpers.libraries.LIBRARIES) adds the setting for that library to
-the recommendation. `on_port_done` is called with each port's result as it finishes, from its thread.
+    mail is sent). `library` (a key of helpers.libraries.LIBRARIES, in any case) adds the setting for that
+    library to the recommendation, trusting the CA file given. `on_port_done` is called with each port's
+    result as it finishes, from its thread.
 
     Raises BadUsage (a ValueError), before connecting, for what can be seen then: a host that does not
     resolve (saying whether it does not exist or the resolver could not answer), a port out of range, a
@@ -189,9 +190,10 @@ the recommendation. `on_port_done` is called with each port's result as it finis
     sender that is no address, an unreadable CA file, a library it does not know. What happens on the network
     is in the report."""
     named = _named_ports(ports)
-    if library is not None and library not in {known.key for known in libraries.LIBRARIES}:
-        raise BadUsage(f"unknown library {library!r}; choose one of: "
-                       f"{', '.join(known.key for known in libraries.LIBRARIES)}")
+    try:
+        library = library and libraries.named(library).key
+    except KeyError as error:
+        raise BadUsage(error.args[0]) from None
     run = _prepare(host, timeout, user, password, mail_from, ca_file)
     results = _probe_at_once(run, named, on_port_done)
     greetings = [result.banner for result in results if result.banner]
@@ -398,7 +400,8 @@ def _recommend(run: Run, results: list[PortResult], library: str | None = None,
         alternatives=[_setting(result) for result in working[1:]],
         python=python_code(best.acts_as, **code),
         go=go_code(best.acts_as, plain_auth="PLAIN" in mechanisms, **code),
-        library=library and libraries.line(library, host=run.host, port=best.port, security=Security(best.tls)),
+        library=library and libraries.line(library, host=run.host, port=best.port, security=Security(best.tls),
+                                           ca_file=run.ca_file),
     )
 
 

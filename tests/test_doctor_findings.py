@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ALICE, ALICE_PASSWORD
+from clients.matrix import CLIENTS
+from conftest import ALICE, ALICE_PASSWORD, BOB
 
+from helpers import libraries
 from helpers.doctor import BadUsage, examine
 from helpers.lab import Lab
 from helpers.providers import M365_LEGACY_TLS_REFUSED
@@ -93,6 +98,7 @@ def test_a_plain_lab_is_no_known_provider(odd):
 def test_microsoft_365_is_recognised_by_its_greeting_with_its_notes_and_a_token_in_the_code():
     with Lab("m365-like-587", today=datetime.date(2026, 6, 1)) as lab:
         report = doctor(lab, user=ALICE, password=ALICE_PASSWORD, library="nodemailer")
+        ca_file = lab.ca_file
     (result,) = report.ports
     assert report.provider.name == "Microsoft 365"
     text = report.text()
@@ -105,7 +111,8 @@ def test_microsoft_365_is_recognised_by_its_greeting_with_its_notes_and_a_token_
     recommendation = report.recommendation
     assert 'smtp.auth("XOAUTH2", xoauth2)' in recommendation.python and "type xoauth2 struct" in recommendation.go
     assert recommendation.library == (f'nodemailer.createTransport({{ host: "127.0.0.1", port: {result.port}, '
-                                      "secure: false, requireTLS: true })")
+                                      "secure: false, requireTLS: true, "
+                                      f'tls: {{ ca: fs.readFileSync("{ca_file}") }} }})')
     assert f"  in your library: {recommendation.library}" in text
     assert json.loads(report.to_json())["provider"]["name"] == "Microsoft 365"
 
@@ -125,13 +132,60 @@ def test_an_unknown_library_is_bad_usage_before_connecting():
         examine("127.0.0.1", ports=[1], library="cobol")
 
 
-def test_cli_writes_the_setting_for_a_library(tmp_path):
+@pytest.mark.parametrize("spelled", ["swaks", "SWAKS"])
+def test_cli_writes_the_setting_for_a_library_trusting_the_ca_file_given(tmp_path, spelled):
     with Lab("submissions", ca_file=tmp_path / "ca.pem") as lab:
         endpoint = lab["submissions"]
         done = subprocess.run(
             [sys.executable, "-m", "helpers.doctor", "127.0.0.1", "--port", f"{endpoint.port}=465",
-             "--ca-file", str(lab.ca_file), "--library", "swaks", "--timeout", str(TIMEOUT)],
+             "--ca-file", str(lab.ca_file), "--library", spelled, "--timeout", str(TIMEOUT)],
             capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert f"  in your library: swaks --server 127.0.0.1 --port {endpoint.port} --tls-on-connect --tls-verify" in (
-        done.stdout)
+    assert (f"  in your library: swaks --server 127.0.0.1 --port {endpoint.port} --tls-on-connect --tls-verify "
+            f"--tls-ca-path {lab.ca_file}\n") in done.stdout
+
+
+def test_the_library_is_named_in_any_case_as_the_readme_spells_it():
+    with Lab("submission") as lab:
+        report = doctor(lab, library="PHPMailer")
+    assert report.recommendation.library.startswith('$mail->Host = "127.0.0.1"; ')
+    assert report.recommendation.library.endswith(f"$mail->SMTPOptions = ['ssl' => ['cafile' => \"{lab.ca_file}\"]];")
+
+
+def run_the_line(line: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """A swaks or curl line as the doctor printed it, with what it leaves to the reader: the login (from a
+    file or the environment, never the command line), the sender, the recipient and, for curl, the message."""
+    command = shlex.split(line)
+    if command[0] == "swaks":
+        command += ["--auth-user", ALICE, "--from", ALICE, "--to", BOB, "--silent", "2", "--timeout", "10"]
+    else:
+        (tmp_path / "netrc").write_text(f"machine 127.0.0.1 login {ALICE} password {ALICE_PASSWORD}\n")
+        (tmp_path / "message.txt").write_bytes(f"From: {ALICE}\r\nTo: {BOB}\r\nSubject: Hi\r\n\r\nHi!\r\n".encode())
+        command += ["--silent", "--show-error", "--netrc-file", str(tmp_path / "netrc"), "--mail-from", ALICE,
+                    "--mail-rcpt", BOB, "--upload-file", str(tmp_path / "message.txt")]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SWAKS_OPT_auth_password": ALICE_PASSWORD})
+
+
+UNTRUSTED = {  # what each says when it does not trust the lab's CA
+    "swaks": "*** TLS startup failed (connect(): error:0A000086:SSL routines::certificate verify failed)",
+    "curl": "curl: (60) SSL certificate problem: unable to get local issuer certificate",
+}
+
+
+@pytest.mark.clients
+@pytest.mark.parametrize("profile", ["submissions", "submission"])
+@pytest.mark.parametrize("program", ["swaks", "curl"])
+def test_the_line_for_swaks_or_curl_sends_through_the_lab_as_printed(tmp_path, program, profile):
+    if CLIENTS[program].version() is None:
+        pytest.skip(f"{program} is not installed with SMTP, TLS and AUTH ({CLIENTS[program].install})")
+    with Lab(profile, ca_file=tmp_path / "lab-ca.pem") as lab:
+        recommendation = doctor(lab, library=program).recommendation
+        sent = run_the_line(recommendation.library, tmp_path)
+        assert (sent.returncode, sent.stderr) == (0, "")
+        assert [message.rcpt_tos for message in lab.mailbox] == [(BOB,)]
+        # The same line without the CA file, as the doctor printed it before: the lab's certificate is not trusted.
+        untrusting = libraries.line(program, host="127.0.0.1", port=recommendation.connect_to,
+                                    security=recommendation.security)
+        refused = run_the_line(untrusting, tmp_path)
+    assert refused.returncode != 0 and UNTRUSTED[program] in refused.stdout + refused.stderr
