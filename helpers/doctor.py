@@ -10,7 +10,9 @@
 
 A port that stands in for another, as the lab's do, is given as PORT=ACTS_AS (--port 10465=465), or in the
 lab's own order (465=10465); the report names both, and asks whether the pairs are swapped when a port named
-as 465 speaks STARTTLS or one named as 587 implicit TLS. Ctrl-C stops the command at once, with exit status 130.
+as 465 speaks STARTTLS or one named as 587 implicit TLS. The command also takes a host written with its port
+(smtp.example.com:587, [::1]:10465) or as a URL (smtps://smtp.example.com:465), and probes that port as itself.
+Ctrl-C stops the command at once, with exit status 130.
 
 The host is resolved first: a name that does not resolve is said so at once, whether it does not exist
 or the resolver could not answer. Then ports 25, 465, 587 and 2525 are probed at once, each in its own
@@ -62,6 +64,7 @@ import argparse
 import ipaddress
 import json
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -75,7 +78,7 @@ from helpers.preflight import check_address, check_timeout, resolve
 from helpers.providers import Provider, recognise
 from helpers.snippets import EXAMPLE_USER, go_code, python_code
 from helpers.snippets import PASSWORD_VARIABLE as PASSWORD_VARIABLE  # where the recommended code reads it
-from helpers.terms import Security, TlsMode
+from helpers.terms import Phase, Security, TlsMode
 
 __all__ = ["DEFAULT_PORTS", "DEFAULT_TIMEOUT", "BadUsage", "Certificate", "PortResult", "Recommendation", "Report",
            "Speaks", "examine", "main"]
@@ -86,6 +89,7 @@ DAYS_LEFT_SHOWN_BELOW = 30  # "N days left" is shown only then: the report stays
 SUBMISSION_PORTS = (465, 587, 2525)  # in order of preference (RFC 8314 section 3: implicit TLS first)
 STANDARD_PORTS = frozenset({terms.RELAY_PORT, *terms.SUBMISSION_PORTS})  # what a --port pair may name a port as
 INTERRUPTED = 130  # the exit status on Ctrl-C: 128 + SIGINT, as a shell reports a command it interrupted
+MAIL_SCHEMES = ("smtp", "smtps", "submission", "submissions")  # a host written as a URL (smtps://host:465)
 
 _TLS_WORDS = {TlsMode.IMPLICIT: "implicit TLS", TlsMode.STARTTLS: "STARTTLS"}
 
@@ -185,10 +189,11 @@ def examine(
     result as it finishes, from its thread.
 
     Raises BadUsage (a ValueError), before connecting, for what can be seen then: a host that does not
-    resolve (saying whether it does not exist or the resolver could not answer), a port out of range, a
-    timeout that is not a number of seconds above 0 and at most an hour, credentials given by halves, a
-    sender that is no address, an unreadable CA file, a library it does not know. What happens on the network
-    is in the report."""
+    resolve (saying whether it does not exist or the resolver could not answer), or is written with a port
+    (which goes in `ports`) or a user, a port out of range, a timeout that is not a number of seconds above
+    0 and at most an hour, credentials given by halves, a sender that is no address, a CA file that cannot be
+    read or holds no PEM certificate, a library it does not know. What happens on the network is in the
+    report."""
     named = _named_ports(ports)
     try:
         library = library and libraries.named(library).key
@@ -240,8 +245,11 @@ def _prepare(host: str, timeout: float, user: str | None, password: str | None, 
         raise BadUsage("give both a user and a password, or neither")
     if mail_from is not None and user is None:
         raise BadUsage("a sender to check needs a user and password: it is checked after AUTH")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1] as in a URL
     ca_file = str(ca_file) if ca_file else None
+    host, port = _split_host(host)
+    if port is not None:
+        raise BadUsage(f"the host {host!r} is given with a port: give the host alone, and the port in ports "
+                       f"(on the command line, --port {port})")
     try:
         timeout = check_timeout(timeout)
         if mail_from is not None:
@@ -250,9 +258,46 @@ def _prepare(host: str, timeout: float, user: str | None, password: str | None, 
         verifying = ssl.create_default_context(cafile=ca_file)
     except ValueError as error:
         raise BadUsage(str(error)) from None
-    except (OSError, ssl.SSLError) as error:
+    except ssl.SSLError:  # OpenSSL's own words ("[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found")
+        raise BadUsage(f"cannot use the CA file {ca_file}: no certificate could be read from it; it should "
+                       "hold PEM certificates (-----BEGIN CERTIFICATE-----), as the file the lab's --ca-file "
+                       "writes") from None
+    except OSError as error:
         raise BadUsage(f"cannot use the CA file {ca_file}: {error.strerror or error}") from None
     return Run(host, addresses, timeout, user, password, mail_from, ca_file, verifying)
+
+
+def _split_host(text: str) -> tuple[str, int | None]:
+    """The host as people write it, and the port written with it: 'smtp.example.com', '::1' and '[::1]' are
+    hosts alone; 'smtp.example.com:587', '[::1]:10465' and URLs (smtps://smtp.example.com:465, or without
+    the port) carry one. A URL's scheme is dropped: the doctor finds out itself what each port speaks. A
+    user or password in the text is refused without being echoed."""
+    if "@" in text:
+        raise BadUsage("give the host alone: a user goes in --user and a password in the environment variable "
+                       "that --password-env names, never in the host")
+    scheme, slashes, rest = text.rpartition("://")
+    if slashes and scheme.lower() not in MAIL_SCHEMES:
+        raise BadUsage(f"{scheme}:// is no mail server's URL: give the host alone (smtp.example.com), and each "
+                       "port with --port")
+    if slashes and rest.rstrip("/").count("/") + rest.count("?"):
+        raise BadUsage(f"give the host of {scheme}:// alone (smtp.example.com), and each port with --port: the "
+                       "doctor takes no path or options")
+    rest = rest.rstrip("/")
+    if rest.startswith("["):  # an IPv6 address, as URLs write it
+        host, bracket, after = rest[1:].partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            raise BadUsage(f"{text!r} is not a host: write an IPv6 address alone (::1) or in brackets ([::1])")
+        port_text = after[1:] if after else None
+    elif rest.count(":") == 1:
+        host, _, port_text = rest.partition(":")
+    else:  # a name, an IPv4 address, or an IPv6 address (whose colons are no port's)
+        host, port_text = rest, None
+    if port_text is None:
+        return host, None
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536 or not host:
+        raise BadUsage(f"{text!r} is not a host with a port (smtp.example.com:587): give the host alone, and "
+                       "each port with --port")
+    return host, int(port_text)
 
 
 def _named_ports(ports: Iterable[int] | Mapping[int, int]) -> dict[int, int]:
@@ -408,7 +453,7 @@ def _recommend(run: Run, results: list[PortResult], library: str | None = None,
 def _recommendation_lines(report: Report, *, code: bool = True) -> list[str]:
     chosen = report.recommendation
     if chosen is None:
-        return ["No working submission setting found: each port above says why."]
+        return _nothing_works(report)
     lines = [f"Recommendation: {port_label(chosen.connect_to, chosen.port)} with {_TLS_WORDS[chosen.security]}",
              f"  why: {chosen.reason}"]
     lines += [f"  also works: {alternative}" for alternative in chosen.alternatives]
@@ -419,6 +464,23 @@ def _recommendation_lines(report: Report, *, code: bool = True) -> list[str]:
     if not code:
         return lines
     return [*lines, "", "Python (smtplib):", *_indented(chosen.python), "", "Go (net/smtp):", *_indented(chosen.go)]
+
+
+def _nothing_works(report: Report) -> list[str]:
+    """Why no setting works; when the ports and TLS do, and only the login or the sender was refused, that."""
+    refused = sorted((result for result in report.ports if result.refused_at), key=_preference)
+    if not refused:
+        return ["No working submission setting found: each port above says why."]
+    *others, last = [_setting(result) for result in refused]
+    settings = f"{', '.join(others)} and {last}" if others else last
+    if any(result.refused_at == Phase.AUTH for result in refused):
+        return ["No working submission setting found with this login: the server refused it (AUTH above says why).",
+                f"  The port and TLS are right: {settings}.",
+                "  Check the user name and the password (an app password, where the provider asks for one)."]
+    return ["No working submission setting found for this sender: the server took the login and refused the sender "
+            "(sender above says why).",
+            f"  The port, TLS and login are right: {settings}.",
+            "  Send as an address this login may use, or ask the provider to let it use this one."]
 
 
 def _indented(code: str) -> list[str]:
@@ -440,14 +502,20 @@ class _Parser(argparse.ArgumentParser):
 def _port_option(text: str) -> tuple[int, int]:
     """'465' -> (465, 465); '10465=465' -> (10465, 465): connect to 10465, call it 465. The lab's own order
     (its --ports takes ACTS_AS=PORT) is read too, where it cannot be mistaken: when exactly one side is
-    25, 465 or 587, that side is what the other acts as. Two standard ports, or none, are PORT=ACTS_AS."""
+    25, 465 or 587, that side is what the other acts as. Two standard ports, or none, are PORT=ACTS_AS.
+    A port acts as one the doctor probes by default (DEFAULT_PORTS), or as itself."""
     first, equals, second = text.partition("=")
     try:
         port, acts_as = int(first), int(second if equals else first)
     except ValueError:
         raise BadUsage(f"{text!r} is not a port: use a port number (465) or PORT=ACTS_AS (10465=465)") from None
     if port in STANDARD_PORTS and acts_as not in STANDARD_PORTS:
-        return acts_as, port
+        port, acts_as = acts_as, port
+    # 10465=466: a slip, which the report and the code would keep (a number out of range is said so later)
+    if acts_as != port and acts_as not in DEFAULT_PORTS and 0 < acts_as < 65536:
+        *others, last = DEFAULT_PORTS
+        raise BadUsage(f"{text!r}: {acts_as} is no port another can act as; name it as {', '.join(map(str, others))} "
+                       f"or {last} ({port}=465), or give the port alone (--port {port})")
     return port, acts_as
 
 
@@ -481,7 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         allow_abbrev=False,  # or --password SECRET would be taken for --password-env SECRET
         description="Find out what each port of a mail host speaks, and which settings will work. No mail is sent.",
     )
-    parser.add_argument("host", help="the mail host (a name, an IPv4 address, or an IPv6 one such as ::1 or [::1])")
+    parser.add_argument("host", help="the mail host: a name, an IPv4 address, or an IPv6 one such as ::1 or [::1]; "
+                                     "with a port to probe that one (smtp.example.com:587, [::1]:10465), or as a "
+                                     "URL (smtps://smtp.example.com)")
     parser.add_argument("--port", action="append", metavar="PORT[=ACTS_AS]",
                         help=f"probe this port (repeat it; default {', '.join(map(str, DEFAULT_PORTS))}); "
                              "PORT=ACTS_AS names it as the port it acts as, e.g. 10465=465 (the lab's order, "
@@ -500,11 +570,14 @@ def main(argv: list[str] | None = None) -> int:
     progress = _Progress()
     try:
         options = parser.parse_args(argv)
-        ports = parse_ports(options.port) if options.port else {port: port for port in DEFAULT_PORTS}
-        progress.start(options.host, [port_label(port, acts_as) for port, acts_as in ports.items()],
-                       lines=options.json)
+        host, port = _split_host(options.host)
+        ports = parse_ports(options.port) if options.port else {}
+        if port is not None:  # smtp.example.com:587: that port too (alone, without --port)
+            ports.setdefault(port, port)
+        ports = ports or {port: port for port in DEFAULT_PORTS}
+        progress.start(host, [port_label(port, acts_as) for port, acts_as in ports.items()], lines=options.json)
         report = examine(
-            options.host,
+            host,
             ports=ports,
             timeout=options.timeout,
             user=options.user,
@@ -523,35 +596,55 @@ def main(argv: list[str] | None = None) -> int:
         print("doctor: interrupted", file=sys.stderr)
         return INTERRUPTED
     progress.end()
-    if options.json:
-        print(report.to_json())
-    else:
-        print(report.text(), end="")
-        hint = _lab_hint(report)
-        if hint:
-            print(hint)
+    try:
+        if options.json:
+            print(report.to_json())
+        else:
+            print(report.text(), end="")
+            for hint in filter(None, (_timeout_hint(report, options.timeout), _lab_hint(report))):
+                print(hint)
+    except BrokenPipeError:  # its reader has gone (`| head -3`): no traceback; the exit status is the report's
+        # What is left in stdout's buffer goes nowhere, where Python's last flush would say "Exception ignored
+        # ... BrokenPipeError" (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0 if report.recommendation else 1
 
 
+SHORT_TIMEOUT = 1.0  # seconds: below this, a port that seems silent may only be slow to connect or greet
+TIMEOUT_HINT = ("A port kept silent or did not answer within --timeout {timeout:g} s, which is short: a working "
+                f"server may take longer to connect and greet. Run again with the default ({DEFAULT_TIMEOUT:g} s) "
+                "before concluding.")
 LAB_HINT = ("Nothing listens there. The lab listens on ports of its own: pass each with --port (--port 10465=465), "
             "or start the lab with --ports 25=10025,465=10465,587=10587 and pass those.")
+LAB_PORTS_HINT = ("Nothing listens on these ports: is the lab running? python -m helpers.lab --ca-file lab-ca.pem "
+                  "--ports 25=10025,465=10465,587=10587 starts it, and its table names the port of each endpoint.")
+LAB_IPV6_HINT = ("Nothing listens on ::1 at these ports: python -m helpers.lab listens on 127.0.0.1 only (its "
+                 "certificate names ::1 too, for a lab started in Python with Lab(host=\"::1\")). Examine 127.0.0.1 "
+                 "instead, with the same options.")
 LAB_CA_HINT = ("The certificate's issuer is not trusted here. If this is the lab, trust the lab's own CA: pass "
                "the file its line 'CA file (trust it in your client)' names with --ca-file PATH.")
 
 
+def _timeout_hint(report: Report, timeout: float) -> str | None:
+    """A port found silent, or unanswering, within a timeout so short that a working one could look the same."""
+    unheard = any(result.speaks in (Speaks.SILENT, Speaks.NO_ANSWER) for result in report.ports)
+    return TIMEOUT_HINT.format(timeout=timeout) if unheard and timeout < SHORT_TIMEOUT else None
+
+
 def _lab_hint(report: Report) -> str | None:
     """What a report on loopback tells someone who meant to examine the lab: nothing listens where they
-    looked, or the lab's certificates were checked without its CA."""
-    if not _on_loopback(report.host):
+    looked (the standard ports, not the lab's; the lab's, but no lab; ::1, where the lab's command does not
+    listen), or the lab's certificates were checked without its CA."""
+    addresses = resolve(report.host)
+    if not all(ipaddress.ip_address(address[0]).is_loopback for _, address in addresses):
         return None
     if all(result.speaks == Speaks.REFUSED for result in report.ports):
-        return LAB_HINT
+        if all(family == socket.AF_INET6 for family, _ in addresses):
+            return LAB_IPV6_HINT
+        standard = all(result.port == result.acts_as and result.port in DEFAULT_PORTS for result in report.ports)
+        return LAB_HINT if standard else LAB_PORTS_HINT
     unknown_issuer = any(result.verify_code == doctor_probe.UNABLE_TO_GET_ISSUER for result in report.ports)
     return LAB_CA_HINT if unknown_issuer and report.ca_file is None else None
-
-
-def _on_loopback(host: str) -> bool:
-    return all(ipaddress.ip_address(address[0]).is_loopback for _, address in resolve(host))
 
 
 class _Progress:

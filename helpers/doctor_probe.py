@@ -28,7 +28,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from helpers.client import EHLO_NAME
 from helpers.deadline import LinesWithin, time_left
-from helpers.terms import TlsMode
+from helpers.terms import Phase, TlsMode
 from helpers.transcript import NON_ASCII_LOGIN, Recorder, Transcript
 
 GREETING_SHARE = 0.5  # of the timeout: how long a port may keep silent before the doctor tries TLS on it
@@ -116,6 +116,9 @@ class PortResult:
     sender: str | None = None  # with a sender: "accepted", or "refused at RCPT TO: 553 ..."
     warnings: list[str] = field(default_factory=list)  # danger signs
     problem: str | None = None  # why this port is no use for submission; None when it works
+    # AUTH: everything worked up to the login, which the server refused with a reply (535 ...); MAIL: it took
+    # the login and refused only the sender (at MAIL FROM or RCPT TO). The port and its TLS are right then.
+    refused_at: Phase | None = None
 
     @property
     def works(self) -> bool:
@@ -238,6 +241,8 @@ def probe(run: Run, port: int, acts_as: int) -> PortResult:
     result.chain_complete = _chain_complete(result)
     result.warnings = _danger_signs(result)
     result.problem = _problem(run, result)
+    if result.problem is None:
+        result.refused_at, result.problem = _refusal(run, result)
     return result
 
 
@@ -726,7 +731,8 @@ def _danger_signs(result: PortResult) -> list[str]:
 
 
 def _problem(run: Run, result: PortResult) -> str | None:
-    """Why the port will not do for submission, or None when it will."""
+    """Why the port will not do for submission, or None when it will, given credentials that work (_refusal
+    judges those)."""
     if result.speaks not in (Speaks.SMTP, Speaks.IMPLICIT_TLS):
         return result.speaks
     if result.starttls_reply:
@@ -744,9 +750,15 @@ def _problem(run: Run, result: PortResult) -> str | None:
         return "the certificate does not verify"
     if "AUTH" not in (result.capabilities_after_tls or {}):
         return "no AUTH after TLS: not a submission port"
-    if run.user is not None and result.auth != "ok":
-        return f"AUTH {result.auth}"
-    if run.mail_from is not None and result.sender != "accepted":
-        return f"sender {run.mail_from} {result.sender}"
     return None
+
+
+def _refusal(run: Run, result: PortResult) -> tuple[Phase | None, str | None]:
+    """On a port that works for submission, the login or the sender refused: where, and the problem."""
+    if run.user is not None and result.auth != "ok":
+        refused = re.match(r"failed: [45]\d\d ", result.auth)  # a reply (535 ...), not a hang-up or a local error
+        return (Phase.AUTH if refused else None), f"AUTH {result.auth}"
+    if run.mail_from is not None and result.sender != "accepted":
+        return Phase.MAIL, f"sender {run.mail_from} {result.sender}"
+    return None, None
 

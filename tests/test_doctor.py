@@ -22,7 +22,20 @@ import trustme
 from conftest import ALICE, ALICE_PASSWORD, BOB, CERTIFICATE_ERRORS, CLIENT_TIMEOUT, leaked, needs
 from servers import echoes_credentials, hold, peer, tls_for_127_0_0_1
 
-from helpers.doctor import INTERRUPTED, LAB_CA_HINT, LAB_HINT, PASSWORD_VARIABLE, BadUsage, PortResult, Speaks, examine
+from helpers.doctor import (
+    DEFAULT_PORTS,
+    INTERRUPTED,
+    LAB_CA_HINT,
+    LAB_HINT,
+    LAB_IPV6_HINT,
+    LAB_PORTS_HINT,
+    PASSWORD_VARIABLE,
+    TIMEOUT_HINT,
+    BadUsage,
+    PortResult,
+    Speaks,
+    examine,
+)
 from helpers.doctor_probe import EXPIRY_WARNING_DAYS, MAX_REPLY_BYTES
 from helpers.lab import Lab
 from helpers.terms import TlsMode
@@ -411,20 +424,41 @@ def test_a_good_password_logs_in_and_no_mail_is_sent(lab):
     assert len(lab.mailbox) == 0
 
 
-def test_a_bad_password_fails_auth_and_nothing_works(lab):
+def test_a_bad_password_fails_auth_and_the_report_says_only_the_login_is_wrong(lab):
     report = doctor(lab, user=ALICE, password="not-the-password")
     assert at(report, 465).auth == at(report, 587).auth == "failed: 535 5.7.8 Error: authentication failed"
     assert report.recommendation is None
-    assert f"{at(report, 465).label}: implicit-tls - AUTH failed: 535 5.7.8 Error: authentication failed" in (
-        report.text())
+    text = report.text()
+    assert f"{at(report, 465).label}: implicit-tls - AUTH failed: 535 5.7.8 Error: authentication failed" in text
+    # The ports and TLS are right: the summary must not send the reader off to change them.
+    assert text.endswith(
+        "No working submission setting found with this login: the server refused it (AUTH above says why).\n"
+        f"  The port and TLS are right: {at(report, 465).label} with implicit TLS and {at(report, 587).label} with "
+        "STARTTLS.\n"
+        "  Check the user name and the password (an app password, where the provider asks for one).\n")
+    assert (at(report, 465).refused_at, at(report, 587).refused_at, at(report, 25).refused_at) == ("auth", "auth", None)
 
 
-def test_a_sender_the_login_does_not_own_is_refused(lab):
+def test_a_sender_the_login_does_not_own_is_refused_and_the_report_says_only_the_sender_is_wrong(lab):
     report = doctor(lab, user=ALICE, password=ALICE_PASSWORD, mail_from=BOB)
     refusal = f"refused at RCPT TO: 553 5.7.1 <{BOB}>: Sender address rejected: not owned by user {ALICE}"
     assert at(report, 465).sender == at(report, 587).sender == refusal
     assert report.recommendation is None
+    assert report.text().endswith(
+        "No working submission setting found for this sender: the server took the login and refused the sender "
+        "(sender above says why).\n"
+        f"  The port, TLS and login are right: {at(report, 465).label} with implicit TLS and {at(report, 587).label} "
+        "with STARTTLS.\n"
+        "  Send as an address this login may use, or ask the provider to let it use this one.\n")
     assert len(lab.mailbox) == 0
+
+
+def test_a_login_refused_where_tls_fails_too_is_no_right_port(make_lab):
+    # Nothing got as far as a login on a port that does not verify: each port above says why, as before.
+    lab = make_lab("submissions-expired-cert")
+    report = doctor(lab, user=ALICE, password="not-the-password")
+    assert report.ports[0].refused_at is None
+    assert report.text().endswith("No working submission setting found: each port above says why.\n")
 
 
 def test_the_password_appears_in_no_output(lab):
@@ -606,6 +640,25 @@ def test_bad_usage_is_refused_before_connecting(options, message):
         examine("127.0.0.1", **options)
 
 
+@pytest.mark.parametrize("content", [b"not a certificate\n", b"-----BEGIN CERTIFICATE-----\nnot base64!\n"
+                                                              b"-----END CERTIFICATE-----\n"])
+def test_a_ca_file_with_no_pem_certificate_is_said_in_words_not_in_openssls(tmp_path, content):
+    ca_file = tmp_path / "lab.out"
+    ca_file.write_bytes(content)
+    with pytest.raises(BadUsage) as refused:
+        examine("127.0.0.1", ca_file=ca_file)
+    assert str(refused.value) == (f"cannot use the CA file {ca_file}: no certificate could be read from it; it should "
+                                  "hold PEM certificates (-----BEGIN CERTIFICATE-----), as the file the lab's "
+                                  "--ca-file writes")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:10465", "[::1]:10465", "smtps://127.0.0.1:10465"])
+def test_a_host_given_to_examine_with_a_port_is_told_where_the_port_goes(host):
+    with pytest.raises(BadUsage, match=r"is given with a port: give the host alone, and the port in ports \(on the "
+                                       r"command line, --port 10465\)"):
+        examine(host)
+
+
 def test_a_host_that_does_not_resolve_is_bad_usage():
     # "a..b" fails in the resolver's own checks, and .invalid names never reach DNS (RFC 6761 section
     # 6.4): the test asks no DNS server anything.
@@ -691,23 +744,65 @@ def test_cli_keeps_port_then_acts_as_when_both_are_standard_and_names_the_port_i
     assert "\nport 587 (as 465): " in run.stdout  # whatever this machine runs on 587
 
 
-def test_cli_on_loopback_where_nothing_listens_says_each_refusal_once_and_where_the_lab_is():
-    with socket.socket() as first, socket.socket() as second:  # bound, never listening: refused
-        first.bind(("127.0.0.1", 0))
-        second.bind(("127.0.0.1", 0))
-        ports = [first.getsockname()[1], second.getsockname()[1]]
+@contextlib.contextmanager
+def refusing_ports(count: int):
+    """Ports on loopback where nothing listens (bound, never listening: refused), while the block runs."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        yield [sock.getsockname()[1] for sock in sockets]
+
+
+def test_cli_on_loopback_where_nothing_listens_on_the_ports_given_asks_whether_the_lab_runs():
+    # The user passed the lab's ports as the README says: telling them to pass them would not help.
+    with refusing_ports(2) as ports:
         run = run_doctor("127.0.0.1", "--port", f"{ports[0]}=465", "--port", f"587={ports[1]}", "--timeout", "1")
     assert (run.returncode, run.stderr) == (1, "")
     for port, acts_as in zip(ports, (465, 587), strict=True):
         assert run.stdout.count(f"port {port} (as {acts_as}): refused") == 1
+    assert run.stdout.endswith(f"No working submission setting found: each port above says why.\n{LAB_PORTS_HINT}\n")
+    assert "is the lab running?" in LAB_PORTS_HINT and "--ports 25=10025,465=10465,587=10587" in LAB_PORTS_HINT
+
+
+def test_cli_on_loopback_where_nothing_listens_on_the_standard_ports_says_the_lab_has_its_own():
+    for port in DEFAULT_PORTS:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.skip(f"something listens on 127.0.0.1 port {port} on this machine")
+    run = run_doctor("127.0.0.1", "--timeout", "1")
     assert run.stdout.endswith(f"No working submission setting found: each port above says why.\n{LAB_HINT}\n")
     assert "--port 10465=465" in LAB_HINT and "--ports 25=10025,465=10465,587=10587" in LAB_HINT
 
 
+def test_cli_on_ipv6_loopback_where_nothing_listens_says_the_lab_command_listens_on_127_0_0_1(lab):
+    # The user's case: the lab's certificate names ::1, and the doctor takes ::1, but the command listens on IPv4.
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    port = lab["submissions"].port
+    run = run_doctor("::1", "--port", f"{port}=465", "--ca-file", str(lab.ca_file), "--timeout", "1")
+    assert f"port {port} (as 465): refused - connection refused: nothing listens there\n" in run.stdout
+    assert run.stdout.endswith(f"each port above says why.\n{LAB_IPV6_HINT}\n")
+    assert "listens on 127.0.0.1 only" in LAB_IPV6_HINT and LAB_PORTS_HINT not in run.stdout
+    assert run_doctor("127.0.0.1", "--port", f"{port}=465", "--ca-file", str(lab.ca_file)).returncode == 0
+
+
 def test_cli_gives_no_lab_hint_when_a_port_answers(make_lab):
     lab = make_lab("relay", "closed")
-    run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
-    assert f"port {lab['closed'].port} (as 468): refused" in run.stdout and LAB_HINT not in run.stdout
+    run = run_doctor("127.0.0.1", "--port", str(lab["closed"].port), "--port", f"{lab['relay'].port}=25",
+                     "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert f"port {lab['closed'].port}: refused" in run.stdout
+    assert LAB_HINT not in run.stdout and LAB_PORTS_HINT not in run.stdout
+
+
+def test_cli_says_a_port_found_silent_within_a_tiny_timeout_may_only_be_slow(make_lab):
+    lab = make_lab("silent")
+    port = lab["silent"].port
+    hurried = run_doctor("127.0.0.1", "--port", f"{port}=587", "--timeout", "0.01")
+    assert hurried.stdout.endswith(f"each port above says why.\n{TIMEOUT_HINT.format(timeout=0.01)}\n")
+    assert "--timeout 0.01 s" in TIMEOUT_HINT.format(timeout=0.01)
+    patient = run_doctor("127.0.0.1", "--port", f"{port}=587", "--timeout", str(TIMEOUT))
+    assert f"port {port} (as 587): silent - no greeting" in patient.stdout and "--timeout" not in patient.stdout
 
 
 def test_cli_on_loopback_without_a_ca_file_says_to_pass_the_labs_when_no_issuer_is_trusted(lab):
@@ -754,6 +849,47 @@ def test_cli_json_goes_to_stdout_and_progress_to_stderr(lab):
     assert len(run.stderr.splitlines()) == 3 and all(line.startswith("port ") for line in run.stderr.splitlines())
 
 
+@pytest.mark.parametrize("written", ["127.0.0.1:{port}", "[::1]:{port}", "smtps://127.0.0.1:{port}",
+                                     "submission://127.0.0.1:{port}/"])
+def test_cli_takes_a_host_written_with_its_port_as_configs_and_urls_write_it(make_lab, written):
+    # The case study, Go's SendMail and most configs write host:port: never "cannot resolve host".
+    host = "::1" if written.startswith("[") else "127.0.0.1"
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    lab = make_lab("submissions", host=host)
+    port = lab["submissions"].port
+    run = run_doctor(written.format(port=port), "--ca-file", str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout.startswith(f"SMTP doctor for {host} (ports {port})\n\nport {port}: implicit-tls - works for "
+                                 "submission\n")
+
+
+def test_cli_takes_a_url_without_a_port_as_the_host_alone_and_the_port_given_with_the_host_beside_those_given(lab):
+    submissions, submission = lab["submissions"], lab["submission"]
+    run = run_doctor(f"smtp://127.0.0.1:{submissions.port}", "--port", f"{submission.port}=587", "--ca-file",
+                     str(lab.ca_file), "--timeout", str(TIMEOUT))
+    assert run.stdout.startswith(f"SMTP doctor for 127.0.0.1 (ports {submission.port} as 587, {submissions.port})\n")
+    bare = run_doctor("smtp://127.0.0.1", "--port", f"{submission.port}=587", "--ca-file", str(lab.ca_file),
+                      "--timeout", str(TIMEOUT))
+    assert bare.stdout == run_doctor("127.0.0.1", "--port", f"{submission.port}=587", "--ca-file", str(lab.ca_file),
+                                     "--timeout", str(TIMEOUT)).stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--json"]], ids=["text", "json"])
+def test_cli_whose_reader_goes_away_ends_quietly_with_the_reports_status(lab, args):
+    # `python -m helpers.doctor ... | head -3`, with head gone before the report is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        run = subprocess.run([sys.executable, "-m", "helpers.doctor", "127.0.0.1", *port_options(lab), "--ca-file",
+                              str(lab.ca_file), "--timeout", str(TIMEOUT), *args], stdout=writer,
+                             stderr=subprocess.PIPE, text=True, timeout=CLIENT_TIMEOUT * 3)
+    finally:
+        os.close(writer)
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
+    assert run.returncode == 0  # a working setting was found, as the report (unread) says
+
+
 def test_cli_exits_1_when_nothing_works(make_lab):
     lab = make_lab("relay")
     run = run_doctor("127.0.0.1", *port_options(lab), "--ca-file", str(lab.ca_file))
@@ -788,6 +924,17 @@ def test_cli_reads_the_password_from_the_environment_and_never_shows_it(lab):
     (["nothere.invalid"], "cannot resolve host 'nothere.invalid': names under .invalid never exist"),
     (["127.0.0.1", "--user", ALICE, "--password", ALICE_PASSWORD], "unrecognized arguments (see --help)"),
     (["127.0.0.1", "--user", ALICE, "--password-env", ALICE_PASSWORD], "--password-env is not set"),
+    (["127.0.0.1", "--port", "10465=466"], "'10465=466': 466 is no port another can act as; name it as 25, 465, 587 "
+                                           "or 2525 (10465=465), or give the port alone (--port 10465)"),
+    (["127.0.0.1", "--port", "466=10465"], "'466=10465': 10465 is no port another can act as"),
+    (["127.0.0.1", "--library", "cobol"], "unknown library 'cobol'; choose one of: smtplib, django"),
+    (["127.0.0.1:smtps"], "'127.0.0.1:smtps' is not a host with a port (smtp.example.com:587): give the host alone"),
+    (["127.0.0.1:70000"], "'127.0.0.1:70000' is not a host with a port"),
+    (["[::1"], "'[::1' is not a host: write an IPv6 address alone (::1) or in brackets ([::1])"),
+    (["http://127.0.0.1"], "http:// is no mail server's URL: give the host alone (smtp.example.com), and each port"),
+    (["smtp://127.0.0.1:587/?tls=1"], "give the host of smtp:// alone (smtp.example.com), and each port with --port"),
+    ([f"smtps://{ALICE.replace('@', '%40')}:{ALICE_PASSWORD}@127.0.0.1:465"], "give the host alone: a user goes in "
+                                                                              "--user and a password in the"),
 ])
 def test_cli_bad_usage_is_one_line_on_stderr_and_exit_2(args, message):
     run = run_doctor(*args, env={"DOCTOR_TEST_UNSET": ""})
