@@ -62,7 +62,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
-from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom, clause
+from helpers.catalog import (
+    CATALOG,
+    CERTIFICATE,
+    ENTRIES,
+    NOT_TRUSTED,
+    Entry,
+    Group,
+    Network,
+    Reply,
+    Rfc,
+    Symptom,
+    clause,
+)
 from helpers.reading import NO_LOCAL_ADDRESS, Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, SUBMISSION_PORTS, Phase
 from helpers.transcript import ERROR, NON_ASCII_LOGIN, NOTE, RECEIVED, SENT, Transcript, describe_error
@@ -889,6 +901,12 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
     return 0.0, ""
 
 
+def _nothing_listens(c: _Clues) -> tuple[float, str]:
+    if c.connected:  # "... listed in Spamhaus. Connection refused." is a server's words, after it had answered
+        return -_DECISIVE, "ruled out: a server answered (its reply is quoted): the refusal is in its words"
+    return 0.0, ""
+
+
 def _attempts_timed_out(text: str) -> int:
     return sum(1 for _, _ in zip(range(MAX_HITS), _TIMED_OUT.finditer(text), strict=False))
 
@@ -914,7 +932,7 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
     refusal = next((reply for reply in c.reading.replies if reply.words and reply.code != 421
                     and ((reply.code or 0) >= 400 or (reply.enhanced or "")[:1] in ("4", "5"))), None)
     if refusal is not None and not _words_of("timeouts-and-idle-drops").search(c.text):
-        return -_LEANING, f"the server refused first ({refusal}): the close followed its refusal"
+        return -_DECISIVE, f"ruled out: the server refused first ({refusal}): the close followed its refusal"
     if c.phase == Phase.GREETING and not c.greeted:
         return -_LEANING, "the server hung up before its greeting: no conversation had begun"
     if c.greeted:
@@ -927,6 +945,8 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
 
 
 def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
+    if _CERTIFICATE_REFUSED.search(c.text):  # PHP's "Failed to enable crypto" after OpenSSL's reason for it
+        return -_DECISIVE, "ruled out: the handshake stopped at the certificate, which the client refused"
     if c.tls or c.phase == Phase.TLS:
         return _LEANING, f"decided by {c.told}: the TLS handshake had begun"
     if c.greeted:
@@ -935,6 +955,9 @@ def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the client was waiting for the server's greeting, not for a TLS handshake"
     # Unknown: a plain dropped connection is the likelier reading, by a hair.
     return -1.0, "if the client had started TLS (Go's tls.Dial), the server dropped the handshake"
+
+
+_CERTIFICATE_REFUSED = re.compile(r"certificate verify failed|" + clause((CERTIFICATE, NOT_TRUSTED)), re.IGNORECASE)
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:
@@ -1190,7 +1213,7 @@ def _quota_window(c: _Clues) -> tuple[float, str]:
     full = next((reply for reply in c.reading.replies if reply.enhanced and reply.enhanced[1:] == ".2.2"), None)
     if full is not None:
         return -_DECISIVE, (f"ruled out: {full} is the recipient's mailbox full, over its quota (X.2.2, RFC 3463 "
-                            "section 3.3): not your sending quota")
+                            "section 3.3): not your sending quota (see recipient-mailbox-full)")
     if _SHORT_WINDOW.search(c.text) and not _DAY_WINDOW.search(c.text):
         return -_LEANING, "a limit counted per hour or less is a rate: see rate-limited"
     return 0.0, ""
@@ -1222,6 +1245,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
     "egress-port-blocked": _egress_port_blocked,
+    "connection-refused": _nothing_listens,
     "network-unreachable": _unreachable,
     "timeouts-and-idle-drops": _idle_drop,
     "tls-handshake-aborted": _tls_handshake_aborted,
