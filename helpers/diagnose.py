@@ -52,6 +52,7 @@ import argparse
 import functools
 import itertools
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -1371,9 +1372,7 @@ def _reading_match(clues: _Clues) -> Match:
     first = replies[0] if replies else None
     if first is not None:
         title = f"Unrecognised reply: the server refused with {first}"
-        how_long = {True: "temporary: the same attempt may work later",
-                    False: "permanent: sending the same again will fail again"}.get(first.temporary, "")
-        told = f"{reading.summary()} " + (f"The failure is {how_long}." if how_long else "")
+        told = reading.summary()  # the reply's class says whether it is temporary
     elif reading.network:
         title = f"Unrecognised failure: {reading.network[0].kind.value}"
         told = reading.summary()
@@ -1384,6 +1383,8 @@ def _reading_match(clues: _Clues) -> Match:
         title = "Unrecognised text: no catalog entry matches it"
         told = (reading.summary() + " " if reading.summary() else "") + (
             "It holds no SMTP reply code, no socket or resolver error and no message a known client prints.")
+    swaks = ("--tls-on-connect" if clues.port in IMPLICIT_TLS_PORTS else "--tls" if clues.port
+             else "--tls (or --tls-on-connect on 465)")
     port = f" --port {clues.port}" if clues.port else ""
     entry = Entry(
         id=UNMATCHED,
@@ -1396,7 +1397,7 @@ def _reading_match(clues: _Clues) -> Match:
              "the IANA registry do; the server's own words after them usually say the rest."),
         fix=("Capture the whole conversation and read the last reply before the failure: with the kit, wrap the "
              "sending code in helpers.record(); in plain Python, smtp.set_debuglevel(1); from any machine, "
-             f"swaks --server HOST{port} --tls (or --tls-on-connect on 465) --auth-user USER. Then run "
+             f"swaks --server HOST{port} {swaks} --auth-user USER. Then run "
              "python -m helpers.doctor HOST to see what each port speaks."),
         fix_python=_CAPTURE_PYTHON,
         fix_go=_CAPTURE_GO,
@@ -1465,6 +1466,8 @@ def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> st
     if not match.evidence:
         return ""
     quoted = _and([quote(evidence) for evidence in match.evidence])
+    if match.id == UNMATCHED:  # nothing was recognised: the reading quotes what it read
+        return f"Read from {quoted}."
     if not match.clients:
         return f"Recognised by {quoted}."
     who = _and([_WHO.get(client, client) for client in match.clients])
@@ -1603,11 +1606,15 @@ def main(argv: list[str] | None = None) -> int:
     clues = _clues(text, port)
     matches = _diagnosed(clues)
     if options.json:
-        print(json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2))
+        said = json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2)
     elif matches:
-        print(Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1))
+        said = Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1)
     else:
-        print("Nothing to read: the text is empty, or not text. Paste the error message your program printed.")
+        said = "Nothing to read: the text is empty, or not text. Paste the error message your program printed."
+    try:
+        print(said, flush=True)
+    except BrokenPipeError:  # piped into head, which stopped reading: what it read was enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
     return 0 if matches and matches[0].id != UNMATCHED else 1
 
 

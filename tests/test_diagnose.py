@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -764,6 +765,30 @@ def test_cli_prints_the_cause_the_fix_and_the_rfcs():
     assert "What happened:" in out and "Why:" in out
     assert "smtplib.SMTP_SSL" in out and "tls.Dial" in out  # the fix, in Python and in Go
     assert "RFC 8314 section 3.3" in out
+
+
+def test_cli_piped_into_a_reader_that_stopped_ends_quietly():
+    """`python -m helpers.diagnose ... | head -3`: head closes the pipe before the card is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "helpers.diagnose", "EOF", "--port", "465"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 0
+
+
+def test_a_reading_says_what_it_read_and_cuts_the_servers_words_between_words():
+    words = "This message was blocked because its content presents a potential security issue " * 4
+    reading = diagnose(f"552 5.7.0 {words}", port=465)[0]
+    assert reading.id == "none"
+    assert "Recognised" not in render([reading]) and "Read from" in render([reading])
+    assert reading.entry.what_happened.count("sending the same again will fail again") == 1
+    quoted = reading.entry.what_happened.split("Its own words: ")[1]
+    assert quoted.endswith(' …".') and quoted[:-4].rstrip().split(" ")[-1] in words.split()
+    assert "--port 465 --tls-on-connect" in reading.entry.fix
 
 
 def test_cli_json_lists_ids_and_evidence():
