@@ -1307,8 +1307,8 @@ if err := client.Rcpt(to); err != nil {
         words=(
             # A full mailbox in its owner's words, not the sender's quota ("daily sending quota exceeded").
             r"\b(?:mailbox|mail box|inbox|storage|disk|recipient(?:'s)?|user|email account that you tried to reach)"
-            r"\b[^\n.]{0,40}\b(?:is )?(?:full|over ?quota|out of (?:storage|space|disk)|quota exceeded|"
-            r"exceed\w* (?:its|their|the|his|her) (?:storage |disk |mailbox )?quota)\b|"
+            r"\b[^\n.]{0,40}\b(?<!sending )(?<!send )(?:is )?(?:full|over ?quota|out of (?:storage|space|disk)|"
+            r"quota exceeded|exceed\w* (?:its|their|the|his|her) (?:storage |disk |mailbox )?quota)\b|"
             r"\bout of storage space\b|\boverquota(?:temp|perm)\b|\bmailbox (?:size )?limit exceeded\b",
         ),
         rfcs=(Rfc(3463, "3.3", "X.2.2 mailbox full: the mailbox has exceeded its storage allocation"),

@@ -1527,6 +1527,7 @@ def test_a_timeout_is_read_by_what_the_client_was_waiting_for(text, port, expect
     ("552 5.2.2 <bob@example.com>: Recipient address rejected: Mailbox full", "recipient-mailbox-full"),
     ("(552, b'5.2.2 Mailbox quota exceeded')", "recipient-mailbox-full"),
     ("smtplib.SMTPDataError: (550, b'5.4.5 Daily user sending quota exceeded.')", "sending-quota-exceeded"),
+    ("Recipient address rejected: Email Sending Quota Exceeded", "sending-quota-exceeded"),
 ])
 def test_what_the_server_says_of_the_account_the_sender_and_the_mailbox_names_the_cause(text, expected):
     assert diagnose(text)[0].id == expected
