@@ -146,11 +146,17 @@ JUDGED = (r"\b(?:detected|suspected|suspicion|suspicious|likely|looks? like|cons
 ACCOUNT = r"\b(?:account|mailbox|user|sender|e-?mail address)\b"
 SUSPENDED = r"\b(?:blocked|suspended|disabled|locked|frozen|restricted|banned|deactivated)\b"
 SENDING = r"\b(?:send(?:ing)?|outgoing|outbound)\b"
+_HELD = r"(?:suspended|disabled|blocked|deactivated|frozen)\b"  # not "locked": Microsoft locks a user by policy
 # A login held for what the account did, not for its password: a robot check ("prove you are not a robot", a
 # captcha), "suspicious activity", an account blocked for spam.
 ACCOUNT_HELD = (r"(?:prove|confirm|verify) (?:that )?you(?:'re| are) (?:not a robot|human|a person)|\bcaptcha\b|"
                 r"suspicious (?:activity|behaviou?r)|(?:account|mailbox) (?:is |has been )?(?:temporarily )?"
-                r"(?:blocked|suspended|frozen) for (?:spam|abuse)")
+                r"(?:blocked|suspended|frozen) for (?:spam|abuse)|"
+                # The sender's own account, as the server words it ("Your account has been suspended"), or as a
+                # refused login names it ("authentication failed: account disabled"); not a recipient's mailbox.
+                r"\byour (?:e-?mail |mail )?account (?:has been |is |was )?(?:temporarily )?" + _HELD + "|"
+                r"\b(?:authenticat\w*|log ?in)\b[^\n]{0,40}\b(?:account|user)\b (?:is |has been |was )?"
+                r"(?:temporarily )?" + _HELD)
 # A receiver's content filter, not a login: the message itself judged as spam (Gmail's "this message is likely
 # unsolicited mail", Yandex's "Message rejected under suspicion of SPAM", QQ Mail's "Mail content denied").
 SPAM_VERDICT = (r"likely unsolicited|\bcontent (?:denied|rejected|refused|restrictions?)\b|looks like spam|"

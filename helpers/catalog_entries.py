@@ -352,12 +352,10 @@ CATALOG: tuple[Entry, ...] = (
             Symptom("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", PYTHON),
             Symptom("go", "tls: first record does not look like a TLS handshake", GO),
             Symptom("node", "ssl3_get_record:wrong version number", NODE, note="code ESOCKET"),
-            Symptom("node", "…wrong version number", "https://github.com/nodemailer/nodemailer/issues/1154",
-                    note="ESOCKET"),
             Symptom("curl", "OpenSSL/…: error:0A00010B:SSL routines::wrong version number", CURL),
             Symptom("swaks", "*** TLS startup failed (connect(): error:0A00010B:SSL routines::wrong version number)",
                     SWAKS),
-            Symptom("server", "wrong version number", CURL, generic=True,
+            Symptom("openssl", "wrong version number", OPENSSL_SSL_ERR, generic=True,
                     note="OpenSSL's words (Python, Node, curl, PHP, Ruby): a plaintext reply where TLS was expected"),
             Symptom("java", "Unsupported or unrecognized SSL message", JAVA),
             Symptom("java", "Unrecognized SSL message, plaintext connection?",
@@ -956,7 +954,7 @@ if err := client.Mail(from); err != nil {
             # ("Sender or From header address rejected: not owned by ..."), but not an unknown domain's refusal, nor a
             # missing login's ("not logged in": unauthenticated-submission).
             r"(?:sender|from header)(?: or from header)? address rejected"
-            r"(?!: (?:domain not found|need fully|not logged in))|"
+            r"(?!: (?:domain not found|need fully|not logged in|from header))|"
             r"address rejected: not owned by",
             r"(?:sender|from) (?:address|identity|domain)[^\n]{0,40}(?:not verified|unverified|does not match|"
             r"doesn't match)",
@@ -1187,7 +1185,12 @@ if err := client.Mail(from); err != nil {
             r"unresolvable sender domain|sender domain[^\n]{0,20}\b(?:has no|without) (?:mx|dns|a record)",
             # Postfix's reject_non_fqdn_sender: a sender with no domain ("root"), or with one that is no full name.
             r"sender address rejected: need fully.qualified address",
+            # A sender named with no domain at all ("The sender address <root> is not a valid ..."), or refused
+            # for a local name ("Sender domain localhost is not allowed").
+            r"\bsender(?: address)? <[^@<>\s]+>|"
+            r"\bsender domain (?:localhost|[^\s]+\.(?:local|localdomain|lan|internal|home))\b",
         ),
+        within=("envelope-display-name",),  # no domain at all is a particular case of no address at all
         rfcs=(Rfc(3463, "3.2", "X.1.8 bad sender's system address: its domain does not exist or takes no mail"),
               Rfc(5321, "2.3.5", "only resolvable, fully-qualified domain names are permitted in SMTP"),
               Rfc(6409, "4.2", "a submission server MUST ensure that all domains in the envelope are fully-qualified")),
@@ -1258,6 +1261,65 @@ for _, address := range recipients {
             Symptom("microsoft365", "RESOLVER.ADR.RecipientNotFound",
                     "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-"
                     "exchange-online/fix-error-code-550-5-1-10-in-exchange-online", note="550 5.1.10"),
+        ),
+    ),
+    Entry(
+        id="recipient-mailbox-full",
+        title="The recipient's mailbox is full",
+        group=Group.IDENTITY,
+        ports=(25, 587, 465),
+        what_happened=(
+            "The receiving server refused the mail for one recipient because that mailbox is over its storage "
+            "quota. Your login, sender and message were accepted; other recipients of the same message got it."
+        ),
+        why=(
+            "Mailboxes have a size limit. RFC 3463 names a full one X.2.2: 452 4.2.2 while the server expects "
+            "it to be emptied (Gmail's 'The recipient's inbox is out of storage space', OverQuotaTemp), 552 "
+            "5.2.2 when it does not (a full and inactive mailbox, OverQuotaPerm). It is the recipient's storage, "
+            "not your sending quota."
+        ),
+        fix=(
+            "Nothing to change in your code or settings. A 4xx is worth retrying later (a mail server queues and "
+            "does); a 5xx is not. Reach the recipient another way so they can make room, and do not let one "
+            "refused recipient fail the whole send."
+        ),
+        fix_python='''\
+import smtplib
+
+try:
+    refused = smtp.send_message(message)  # the recipients refused while the others got it
+except smtplib.SMTPRecipientsRefused as error:
+    refused = error.recipients  # every recipient was refused
+for address, (code, reply) in refused.items():
+    when = "try again later" if 400 <= code < 500 else "tell them another way"
+    print(f"{address}: {code} {reply.decode(errors='replace')} ({when})")
+''',
+        fix_go='''\
+if err := client.Rcpt(to); err != nil {
+	var reply *textproto.Error
+	if errors.As(err, &reply) && reply.Code/100 == 4 {
+		log.Printf("%s: mailbox full for now, try again later: %v", to, err)
+	} else {
+		log.Printf("%s: refused: %v", to, err) // go on with the other recipients
+	}
+}
+''',
+        words=(
+            # A full mailbox in its owner's words, not the sender's quota ("daily sending quota exceeded").
+            r"\b(?:mailbox|mail box|inbox|storage|disk|recipient(?:'s)?|user|email account that you tried to reach)"
+            r"\b[^\n.]{0,40}\b(?<!sending )(?<!send )(?:is )?(?:full|over ?quota|out of (?:storage|space|disk)|"
+            r"quota exceeded|exceed\w* (?:its|their|the|his|her) (?:storage |disk |mailbox )?quota)\b|"
+            r"\bout of storage space\b|\boverquota(?:temp|perm)\b|\bmailbox (?:size )?limit exceeded\b",
+        ),
+        rfcs=(Rfc(3463, "3.3", "X.2.2 mailbox full: the mailbox has exceeded its storage allocation"),
+              Rfc(5321, "4.2.3", "452 insufficient system storage; 552 exceeded storage allocation")),
+        replies=(Reply(452, "4.2.2"), Reply(552, "5.2.2"), Reply(550, "5.2.2"), Reply(None, "4.2.2"),
+                 Reply(None, "5.2.2")),
+        symptoms=(
+            Symptom("gmail", "The email account that you tried to reach is over quota", GMAIL_ERRORS,
+                    note="452 4.2.2"),
+            Symptom("gmail", "The recipient's inbox is out of storage space", GMAIL_ERRORS,
+                    note="452 4.2.2 (OverQuotaTemp), or 552 5.2.2 when it is also inactive (OverQuotaPerm)"),
         ),
     ),
     Entry(
@@ -1342,6 +1404,7 @@ for _, address := range recipients {
         ),
         # A refusal of mail from the sending address, named (Yahoo's "[TSS06] All messages from 192.0.2.1 will be
         # permanently deferred").
+        within=("rejected-as-spam",),  # a listed address is one reputation verdict, named
         clauses=((BLOCKLIST,), (FROM_ADDRESS, rf"{REFUSED}|\bpermanently deferred\b"),
                  (SENDING_HOST, BLOCKED)),
         rfcs=(Rfc(5782, "2", "DNS blocklists: a receiver looks up the client's address under the list's zone"),
@@ -1426,6 +1489,9 @@ for _, address := range recipients {
         words=(
             r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated (?:mail|email|message)|required authentication level",
         ),
+        # A sender the domain did not authorise, by SPF or DKIM: a particular case of a sender not allowed, and of
+        # mail judged by its sender.
+        within=("sender-identity-mismatch", "rejected-as-spam"),
         rfcs=(Rfc(7208, "2.6", "SPF results: pass, fail, softfail, none"),
               Rfc(6376, "6.3", "DKIM signature verification results"),
               Rfc(7372, "3", "enhanced codes X.7.20-X.7.26 for failed email authentication")),
@@ -1489,11 +1555,12 @@ message.add_alternative("<p>The nightly backup finished at 02:10.</p>", subtype=
 smtp.send_message(message)
 ''',
         fix_go='''\
-// a plain-text part beside any HTML, a real From: in your domain, and a Message-ID
+// a real From: in your domain, a Message-ID, and plain text (with any HTML as a second part)
+msgID := fmt.Sprintf("<%d@example.com>", time.Now().UnixNano())
 msg := []byte("From: Alerts <alerts@example.com>\\r\\n" +
 	"To: you@example.org\\r\\n" +
 	"Subject: Backup finished\\r\\n" +
-	"Message-ID: <" + id + "@example.com>\\r\\n" +
+	"Message-ID: " + msgID + "\\r\\n" +
 	"Content-Type: text/plain; charset=utf-8\\r\\n\\r\\n" +
 	"The nightly backup finished at 02:10.\\r\\n")
 if err := smtp.SendMail(addr, auth, "alerts@example.com", []string{"you@example.org"}, msg); err != nil {

@@ -52,6 +52,7 @@ import argparse
 import functools
 import itertools
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -62,7 +63,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from helpers import display
-from helpers.catalog import CATALOG, ENTRIES, Entry, Group, Network, Reply, Rfc, Symptom, clause
+from helpers.catalog import (
+    CATALOG,
+    CERTIFICATE,
+    ENTRIES,
+    NOT_TRUSTED,
+    Entry,
+    Group,
+    Network,
+    Reply,
+    Rfc,
+    Symptom,
+    clause,
+)
 from helpers.reading import NO_LOCAL_ADDRESS, Reading, ReplySeen, enhanced_meaning, is_generic, read, reply_meaning
 from helpers.terms import IMPLICIT_TLS_PORTS, SUBMISSION_PORTS, Phase
 from helpers.transcript import ERROR, NON_ASCII_LOGIN, NOTE, RECEIVED, SENT, Transcript, describe_error
@@ -889,6 +902,12 @@ def _egress_port_blocked(c: _Clues) -> tuple[float, str]:
     return 0.0, ""
 
 
+def _nothing_listens(c: _Clues) -> tuple[float, str]:
+    if c.connected:  # "... listed in Spamhaus. Connection refused." is a server's words, after it had answered
+        return -_DECISIVE, "ruled out: a server answered (its reply is quoted): the refusal is in its words"
+    return 0.0, ""
+
+
 def _attempts_timed_out(text: str) -> int:
     return sum(1 for _, _ in zip(range(MAX_HITS), _TIMED_OUT.finditer(text), strict=False))
 
@@ -914,7 +933,7 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
     refusal = next((reply for reply in c.reading.replies if reply.words and reply.code != 421
                     and ((reply.code or 0) >= 400 or (reply.enhanced or "")[:1] in ("4", "5"))), None)
     if refusal is not None and not _words_of("timeouts-and-idle-drops").search(c.text):
-        return -_LEANING, f"the server refused first ({refusal}): the close followed its refusal"
+        return -_DECISIVE, f"ruled out: the server refused first ({refusal}): the close followed its refusal"
     if c.phase == Phase.GREETING and not c.greeted:
         return -_LEANING, "the server hung up before its greeting: no conversation had begun"
     if c.greeted:
@@ -927,6 +946,8 @@ def _idle_drop(c: _Clues) -> tuple[float, str]:
 
 
 def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
+    if _CERTIFICATE_REFUSED.search(c.text):  # PHP's "Failed to enable crypto" after OpenSSL's reason for it
+        return -_DECISIVE, "ruled out: the handshake stopped at the certificate, which the client refused"
     if c.tls or c.phase == Phase.TLS:
         return _LEANING, f"decided by {c.told}: the TLS handshake had begun"
     if c.greeted:
@@ -935,6 +956,9 @@ def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the client was waiting for the server's greeting, not for a TLS handshake"
     # Unknown: a plain dropped connection is the likelier reading, by a hair.
     return -1.0, "if the client had started TLS (Go's tls.Dial), the server dropped the handshake"
+
+
+_CERTIFICATE_REFUSED = re.compile(r"certificate verify failed|" + clause((CERTIFICATE, NOT_TRUSTED)), re.IGNORECASE)
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:
@@ -1190,7 +1214,7 @@ def _quota_window(c: _Clues) -> tuple[float, str]:
     full = next((reply for reply in c.reading.replies if reply.enhanced and reply.enhanced[1:] == ".2.2"), None)
     if full is not None:
         return -_DECISIVE, (f"ruled out: {full} is the recipient's mailbox full, over its quota (X.2.2, RFC 3463 "
-                            "section 3.3): not your sending quota")
+                            "section 3.3): not your sending quota (see recipient-mailbox-full)")
     if _SHORT_WINDOW.search(c.text) and not _DAY_WINDOW.search(c.text):
         return -_LEANING, "a limit counted per hour or less is a rate: see rate-limited"
     return 0.0, ""
@@ -1222,6 +1246,7 @@ _CONTEXT: dict[str, Callable[[_Clues], tuple[float, str]]] = {
     "plaintext-to-implicit-tls": _plaintext_to_implicit_tls,
     "greeting-timeout": _greeting_timeout,
     "egress-port-blocked": _egress_port_blocked,
+    "connection-refused": _nothing_listens,
     "network-unreachable": _unreachable,
     "timeouts-and-idle-drops": _idle_drop,
     "tls-handshake-aborted": _tls_handshake_aborted,
@@ -1347,9 +1372,7 @@ def _reading_match(clues: _Clues) -> Match:
     first = replies[0] if replies else None
     if first is not None:
         title = f"Unrecognised reply: the server refused with {first}"
-        how_long = {True: "temporary: the same attempt may work later",
-                    False: "permanent: sending the same again will fail again"}.get(first.temporary, "")
-        told = f"{reading.summary()} " + (f"The failure is {how_long}." if how_long else "")
+        told = reading.summary()  # the reply's class says whether it is temporary
     elif reading.network:
         title = f"Unrecognised failure: {reading.network[0].kind.value}"
         told = reading.summary()
@@ -1360,6 +1383,8 @@ def _reading_match(clues: _Clues) -> Match:
         title = "Unrecognised text: no catalog entry matches it"
         told = (reading.summary() + " " if reading.summary() else "") + (
             "It holds no SMTP reply code, no socket or resolver error and no message a known client prints.")
+    swaks = ("--tls-on-connect" if clues.port in IMPLICIT_TLS_PORTS else "--tls" if clues.port
+             else "--tls (or --tls-on-connect on 465)")
     port = f" --port {clues.port}" if clues.port else ""
     entry = Entry(
         id=UNMATCHED,
@@ -1372,7 +1397,7 @@ def _reading_match(clues: _Clues) -> Match:
              "the IANA registry do; the server's own words after them usually say the rest."),
         fix=("Capture the whole conversation and read the last reply before the failure: with the kit, wrap the "
              "sending code in helpers.record(); in plain Python, smtp.set_debuglevel(1); from any machine, "
-             f"swaks --server HOST{port} --tls (or --tls-on-connect on 465) --auth-user USER. Then run "
+             f"swaks --server HOST{port} {swaks} --auth-user USER. Then run "
              "python -m helpers.doctor HOST to see what each port speaks."),
         fix_python=_CAPTURE_PYTHON,
         fix_go=_CAPTURE_GO,
@@ -1441,6 +1466,8 @@ def _recognised(match: Match, quote: Callable[[str], str] = '"{}"'.format) -> st
     if not match.evidence:
         return ""
     quoted = _and([quote(evidence) for evidence in match.evidence])
+    if match.id == UNMATCHED:  # nothing was recognised: the reading quotes what it read
+        return f"Read from {quoted}."
     if not match.clients:
         return f"Recognised by {quoted}."
     who = _and([_WHO.get(client, client) for client in match.clients])
@@ -1579,11 +1606,15 @@ def main(argv: list[str] | None = None) -> int:
     clues = _clues(text, port)
     matches = _diagnosed(clues)
     if options.json:
-        print(json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2))
+        said = json.dumps({"port": clues.port, "matches": to_json(matches)}, indent=2)
     elif matches:
-        print(Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1))
+        said = Diagnosis(tuple(matches), brief=options.brief).text(limit=3 if options.full else 1)
     else:
-        print("Nothing to read: the text is empty, or not text. Paste the error message your program printed.")
+        said = "Nothing to read: the text is empty, or not text. Paste the error message your program printed."
+    try:
+        print(said, flush=True)
+    except BrokenPipeError:  # piped into head, which stopped reading: what it read was enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
     return 0 if matches and matches[0].id != UNMATCHED else 1
 
 

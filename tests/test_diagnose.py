@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -766,6 +767,30 @@ def test_cli_prints_the_cause_the_fix_and_the_rfcs():
     assert "RFC 8314 section 3.3" in out
 
 
+def test_cli_piped_into_a_reader_that_stopped_ends_quietly():
+    """`python -m helpers.diagnose ... | head -3`: head closes the pipe before the card is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "helpers.diagnose", "EOF", "--port", "465"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 0
+
+
+def test_a_reading_says_what_it_read_and_cuts_the_servers_words_between_words():
+    words = "This message was blocked because its content presents a potential security issue " * 4
+    reading = diagnose(f"552 5.7.0 {words}", port=465)[0]
+    assert reading.id == "none"
+    assert "Recognised" not in render([reading]) and "Read from" in render([reading])
+    assert reading.entry.what_happened.count("sending the same again will fail again") == 1
+    quoted = reading.entry.what_happened.split("Its own words: ")[1]
+    assert quoted.endswith(' …".') and quoted[:-4].rstrip().split(" ")[-1] in words.split()
+    assert "--port 465 --tls-on-connect" in reading.entry.fix
+
+
 def test_cli_json_lists_ids_and_evidence():
     done = cli("x509: certificate signed by unknown authority", "--json")
     assert done.returncode == 0
@@ -1479,6 +1504,44 @@ def test_a_timeout_is_read_by_what_the_client_was_waiting_for(text, port, expect
     assert ("egress-port-blocked" in matches) == (expected == "egress-port-blocked")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # The account held, whatever the code around it says: not a password to reset.
+    ("535 5.7.0 Your account has been suspended", "sending-account-blocked"),
+    ("smtplib.SMTPAuthenticationError: (535, b'5.7.8 Error: authentication failed: account disabled')",
+     "sending-account-blocked"),
+    # The server's words name the cause; the wrapper's close, its "refused", a sender's refusal do not.
+    ("550 5.7.1 Sender address rejected: From header missing", "from-header-mismatch"),
+    ("Error: Connection closed unexpectedly. Server said: 554 5.7.1 Your IP has been blocked due to spam (RBL)",
+     "ip-blocklisted"),
+    ("421 4.7.0 Our system has detected that your IP 192.0.2.5 is listed in Spamhaus. Connection refused.",
+     "ip-blocklisted"),
+    ("550 5.7.1 Sender IP 192.0.2.5 is not authorized to send on behalf of example.com (SPF fail)",
+     "spf-dkim-failed"),
+    # A sender with no domain, or a local one.
+    ("553-5.1.7 The sender address <root> is not a valid RFC-5321 address.", "sender-domain-unknown"),
+    ("MAIL FROM:<root@localhost> rejected: 550 5.7.1 Sender domain localhost is not allowed",
+     "sender-domain-unknown"),
+    # The recipient's mailbox full, in the words of Gmail and of a Postfix-style server.
+    ("452-4.2.2 The recipient's inbox is out of storage space. Please direct the recipient to "
+     "https://support.google.com/mail/?p=OverQuotaTemp", "recipient-mailbox-full"),
+    ("552 5.2.2 <bob@example.com>: Recipient address rejected: Mailbox full", "recipient-mailbox-full"),
+    ("(552, b'5.2.2 Mailbox quota exceeded')", "recipient-mailbox-full"),
+    ("smtplib.SMTPDataError: (550, b'5.4.5 Daily user sending quota exceeded.')", "sending-quota-exceeded"),
+    ("Recipient address rejected: Email Sending Quota Exceeded", "sending-quota-exceeded"),
+])
+def test_what_the_server_says_of_the_account_the_sender_and_the_mailbox_names_the_cause(text, expected):
+    assert diagnose(text)[0].id == expected
+
+
+def test_php_s_word_for_any_failed_tls_start_yields_to_openssls_reason_before_it():
+    php = ("PHP Warning:  stream_socket_client(): SSL operation failed with code 1. OpenSSL Error messages:\n"
+           "error:0A000086:SSL routines::certificate verify failed in /srv/send.php on line 9\n"
+           "PHP Warning:  stream_socket_client(): Failed to enable crypto in /srv/send.php on line 9\n"
+           "PHP Warning:  stream_socket_client(): Unable to connect to ssl://127.0.0.1:465 (Unknown error)")
+    matches = [match.id for match in diagnose(php)]
+    assert matches[0] == "cert-untrusted" and "tls-handshake-aborted" not in matches
+
+
 def test_a_log_that_glued_the_ehlo_lines_still_shows_what_the_server_offered():
     glued = ("CLIENT -> SERVER: EHLO localhost\nSERVER -> CLIENT: 250-smtp.example.com at your service250-SIZE "
              "35882577250-8BITMIME250-AUTH LOGIN PLAIN XOAUTH2250-ENHANCEDSTATUSCODES250 SMTPUTF8\n"
@@ -1575,7 +1638,7 @@ def test_a_login_outside_ascii_fails_in_smtplib_and_the_catalogs_fix_logs_in(mon
 
 @pytest.mark.parametrize("text, expected", [
     # The recipient's mailbox over its quota (X.2.2) is not the sender's quota, whatever the words.
-    ("452 4.2.2 The email account that you tried to reach is over quota.", "none"),
+    ("452 4.2.2 The email account that you tried to reach is over quota.", "recipient-mailbox-full"),
     # Postfix's own name for the client ("unknown[192.0.2.1]") says nothing is unsupported.
     ("postfix/smtpd[123]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: authentication failure",
      "bad-credentials"),
