@@ -563,10 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password-env", metavar="VAR", help="the environment variable holding the password")
     parser.add_argument("--from", dest="mail_from", metavar="ADDR",
                         help="check that this sender is accepted after AUTH (MAIL FROM, RCPT TO, RSET; nothing sent)")
-    parser.add_argument("--ca-file", help="trust this CA file (PEM) instead of the system's trust store")
+    parser.add_argument("--ca-file", help="trust this CA file (PEM) instead of the system's trust store: for the "
+                                          "lab, the file its own --ca-file wrote")
     parser.add_argument("--library", metavar="NAME",
-                        help="also write the recommendation as the setting for this mail library: "
-                             f"{', '.join(known.key for known in libraries.LIBRARIES)}")
+                        help="also write the recommendation as the setting for this mail library, trusting the "
+                             f"--ca-file given: {', '.join(known.key for known in libraries.LIBRARIES)} (any case)")
     progress = _Progress()
     try:
         options = parser.parse_args(argv)
