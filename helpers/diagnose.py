@@ -52,7 +52,6 @@ import argparse
 import functools
 import itertools
 import json
-import os
 import re
 import smtplib
 import ssl
@@ -1614,7 +1613,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(said, flush=True)
     except BrokenPipeError:  # piped into head, which stopped reading: what it read was enough
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
+        display.reader_gone()
     return 0 if matches and matches[0].id != UNMATCHED else 1
 
 

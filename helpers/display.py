@@ -21,7 +21,9 @@ VS Code's plain view, GitHub and terminals.
 from __future__ import annotations
 
 import html
+import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -243,3 +245,10 @@ def _boundary(lane: str, line: Line) -> str:
     text = (f'<div style="padding:1px 12px 3px;text-align:center;color:{TLS_LINE}">'
             f"{_marks(line)}{escape(line.text)}: encrypted from here on</div>")
     return _row(lane, "boundary", text, style=f"border-top:2px dashed {TLS_LINE};margin-top:4px")
+
+
+def reader_gone() -> None:
+    """After a BrokenPipeError on standard output (a command piped into `head`, which stopped reading): what is
+    left in its buffer goes nowhere, where Python's last flush would print "Exception ignored ... BrokenPipeError"
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

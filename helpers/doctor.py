@@ -72,7 +72,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from helpers import doctor_probe, libraries, terms
+from helpers import display, doctor_probe, libraries, terms
 from helpers.doctor_probe import TLS_VERSIONS, VERSION_NAMES, Certificate, PortResult, Run, Speaks, port_label, probe
 from helpers.preflight import check_address, check_timeout, resolve
 from helpers.providers import Provider, recognise
@@ -605,9 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             for hint in filter(None, (_timeout_hint(report, options.timeout), _lab_hint(report))):
                 print(hint)
     except BrokenPipeError:  # its reader has gone (`| head -3`): no traceback; the exit status is the report's
-        # What is left in stdout's buffer goes nowhere, where Python's last flush would say "Exception ignored
-        # ... BrokenPipeError" (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        display.reader_gone()
     return 0 if report.recommendation else 1
 
 

@@ -29,7 +29,6 @@ import datetime
 import errno
 import ipaddress
 import json
-import os
 import socket
 import ssl
 import sys
@@ -39,6 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helpers import display
 from helpers.certificates import LabCertificates
 from helpers.conversation import CLIENT_HELLO_WAIT, IDLE_TIMEOUT, TLS_HANDSHAKE_TIMEOUT, Accounts, Settings, Shared
 from helpers.mailbox import Event, EventLog, Mailbox, Message
@@ -374,12 +374,6 @@ def _announce(lab: Lab, *, as_json: bool) -> None:
     print("serving until Ctrl-C ...", flush=True)
 
 
-def _stdout_to_nowhere() -> None:
-    # What is left in stdout's buffer then goes nowhere, where Python's last flush would say "Exception
-    # ignored ... BrokenPipeError" (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 # Ctrl-C, `kill`, and the terminal closing: each stops the lab the same way, whenever it comes.
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -415,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     _announce(lab, as_json=options.json)
                 except BrokenPipeError:  # its reader has gone (`| head -1`): the lab serves on, saying no more
-                    _stdout_to_nowhere()
+                    display.reader_gone()
                 stopping.wait()
         finally:
             lab.stop()
