@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import smtplib
 import socket
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import CLIENT_TIMEOUT, connect
@@ -83,3 +85,26 @@ def test_stop_closes_connections_that_are_still_open():
     silent.close()
     assert open_fds() <= fds
     assert lab.events.settle(timeout=0)  # every connection was logged as closed
+
+
+def test_notebook_06_starts_beside_itself_in_a_second_kernel(tmp_path, monkeypatch):
+    """Notebook 06 fixes its lab's ports so that its printed commands stay the same; opened in a second kernel
+    while the first still runs, it takes free ports and a CA file of its own, and its doctor cell follows."""
+    path = Path(__file__).parent.parent / "notebooks" / "06_troubleshooting_playbook.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    start = next(source for source in code if "start_lab(" in source)
+    doctor = next(source for source in code if "examine(" in source)
+    monkeypatch.chdir(tmp_path)
+    with Lab("submissions", ports={"submissions": 30465}):  # the first kernel's lab holds a port of the notebook's
+        second: dict = {}
+        exec(start, second)
+        try:
+            ports = {endpoint.port for endpoint in second["lab"].endpoints.values()}
+            assert not ports & set(second["fixed"].values())
+            assert second["lab"].ca_file.name == "lab-ca.pem" and second["lab"].ca_file.parent != tmp_path
+            exec(doctor, second)
+            assert f"{second['lab']['submissions'].port} (as 465)" in second["report"].text()
+            assert second["report"].recommendation is not None
+        finally:
+            second["lab"].stop()
