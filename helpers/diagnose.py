@@ -108,10 +108,14 @@ _AFTER_GREETING = frozenset({Phase.EHLO, Phase.STARTTLS, Phase.AUTH, Phase.MAIL,
 
 # A port: "port 465", "port=465", JSON's "port":465, Jakarta Mail's "port: smtp.example.com, 587", after a
 # host ("smtp.example.com:465", "[::1]:25"), or smtplib's second argument in a traceback's code line
-# ('smtplib.SMTP("smtp.example.com", 465, ...)', 'SMTP_SSL(host, 465)'); never the minutes of a time ("10:25:30").
+# ('smtplib.SMTP("smtp.example.com", 465, ...)', 'SMTP_SSL(host, 465)'); never the minutes of a time ("10:25:30"),
+# nor the line number after a source file's name in a stack trace ("smtp.rb:110:in", "Transport.java:587)"): by
+# the extensions that are no country's domain (.pl, .py, .rs and .cc are: smtp.wp.pl:465 is a port).
+_SOURCE_FILE = (r"(?<!\.[ch])(?<!\.(?:rb|go|js|ts|cs|ex|kt))(?<!\.(?:php|exs|erl|cpp|mjs|cjs|hpp))"
+                r"(?<!\.java)(?<!\.scala)")
 _PORT = re.compile(
-    r"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]:|\bsmtp(?:_ssl)?\(\s*[^,()\n]{1,200},\s*)"
-    r"(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
+    rf"(?:\bport[\"']?[\s:=]+(?:[\w.-]+,\s*)?|(?<!\d\d:)(?<!\d:)[\w\]]{_SOURCE_FILE}(?<!\d:\d\d)(?<!\d:\d):|"
+    r"\bsmtp(?:_ssl)?\(\s*[^,()\n]{1,200},\s*)(\d{2,5})\b(?![:.]\d)", re.IGNORECASE
 )
 # Text that was escaped to be carried inside another format: a JSON string (\n, \", \u003c), a quoted
 # repr. Read as it was before.

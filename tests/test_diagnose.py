@@ -1542,6 +1542,18 @@ def test_php_s_word_for_any_failed_tls_start_yields_to_openssls_reason_before_it
     assert matches[0] == "cert-untrusted" and "tls-handshake-aborted" not in matches
 
 
+@pytest.mark.parametrize(("text", "port"), [
+    ("Net::SMTPAuthenticationError: 535 5.7.8 Sorry.\n/srv/bundle/gems/mail-2.5.5/lib/mail/network/delivery_methods/"
+     "smtp.rb:110:in `deliver!'", None),  # a stack trace's line number is no port (110 is POP3's)
+    ("at com.sun.mail.smtp.SMTPTransport.openServer(SMTPTransport.java:587)", None),
+    ("Jan 12 10:12:25 host app: send failed", None),  # nor a time's seconds
+    ("Could not connect to smtp.wp.pl:465", 465),  # a country's domain named like a file is a host
+    ("dial tcp [::1]:2525: connect: connection refused", 2525),
+])
+def test_a_port_is_read_where_a_host_names_it_and_nowhere_else(text, port):
+    assert json.loads(cli(text, "--json").stdout)["port"] == port
+
+
 def test_a_log_that_glued_the_ehlo_lines_still_shows_what_the_server_offered():
     glued = ("CLIENT -> SERVER: EHLO localhost\nSERVER -> CLIENT: 250-smtp.example.com at your service250-SIZE "
              "35882577250-8BITMIME250-AUTH LOGIN PLAIN XOAUTH2250-ENHANCEDSTATUSCODES250 SMTPUTF8\n"
