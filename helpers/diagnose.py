@@ -1147,8 +1147,10 @@ def _about_the_sender(c: _Clues) -> str:
         return "it answered MAIL FROM"
     if c.phase in (Phase.DATA, Phase.END_OF_DATA):
         return "it came after the recipients were accepted"
-    if _NOT_RCPT.search(c.text):
-        return "it answered a command that expected 250, not RCPT TO"
+    # SwiftMailer's "Expected response code 250" is MAIL FROM's (and the message end's): the sender's, where a login
+    # came first; without one, and off the submission ports, relaying it is (two reviewers read it so).
+    if _NOT_RCPT.search(c.text) and (_LOGGED_IN.search(c.text) or c.port in SUBMISSION_PORTS):
+        return "it answered a command that expected 250, not RCPT TO, where a login comes first"
     if _LOGGED_IN.search(c.text):
         return "the client had logged in, and a login may relay to anyone: only the sender can be refused"
     if any(reply.code == 553 for reply in c.reading.replies) and not _NAMES_RECIPIENT.search(c.text):

@@ -479,9 +479,12 @@ def test_on_465_no_ehlo_reply_lists_starttls_and_that_decides_nothing():
      "sender-identity-mismatch"),
     ("S: 235 2.7.0 Authentication successful\nC: RCPT TO:<c@example.net>\nS: 554 5.7.1 <c@example.net>: Relay "
      "access denied", 587, "sender-identity-mismatch"),
-    # ...and one that refuses a recipient, without a login: relaying.
+    # ...and one that refuses a recipient, without a login: relaying; and SwiftMailer's MAIL FROM refused so with no
+    # login and no port to say one came first.
     ("smtplib.SMTPRecipientsRefused: {'c@example.net': (554, b'5.7.1 <c@example.net>: Relay access denied')}", 25,
      "relay-denied"),
+    ('Swift_TransportException Expected response code 250 but got code "550", with message "550 5.7.1 Relaying '
+     'denied "', None, "relay-denied"),
 ])
 def test_relaying_refused_for_the_sender_is_the_sender(text, port, expected):
     assert diagnose(text, port=port)[0].id == expected
