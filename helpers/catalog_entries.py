@@ -2153,6 +2153,10 @@ for _, batch := range batches {
             r"partialchain|notsignaturevalid|explicitdistrust|could not be built to a trusted root",
             # Go on macOS, where the system's verifier words it ("a private CA is not in the Keychain").
             r"certificate is not standards compliant",
+            # No CA certificates at all to trust: a container image without them (OpenSSL 3 failing to read its
+            # certificate directory, "calling stat(/usr/lib/ssl/certs)"), a CA bundle missing or empty.
+            r"calling stat\([^)\n]*/certs\)|\bca[ -](?:bundle|store|certificates?)\b[^\n]{0,30}\b(?:not found|missing|"
+            r"empty|does not exist)\b",
             # The client's alert, as the server logs it; a signature in the chain that does not verify.
             r"alert unknown ca|rxd alert: ca is unknown|alert read:fatal:unknown ca",
             r"rsa routines[^\n]{0,80}(?:bad signature|padding check failed|invalid padding|data too large for modulus|"

@@ -1557,6 +1557,14 @@ def test_a_port_is_read_where_a_host_names_it_and_nowhere_else(text, port):
     assert json.loads(cli(text, "--json").stdout)["port"] == port
 
 
+def test_a_machine_with_no_ca_certificates_to_trust_is_an_untrusted_certificate():
+    lettre = ('lettre::transport::smtp::Error { kind: Connection, source: Failure(Ssl(Error { code: ErrorCode(1), '
+              'cause: Some(Ssl(ErrorStack([Error { library: "STORE routines", reason: "unregistered scheme", data: '
+              '"scheme=file" }, Error { library: "system library", function: "file_open", data: "calling '
+              'stat(/usr/lib/ssl/certs)" }]))) }')
+    assert diagnose(lettre)[0].id == "cert-untrusted"
+
+
 def test_a_log_that_glued_the_ehlo_lines_still_shows_what_the_server_offered():
     glued = ("CLIENT -> SERVER: EHLO localhost\nSERVER -> CLIENT: 250-smtp.example.com at your service250-SIZE "
              "35882577250-8BITMIME250-AUTH LOGIN PLAIN XOAUTH2250-ENHANCEDSTATUSCODES250 SMTPUTF8\n"
