@@ -6,6 +6,9 @@ frame's file as an absolute path ("/home/you/smtp-port-lab/helpers/transcript.py
 lib/python3.11/smtplib.py"), which says nothing about the lesson and would differ on every machine. Paths
 under the repository become relative to it; the standard library's become "lib/python3.X/...".
 
+A cell's printed lines reach the notebook in as many pieces as the kernel happened to flush them in; consecutive
+pieces of one stream are joined into one output, as they read.
+
 A widget's view is stored as a reference to a model id that IPython draws at random on every run. The
 models themselves are not stored (nbconvert runs with store_widget_state=False), so the id points nowhere in
 any case and a reader sees the output's HTML or text placeholder; numbering the ids by cell keeps the diffs of
@@ -42,6 +45,9 @@ def tidy(path: Path) -> bool:
     notebook = nbformat.read(path, as_version=4)
     replacements, changed = _replacements(), False
     for number, cell in enumerate(notebook.cells):
+        joined = _joined_streams(cell.get("outputs", []))
+        if "outputs" in cell and joined != cell["outputs"]:
+            cell["outputs"], changed = joined, True
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
             if view is not None:
@@ -60,6 +66,18 @@ def tidy(path: Path) -> bool:
     if changed:
         nbformat.write(notebook, path)
     return changed
+
+
+def _joined_streams(outputs: list) -> list:
+    joined: list = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous["name"] == output["name"]):
+            joined[-1] = nbformat.from_dict({**previous, "text": previous["text"] + output["text"]})
+        else:
+            joined.append(output)
+    return joined
 
 
 if __name__ == "__main__":
