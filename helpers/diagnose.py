@@ -161,6 +161,9 @@ _TLS_HELLO = re.compile(r"\\026\\003\\00[0-4]|\\x16\\x03\\x0[0-4]")
 _TLS_REASON = re.compile(r"alert|no shared cipher|cipher suite|no ciphers|unsupported protocol|version too low|"
                          r"protocol version|unsupported version|certificate|sigalg|signature algorithm|key share|"
                          r"insufficient security")
+# A certificate the client refused, in OpenSSL's words or any: what stopped a handshake that PHP calls only "Failed
+# to enable crypto".
+_CERTIFICATE_REFUSED = re.compile(r"certificate verify failed|" + clause((CERTIFICATE, NOT_TRUSTED)))
 # What the failing step needed: STARTTLS (sent, or named by the error), a login.
 _TLS_WANTED = re.compile(r"starttls|secure connection")
 _AUTH_WANTED = re.compile(r"authenticat|\blog ?in\b|credential|password")
@@ -959,9 +962,6 @@ def _tls_handshake_aborted(c: _Clues) -> tuple[float, str]:
         return -_LEANING, "the client was waiting for the server's greeting, not for a TLS handshake"
     # Unknown: a plain dropped connection is the likelier reading, by a hair.
     return -1.0, "if the client had started TLS (Go's tls.Dial), the server dropped the handshake"
-
-
-_CERTIFICATE_REFUSED = re.compile(r"certificate verify failed|" + clause((CERTIFICATE, NOT_TRUSTED)), re.IGNORECASE)
 
 
 def _non_ascii_address(c: _Clues) -> tuple[float, str]:

@@ -604,14 +604,14 @@ def _replies_in_line(line: str, lowered: str, phase: Phase | None) -> list[Reply
             for start, end, code, enhanced in sorted(spans)]
 
 
+_WORDS_SHOWN = 200  # characters of a server's own words that a reading quotes
+
+
 def _words_after(line: str, end: int) -> str:
     words = line[end:].strip(" -:'\"),").split("\\n")[0].strip()
     if len(words) <= _WORDS_SHOWN:
         return words
     return words[:_WORDS_SHOWN].rsplit(" ", 1)[0] + " …"  # cut between words, and say so
-
-
-_WORDS_SHOWN = 200  # characters of a server's own words that a reading quotes
 
 
 # --------------------------------------------------------------------------------------------------
